@@ -1,0 +1,195 @@
+-- core_spec.lua: jobs.new on functions and strings, and the job object (§2, §3).
+local lu = require "luaunit"
+local jobs = require "jobs"
+local helpers = require "helpers"
+
+TestCore = {}
+
+function TestCore.test_function_job_returns_all_its_results()
+  local j = jobs.new(function(a, b) return a + b, a * b end, 6, 7)
+  lu.assertEquals({ j:wait(10) }, { true, 13, 42 })
+  lu.assertEquals(j.result, 13)
+  lu.assertEquals({ j:results() }, { 13, 42 })
+  lu.assertEquals(j.status, "completed")
+  lu.assertTrue(j.done)
+end
+
+function TestCore.test_job_without_results_completes_with_none()
+  local j = jobs.new(function() end)
+  lu.assertEquals(select("#", j:wait(10)), 1)
+  lu.assertNil(j.result)
+  lu.assertEquals(select("#", j:results()), 0)
+end
+
+function TestCore.test_nil_results_keep_their_count()
+  local j = jobs.new(function() return nil, 2, nil end)
+  lu.assertEquals(select("#", j:wait(10)), 4)
+  lu.assertEquals(select("#", j:results()), 3)
+end
+
+function TestCore.test_string_is_tried_as_an_expression()
+  lu.assertEquals({ jobs.new("2+3"):wait(10) }, { true, 5 })
+end
+
+function TestCore.test_string_is_then_tried_as_a_chunk()
+  local j = jobs.new("for i = 1, 3 do x = i end return x")
+  lu.assertEquals({ j:wait(10) }, { true, 3 })
+end
+
+function TestCore.test_string_env_supplies_the_globals()
+  local j = jobs.new("x * y + #string.rep('a', 2)", { x = 6, y = 7 })
+  lu.assertEquals({ j:wait(10) }, { true, 44 })
+end
+
+function TestCore.test_string_env_overrides_the_standard_library()
+  local j = jobs.new("print", { print = 5 })
+  lu.assertEquals(j.result == nil and j:wait(10) and j.result, 5)
+end
+
+function TestCore.test_job_state_has_all_standard_libraries()
+  local j = jobs.new(function()
+    return type(string), type(table), type(math), type(io), type(os),
+           type(coroutine), type(utf8), type(debug), type(package), type(require)
+  end)
+  lu.assertEquals({ j:wait(10) }, { true, "table", "table", "table", "table",
+    "table", "table", "table", "table", "table", "function" })
+end
+
+function TestCore.test_job_state_inherits_package_paths()
+  local j = jobs.new("package.path .. '|' .. package.cpath")
+  j:wait(10)
+  lu.assertEquals(j.result, package.path .. "|" .. package.cpath)
+end
+
+function TestCore.test_jobs_can_be_required_inside_a_job()
+  local j = jobs.new(function()
+    local inner = require("jobs").new(function(x) return x * 2 end, 21)
+    return select(2, inner:wait(10))
+  end)
+  lu.assertEquals({ j:wait(10) }, { true, 42 })
+end
+
+function TestCore.test_job_has_its_own_globals()
+  shared_global_of_core_spec = "caller's"
+  local j = jobs.new(function()
+    local seen = shared_global_of_core_spec
+    shared_global_of_core_spec = "job's"
+    return seen
+  end)
+  lu.assertEquals({ j:wait(10) }, { true, nil })
+  lu.assertEquals(shared_global_of_core_spec, "caller's")
+  shared_global_of_core_spec = nil
+end
+
+function TestCore.test_numbers_count_up_from_the_previous_job()
+  local a, b = jobs.new("1"), jobs.new("2")
+  lu.assertEquals(b.num, a.num + 1)
+  a:wait(10) b:wait(10)
+end
+
+function TestCore.test_name_is_the_string_or_the_function_source()
+  local s = jobs.new("1 + 1")
+  lu.assertEquals(s.name, "1 + 1")
+  local line = debug.getinfo(1, "l").currentline + 1
+  local f = jobs.new(function() end)
+  lu.assertEquals(f.name, ("function <spec/core_spec.lua:%d>"):format(line))
+  s:wait(10) f:wait(10)
+end
+
+function TestCore.test_running_job_reads_as_running_until_it_finishes()
+  local gate = helpers.gate()
+  local j = jobs.new(helpers.behind, gate.path, "out")
+  lu.assertEquals(j.status, "running")
+  lu.assertFalse(j.done)
+  lu.assertNil(j.result)
+  lu.assertEquals(select("#", j:results()), 0)
+  lu.assertEquals({ j:wait(0.05) }, { nil, "timeout" })
+  lu.assertStrContains(tostring(j), ("<job #%d running: function <"):format(j.num))
+  gate.open()
+  lu.assertEquals({ j:wait(10) }, { true, "out" })
+  lu.assertEquals(j.status, "completed")
+  gate.close()
+end
+
+function TestCore.test_elapsed_grows_while_running_and_is_final_when_done()
+  local gate = helpers.gate()
+  local j = jobs.new(helpers.behind, gate.path)
+  local e1 = j.elapsed
+  lu.assertTrue(e1 >= 0)
+  j:wait(0.02)
+  lu.assertTrue(j.elapsed > e1)
+  gate.open()
+  j:wait(10)
+  local final = j.elapsed
+  j:wait(0.02)
+  lu.assertEquals(j.elapsed, final)
+  gate.close()
+end
+
+function TestCore.test_wait_with_zero_seconds_polls()
+  local j = jobs.new("1")
+  j:wait()  -- no timeout: waits for good
+  lu.assertEquals({ j:wait(0) }, { true, 1 })
+end
+
+function TestCore.test_tostring_shows_number_status_and_name()
+  local j = jobs.new("40 + 2")
+  j:wait(10)
+  lu.assertEquals(tostring(j), ("<job #%d completed: 40 + 2>"):format(j.num))
+  local long = jobs.new("--" .. ("x"):rep(100) .. "\nreturn 2")
+  long:wait(10)
+  lu.assertEquals(tostring(long),
+    ("<job #%d completed: --%s...>"):format(long.num, ("x"):rep(38)))
+  local lines = jobs.new("--short\nreturn 2")
+  lines:wait(10)
+  lu.assertEquals(tostring(lines),
+    ("<job #%d completed: --short...>"):format(lines.num))
+end
+
+function TestCore.test_unknown_fields_are_nil()
+  local j = jobs.new("1")
+  lu.assertNil(j.nonsense)
+  j:wait(10)
+end
+
+function TestCore.test_jobs_run_in_parallel()
+  -- Each job waits for the other's gate: they can only finish together.
+  local g1, g2 = helpers.gate(), helpers.gate()
+  local function meet(mine, theirs)
+    assert(io.open(mine, "w")):close()
+    while true do
+      local f = io.open(theirs)
+      if f then f:close() return true end
+    end
+  end
+  local a = jobs.new(meet, g1.path, g2.path)
+  local b = jobs.new(meet, g2.path, g1.path)
+  lu.assertEquals({ a:wait(10) }, { true, true })
+  lu.assertEquals({ b:wait(10) }, { true, true })
+  g1.close() g2.close()
+end
+
+function TestCore.test_two_hundred_jobs_at_once_are_all_collected()
+  local list = {}
+  for i = 1, 200 do list[i] = jobs.new(function(n) return n * n end, i) end
+  for i = 1, 200 do
+    lu.assertEquals({ list[i]:wait(30) }, { true, i * i })
+  end
+  list = nil
+  collectgarbage()
+  collectgarbage()
+  lu.assertEquals(jobs.new("'still healthy'"):wait(10), true)
+end
+
+function TestCore.test_dropped_running_job_is_freed_by_its_thread()
+  local gate = helpers.gate()
+  jobs.new(helpers.behind, gate.path)  -- nobody keeps it
+  collectgarbage()
+  collectgarbage()
+  gate.open()
+  local j = jobs.new("1")
+  lu.assertEquals({ j:wait(10) }, { true, 1 })
+  gate.close()
+end
+
+os.exit(lu.LuaUnit.run())

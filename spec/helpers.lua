@@ -1,0 +1,38 @@
+-- helpers.lua: what several specs share.
+local helpers = {}
+
+-- A gate a job can wait behind: the job spins until the file exists, so a
+-- spec decides exactly when it finishes, with no sleep involved.
+function helpers.gate()
+  local path = os.tmpname()
+  os.remove(path)
+  local gate = { path = path }
+  function gate.open() assert(io.open(path, "w")):close() end
+  function gate.close() os.remove(path) end
+  return gate
+end
+
+-- The body of a gated job: returns 'value' once the gate at 'path' opens.
+function helpers.behind(path, value)
+  while true do
+    local f = io.open(path)
+    if f then f:close() return value end
+  end
+end
+
+-- Runs a Lua script in a fresh interpreter (the one running the specs);
+-- returns its exit status and everything it printed.
+function helpers.run(script)
+  local exe = os.getenv("LUA_TEST_EXE") or "lua5.4"
+  local file = os.tmpname()
+  local f = assert(io.open(file, "w"))
+  f:write(script)
+  f:close()
+  local p = assert(io.popen(exe .. " " .. file .. " 2>&1"))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  os.remove(file)
+  return ok and 0 or code, out
+end
+
+return helpers

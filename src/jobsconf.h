@@ -1,0 +1,29 @@
+/*
+** jobsconf.h: luajobs' limits and internal names, one place to tune them.
+** Each is an overridable default (-DNAME=value) with the reason for its value.
+*/
+#ifndef jobsconf_h
+#define jobsconf_h
+
+/* Deepest nesting a copy follows (tables, metatables, upvalues). Far past any
+** data literal, and bounded so a copy never exhausts a thread's C stack
+** (about 200 bytes of C stack a level). */
+#if !defined(JOBS_MAXDEPTH)
+#define JOBS_MAXDEPTH	1000
+#endif
+
+/* Steps of a path shown in a copy error before it is cut with "...". */
+#if !defined(JOBS_MAXPATH)
+#define JOBS_MAXPATH	12
+#endif
+
+/* Characters of a job's name that tostring(job) shows. */
+#if !defined(JOBS_SHORTNAME)
+#define JOBS_SHORTNAME	40
+#endif
+
+/* Metatable of job objects, in the owner's registry. */
+#define JOBS_JOB	"jobs.job"
+
+
+#endif

@@ -1,0 +1,31 @@
+/*
+** module.c: luaopen_jobs: opens the C core in a state, then runs the Lua half
+** (lua/jobs.lua, compiled into the library) over it.
+*/
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "jobs.h"
+#include "job.h"
+#include "worker.h"
+
+#include "jobs_lua.h"  /* generated from lua/jobs.lua: 'jobs_lua' */
+
+
+JOBS_API int luaopen_jobs (lua_State *L) {
+  luaL_checkversion(L);
+  jobs_openjob(L);
+  lua_newtable(L);  /* the core, handed to the Lua half */
+  jobs_newhub(L);  /* one per state: closing the state waits for its jobs */
+  lua_pushcclosure(L, jobs_newmaker, 1);
+  lua_setfield(L, -2, "newjob");
+  lua_pushliteral(L, LUAJOBS_VERSION);
+  lua_setfield(L, -2, "version");
+  if (luaL_loadbufferx(L, jobs_lua, sizeof(jobs_lua), "=jobs.lua", "t")
+      != LUA_OK)
+    return lua_error(L);
+  lua_insert(L, -2);
+  lua_call(L, 1, 1);
+  return 1;
+}

@@ -1,0 +1,345 @@
+/*
+** worker.c: builds a job's lua_State, runs it on a thread of its own, and
+** lets a closing state wait for its jobs. Owns the handoffs of a job's state.
+**
+** Who owns a job's state 'j->L', and when:
+**   1. the creating (owner's) thread, from luaL_newstate until pthread_create;
+**   2. the job's thread, from pthread_create until it sets a final status
+**      under 'j->mu' (finish);
+**   3. the owner's thread again, once it has read that final status under
+**      'j->mu' (job.c); or the job's thread, if the owner had already let go
+**      of the job (finish, last reference).
+** The job's thread never touches the owner's state; the owner's thread
+** reads a job's state only in steps 1 and 3.
+*/
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+
+#include "jobs.h"
+#include "jobsconf.h"
+#include "copy.h"
+#include "worker.h"
+
+
+/* Its address keys the traceback of a job's error in the job's registry:
+** reading a light-userdata key allocates nothing, so it cannot raise. */
+static const char tracebackkey = 0;
+
+
+double jobs_now (void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+
+/*
+** {======================================================
+** The shared record
+** =======================================================
+*/
+
+Job *jobs_newjob (void) {
+  Job *j = (Job *)calloc(1, sizeof(Job));
+  pthread_condattr_t ca;
+  if (j == NULL)
+    return NULL;
+  pthread_mutex_init(&j->mu, NULL);
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);  /* for timed waits */
+  pthread_cond_init(&j->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  j->status = JOB_CREATED;
+  j->refs = 1;
+  return j;
+}
+
+
+/* Frees a job nobody refers to any more; the caller owns its state. */
+static void destroy (Job *j) {
+  if (j->L != NULL)
+    lua_close(j->L);
+  pthread_mutex_destroy(&j->mu);
+  pthread_cond_destroy(&j->cv);
+  free(j);
+}
+
+
+void jobs_release (Job *j) {
+  int last;
+  pthread_mutex_lock(&j->mu);
+  last = (--j->refs == 0);
+  pthread_mutex_unlock(&j->mu);
+  if (last)
+    destroy(j);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Building a job's state (on the owner's thread, step 1)
+** =======================================================
+*/
+
+typedef struct Prep {
+  lua_State *from;  /* the caller, holding the job's arguments at 1.. */
+  int nargs;
+  int paths;  /* index in 'from' of its package.path, then cpath */
+} Prep;
+
+
+/*
+** Message handler of a job: keeps the error value as it is, so that a table
+** stays a table, and records a traceback taken where the error happened.
+*/
+static int msghandler (lua_State *L) {
+  const char *msg;
+  int t = lua_type(L, 1);
+  if (t == LUA_TSTRING || t == LUA_TNUMBER ||
+      luaL_getmetafield(L, 1, "__tostring") != LUA_TNIL)
+    msg = luaL_tolstring(L, 1, NULL);
+  else
+    msg = lua_pushfstring(L, "(error object is a %s value)",
+                          luaL_typename(L, 1));
+  luaL_traceback(L, L, msg, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &tracebackkey);
+  lua_settop(L, 1);
+  return 1;
+}
+
+
+/* The caller's package.path and package.cpath, and 'jobs' to require. */
+static void inherit (Prep *p, lua_State *J) {
+  static const char *const fields[] = {"path", "cpath"};
+  int i;
+  lua_getfield(J, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(J, -1, LUA_LOADLIBNAME);
+  for (i = 0; i < 2; i++) {
+    size_t len;
+    const char *s = lua_tolstring(p->from, p->paths + i, &len);
+    if (s != NULL) {  /* a string: lua_tolstring converts nothing */
+      lua_pushlstring(J, s, len);
+      lua_setfield(J, -2, fields[i]);
+    }
+  }
+  lua_getfield(J, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(J, luaopen_jobs);
+  lua_setfield(J, -2, "jobs");
+  lua_pop(J, 3);
+}
+
+
+/*
+** Compiles the string at 1 of the caller as an expression, else as a chunk
+** (text only), and sets the globals of its explicit 'env', if any.
+*/
+static void loadstring (Prep *p, lua_State *J) {
+  size_t len, clen;
+  const char *s = lua_tolstring(p->from, 1, &len);
+  const char *code;
+  luaL_Buffer b;
+  luaL_buffinit(J, &b);
+  luaL_addstring(&b, "return ");
+  luaL_addlstring(&b, s, len);
+  luaL_pushresult(&b);
+  code = lua_tolstring(J, -1, &clen);
+  if (luaL_loadbufferx(J, code, clen, s, "t") == LUA_OK)
+    lua_remove(J, -2);
+  else {
+    lua_pop(J, 2);
+    if (luaL_loadbufferx(J, s, len, s, "t") != LUA_OK)
+      lua_error(J);  /* the chunk's own syntax error */
+  }
+  if (p->nargs >= 2 && !lua_isnil(p->from, 2)) {
+    jobs_copy(p->from, 2, 1, J, "env");
+    lua_rawgeti(J, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_pushnil(J);
+    while (lua_next(J, -3)) {
+      lua_pushvalue(J, -2);
+      lua_insert(J, -2);
+      lua_rawset(J, -4);
+    }
+    lua_pop(J, 2);
+  }
+}
+
+
+/* Runs protected in the job's state; leaves [msghandler, function, args...]. */
+static int prepare (lua_State *J) {
+  Prep *p = (Prep *)lua_touserdata(J, 1);
+  lua_pop(J, 1);
+  luaL_openlibs(J);
+  inherit(p, J);
+  lua_pushcfunction(J, msghandler);
+  if (lua_type(p->from, 1) == LUA_TSTRING)
+    loadstring(p, J);
+  else
+    jobs_copy(p->from, 1, p->nargs, J, "argument %d");
+  return lua_gettop(J);
+}
+
+
+/* Pushes package[field] of L, or nil. */
+static void pushpackage (lua_State *L, const char *field) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, LUA_LOADLIBNAME) == LUA_TTABLE)
+    lua_getfield(L, -1, field);
+  else
+    lua_pushnil(L);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+}
+
+
+/*
+** Gives 'j' a fresh state holding what the caller's arguments 1..nargs ask
+** it to run. Raises in L on failure (syntax error, a value that cannot be
+** copied, out of memory), leaving 'j->L' for the job object to close.
+*/
+void jobs_prepare (lua_State *L, Job *j, int nargs) {
+  Prep p;
+  lua_State *J;
+  int top = lua_gettop(L);
+  p.from = L;
+  p.nargs = nargs;
+  p.paths = top + 1;
+  pushpackage(L, "path");  /* reads of L that may raise come first... */
+  pushpackage(L, "cpath");
+  j->L = J = luaL_newstate();
+  if (J == NULL)
+    luaL_error(L, "not enough memory");
+  lua_pushcfunction(J, prepare);  /* ...so that now only J may raise */
+  lua_pushlightuserdata(J, &p);
+  if (lua_pcall(J, 1, LUA_MULTRET, 0) != LUA_OK) {
+    lua_pushstring(L, lua_type(J, -1) == LUA_TSTRING ? lua_tostring(J, -1)
+                                                      : "cannot start job");
+    lua_close(J);
+    j->L = NULL;
+    lua_error(L);
+  }
+  lua_settop(L, top);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** The job's thread (step 2)
+** =======================================================
+*/
+
+static void hubleave (Hub *h) {
+  pthread_mutex_lock(&h->mu);
+  if (--h->running == 0)
+    pthread_cond_broadcast(&h->cv);
+  pthread_mutex_unlock(&h->mu);  /* the last touch of 'h': it may go now */
+}
+
+
+static void finish (Job *j, JobStatus st) {
+  Hub *h = j->hub;
+  int last;
+  pthread_mutex_lock(&j->mu);
+  j->status = st;
+  j->finished = jobs_now();
+  /* Handoff (step 3): with a final status set under 'mu', the job's state
+  ** belongs to the owner's thread, unless the owner let go of the job. */
+  last = (--j->refs == 0);
+  pthread_cond_broadcast(&j->cv);
+  pthread_mutex_unlock(&j->mu);
+  if (last)
+    destroy(j);
+  hubleave(h);  /* last: the owner may be closing, waiting for this */
+}
+
+
+static void *run (void *arg) {
+  Job *j = (Job *)arg;
+  lua_State *L = j->L;  /* ours since pthread_create (step 2) */
+  int st = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
+  finish(j, st == LUA_OK ? JOB_COMPLETED : JOB_DEAD);
+  return NULL;
+}
+
+
+/* Starts 'j' on a thread of its own; raises in L if there is none to have. */
+void jobs_start (lua_State *L, Job *j, Hub *hub) {
+  pthread_t t;
+  pthread_attr_t a;
+  int err;
+  j->hub = hub;
+  j->status = JOB_RUNNING;
+  j->refs++;  /* the thread's */
+  j->started = jobs_now();
+  pthread_mutex_lock(&hub->mu);
+  hub->running++;
+  pthread_mutex_unlock(&hub->mu);
+  pthread_attr_init(&a);
+  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  /* Handoff (step 2): from here the job's state belongs to the new thread;
+  ** pthread_create makes all written above visible to it. */
+  err = pthread_create(&t, &a, run, j);
+  pthread_attr_destroy(&a);
+  if (err != 0) {  /* no thread: the state is still ours */
+    j->status = JOB_CREATED;
+    j->refs--;
+    hubleave(hub);
+    luaL_error(L, "cannot start a thread for the job: %s", strerror(err));
+  }
+}
+
+/* The traceback of a dead job's error, left on its state J; NULL if none
+** was taken (as for out of memory). Only J's owner may call it; it never
+** raises. */
+const char *jobs_traceback (lua_State *J, size_t *len) {
+  if (!lua_checkstack(J, 1) ||
+      lua_rawgetp(J, LUA_REGISTRYINDEX, &tracebackkey) != LUA_TSTRING)
+    return NULL;
+  return lua_tolstring(J, -1, len);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** The hub: closing the owner's state waits for its jobs
+** =======================================================
+*/
+
+static int hubgc (lua_State *L) {
+  Hub *h = (Hub *)lua_touserdata(L, 1);
+  pthread_mutex_lock(&h->mu);
+  while (h->running > 0)
+    pthread_cond_wait(&h->cv, &h->mu);
+  pthread_mutex_unlock(&h->mu);
+  pthread_mutex_destroy(&h->mu);
+  pthread_cond_destroy(&h->cv);
+  return 0;
+}
+
+
+/* Pushes a new hub, a userdata whose finalizer waits for its jobs. */
+void jobs_newhub (lua_State *L) {
+  Hub *h = (Hub *)lua_newuserdatauv(L, sizeof(Hub), 0);
+  pthread_mutex_init(&h->mu, NULL);
+  pthread_cond_init(&h->cv, NULL);
+  h->running = 0;
+  if (luaL_newmetatable(L, "jobs.hub")) {
+    lua_pushcfunction(L, hubgc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+}
+
+/* }====================================================== */
