@@ -1,0 +1,171 @@
+-- copy_spec.lua: what crosses between states, and how exactly (§4).
+local lu = require "luaunit"
+local jobs = require "jobs"
+
+-- Sends 'value' into a job and back; returns the copy.
+local function roundtrip(...)
+  local j = jobs.new(function(...) return ... end, ...)
+  local r = table.pack(j:wait(10))
+  assert(r[1] == true, tostring(r[2]))
+  return table.unpack(r, 2, r.n)
+end
+
+TestCopy = {}
+
+function TestCopy.test_scalars_keep_their_values()
+  lu.assertEquals({ roundtrip(nil, true, false, 0, -7, "x") },
+                  { nil, true, false, 0, -7, "x" })
+  lu.assertEquals(select("#", roundtrip(nil, nil)), 2)
+end
+
+function TestCopy.test_number_subtypes_are_kept()
+  local i, f, big = roundtrip(3, 3.0, math.mininteger)
+  lu.assertEquals(math.type(i), "integer")
+  lu.assertEquals(math.type(f), "float")
+  lu.assertEquals(big, math.mininteger)
+  lu.assertEquals(math.type(big), "integer")
+end
+
+function TestCopy.test_special_floats_are_exact()
+  local nan, inf, ninf, nz, tiny = roundtrip(0/0, 1/0, -1/0, -0.0, 5e-324)
+  lu.assertTrue(nan ~= nan)
+  lu.assertEquals(inf, math.huge)
+  lu.assertEquals(ninf, -math.huge)
+  lu.assertEquals(1 / nz, -math.huge)
+  lu.assertEquals(string.pack("d", tiny), string.pack("d", 5e-324))
+end
+
+function TestCopy.test_strings_are_binary_safe()
+  local s = "a\0b\255\n" .. string.char(table.unpack({ 0, 1, 2, 127, 128 }))
+  lu.assertEquals(roundtrip(s), s)
+  lu.assertEquals(roundtrip(""), "")
+end
+
+function TestCopy.test_long_strings_cross_whole()
+  local s = string.rep("0123456789abcdef", 1 << 20)  -- 16 MiB
+  local j = jobs.new(function(s) return #s, s:sub(-16), s end, s)
+  lu.assertEquals({ select(2, j:wait(30)) }, { #s, "0123456789abcdef", s })
+end
+
+function TestCopy.test_nested_tables_are_copied_deeply()
+  local t = { 1, 2, { 3, { 4 } }, a = { b = { c = "d" } }, [true] = 1, [2.5] = 2 }
+  local c = roundtrip(t)
+  lu.assertEquals(c, t)
+  lu.assertNotIs(c, t)
+end
+
+function TestCopy.test_table_keys_may_be_tables()
+  local k = { "key" }
+  local c = roundtrip({ [k] = "value" })
+  local key, value = next(c)
+  lu.assertEquals(key, { "key" })
+  lu.assertEquals(value, "value")
+end
+
+function TestCopy.test_metatables_travel_with_tables()
+  local mt = { __index = { hello = "world" }, kind = "point" }
+  local p = setmetatable({ x = 1 }, mt)
+  local c = roundtrip(p)
+  lu.assertEquals(c.hello, "world")
+  lu.assertEquals(getmetatable(c).kind, "point")
+end
+
+function TestCopy.test_a_table_reached_twice_arrives_as_one()
+  local shared = { 1 }
+  local a, b = roundtrip({ x = shared, y = shared }, shared)
+  lu.assertIs(a.x, a.y)
+  lu.assertIs(a.x, b)
+end
+
+function TestCopy.test_cycles_are_kept()
+  local t = { name = "t" }
+  t.self = t
+  t.child = { parent = t }
+  local c = roundtrip(t)
+  lu.assertIs(c.self, c)
+  lu.assertIs(c.child.parent, c)
+end
+
+function TestCopy.test_self_referencing_metatable()
+  local mt = {}
+  mt.__index = mt
+  setmetatable(mt, mt)
+  local c = roundtrip(mt)
+  lu.assertIs(getmetatable(c), c)
+  lu.assertIs(c.__index, c)
+end
+
+function TestCopy.test_copy_runs_no_metamethods()
+  local calls = 0
+  local t = setmetatable({ stored = 1 }, {
+    __index = function() calls = calls + 1 return "computed" end,
+    __pairs = function() calls = calls + 1 return next, {}, nil end,
+    __len = function() calls = calls + 1 return 99 end,
+    __metatable = "locked",
+  })
+  local j = jobs.new(function(t) return rawget(t, "stored"), t.other, #t end, t)
+  lu.assertEquals({ j:wait(10) }, { true, 1, "computed", 99 })
+  lu.assertEquals(calls, 0)  -- what ran in the job ran on copies
+end
+
+function TestCopy.test_functions_carry_their_upvalues()
+  local base, names = 10, { "a", "b" }
+  local f = function(n) return base + n, names[2] end
+  local g = roundtrip(f)
+  lu.assertEquals({ g(5) }, { 15, "b" })
+  lu.assertEquals({ jobs.new(f, 1):wait(10) }, { true, 11, "b" })
+end
+
+function TestCopy.test_env_upvalue_becomes_the_receivers_globals()
+  copy_spec_global = "caller"
+  local f = function() return copy_spec_global, type(print) end
+  lu.assertEquals({ jobs.new(f):wait(10) }, { true, nil, "function" })
+  local j = jobs.new(function()
+    copy_spec_global = "job"
+    return function() return copy_spec_global end
+  end)
+  j:wait(10)
+  lu.assertEquals(j.result(), "caller")  -- back home, it reads our globals
+  copy_spec_global = nil
+end
+
+function TestCopy.test_a_custom_env_upvalue_is_copied()
+  local f
+  do
+    local _ENV = { answer = 42 }
+    f = function() return answer end
+  end
+  lu.assertEquals({ jobs.new(f):wait(10) }, { true, 42 })
+end
+
+function TestCopy.test_recursive_local_function_works()
+  local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+  lu.assertEquals({ jobs.new(fib, 20):wait(10) }, { true, 6765 })
+end
+
+function TestCopy.test_shared_upvalues_stay_shared()
+  local count = 0
+  local function inc() count = count + 1 end
+  local function get() return count end
+  local j = jobs.new(function(inc, get) inc() inc() return get() end, inc, get)
+  lu.assertEquals({ j:wait(10) }, { true, 2 })
+  lu.assertEquals(count, 0)  -- the job changed its own copy
+end
+
+function TestCopy.test_function_keeps_its_debug_information()
+  local line = debug.getinfo(1, "l").currentline + 1
+  local f = function() error("boom") end
+  local j = jobs.new(f)
+  lu.assertEquals(j:wait(10), false)
+  lu.assertEquals(j.error, ("spec/copy_spec.lua:%d: boom"):format(line))
+end
+
+function TestCopy.test_light_userdata_crosses_as_is()
+  -- The module's own C functions are out of reach here; a light userdata
+  -- comes from the debug library's view of the registry.
+  local lud = debug.upvalueid(roundtrip, 1)
+  lu.assertEquals(type(lud), "userdata")
+  lu.assertIs(roundtrip(lud), lud)
+end
+
+os.exit(lu.LuaUnit.run())

@@ -1,0 +1,175 @@
+-- errors_spec.lua: bad input gives a clear Lua error and the process goes on (§2, §4).
+local lu = require "luaunit"
+local jobs = require "jobs"
+
+-- Checks that the process is still healthy: a job still runs.
+local function healthy()
+  lu.assertEquals({ jobs.new("'ok'"):wait(10) }, { true, "ok" })
+end
+
+-- A Lua function to run, so that only the other arguments are in question.
+local function nop() end
+
+TestErrors = {}
+
+function TestErrors.test_number_nil_or_plain_table_is_not_a_job()
+  for _, bad in ipairs({ 42, "nil", {} }) do
+    local value = bad ~= "nil" and bad or nil
+    lu.assertErrorMsgContains(
+      ("bad argument #1 to 'jobs.new' (function or string expected, got %s)")
+        :format(type(value)),
+      jobs.new, value)
+  end
+  lu.assertErrorMsgContains("got no value", jobs.new)
+  healthy()
+end
+
+function TestErrors.test_syntax_error_is_raised_by_new_with_luas_message()
+  local ok, err = pcall(jobs.new, "x = = 1")
+  lu.assertFalse(ok)
+  local _, lua_err = load("x = = 1", "=x = = 1")
+  lu.assertEquals(err, '[string "x = = 1"]:1: ' .. lua_err:match(":1: (.*)"))
+  healthy()
+end
+
+function TestErrors.test_binary_chunk_is_refused()
+  local ok, err = pcall(jobs.new, string.dump(function() return 1 end))
+  lu.assertFalse(ok)
+  lu.assertStrContains(err, "attempt to load a binary chunk (mode is 't')")
+  healthy()
+end
+
+function TestErrors.test_string_env_must_be_a_table()
+  lu.assertErrorMsgContains("bad argument #2 to 'jobs.new' (table expected, got number)",
+    jobs.new, "x", 5)
+  lu.assertErrorMsgContains("bad argument #3 to 'jobs.new'", jobs.new, "x", {}, 1)
+end
+
+function TestErrors.test_uncopyable_arguments_name_type_and_path()
+  lu.assertErrorMsgEquals("cannot copy userdata at argument 2",
+    jobs.new, nop, io.stdout)
+  lu.assertErrorMsgEquals("cannot copy thread at argument 3.conn",
+    jobs.new, nop, 1, { conn = coroutine.create(print) })
+  lu.assertErrorMsgEquals('cannot copy userdata at argument 2[1]["a key"][2]',
+    jobs.new, nop, { { ["a key"] = { 1, io.stderr } } })
+  lu.assertErrorMsgEquals("cannot copy userdata at argument 2<metatable>.__index",
+    jobs.new, nop, setmetatable({}, { __index = io.stdout }))
+  healthy()
+end
+
+function TestErrors.test_uncopyable_upvalue_names_the_upvalue()
+  local conn = coroutine.create(print)
+  lu.assertErrorMsgEquals("cannot copy thread at argument 1<upvalue conn>",
+    jobs.new, function() return conn end)
+end
+
+function TestErrors.test_c_function_is_an_error_for_now()
+  lu.assertErrorMsgEquals("cannot copy C function at argument 2",
+    jobs.new, function() end, print)
+end
+
+function TestErrors.test_string_env_with_uncopyable_value()
+  lu.assertErrorMsgEquals("cannot copy userdata at env.out",
+    jobs.new, "out", { out = io.stdout })
+end
+
+function TestErrors.test_deep_nesting_is_an_error_not_a_crash()
+  local t = {}
+  for _ = 1, 100000 do t = { t } end
+  local ok, err = pcall(jobs.new, nop, t)
+  lu.assertFalse(ok)
+  lu.assertStrContains(err, "cannot copy table nested deeper than 1000 levels at argument 2[1][1]")
+  lu.assertStrContains(err, "...")
+  healthy()
+end
+
+function TestErrors.test_nesting_within_the_limit_copies()
+  local t = {}
+  for _ = 1, 900 do t = { t } end
+  local j = jobs.new(function(t) local n = 0 while t[1] do t, n = t[1], n + 1 end return n end, t)
+  lu.assertEquals({ j:wait(10) }, { true, 900 })
+end
+
+function TestErrors.test_uncopyable_result_makes_the_job_dead()
+  local j = jobs.new(function() return 1, { co = coroutine.create(print) } end)
+  lu.assertEquals({ j:wait(10) }, { false, "cannot copy thread at result 2.co" })
+  lu.assertEquals(j.status, "dead")
+  lu.assertNil(j.result)
+  lu.assertEquals(j.error, "cannot copy thread at result 2.co")
+  healthy()
+end
+
+function TestErrors.test_uncopyable_result_is_dead_at_first_look_whatever_it_is()
+  local j = jobs.new(function() return io.stdout end)
+  while not j.done do end  -- 'done' is the first look: no wait() involved
+  lu.assertEquals(j.status, "dead")
+  lu.assertEquals(j.error, "cannot copy userdata at result 1")
+end
+
+function TestErrors.test_error_thrown_as_a_table_stays_a_table()
+  local j = jobs.new(function() error({ code = 42, why = "nope" }) end)
+  local ok, err = j:wait(10)
+  lu.assertFalse(ok)
+  lu.assertEquals(err, { code = 42, why = "nope" })
+  lu.assertEquals(j.error.code, 42)
+  lu.assertEquals(j.status, "dead")
+  lu.assertStrContains(j:traceback(), "(error object is a table value)")
+end
+
+function TestErrors.test_error_values_of_other_types_are_kept()
+  for _, v in ipairs({ 42, 4.5, true }) do
+    local j = jobs.new(function(v) error(v) end, v)
+    lu.assertEquals({ j:wait(10) }, { false, v })
+    lu.assertEquals(math.type(j.error), math.type(v))
+  end
+end
+
+function TestErrors.test_uncopyable_error_value_becomes_a_message()
+  local j = jobs.new(function() error(coroutine.create(print)) end)
+  lu.assertEquals({ j:wait(10) }, { false, "cannot copy thread at error" })
+end
+
+function TestErrors.test_deep_error_has_a_traceback_with_files_and_lines()
+  local function level3() error("deep trouble") end
+  local function level2() level3() end
+  local function level1() level2() end
+  local line = debug.getinfo(level3, "S").linedefined
+  local j = jobs.new(function() level1() end)
+  lu.assertFalse((j:wait(10)))
+  lu.assertEquals(j.error, ("spec/errors_spec.lua:%d: deep trouble"):format(line))
+  local tb = j:traceback()
+  lu.assertStrContains(tb, "deep trouble\nstack traceback:")
+  lu.assertStrContains(tb, ("spec/errors_spec.lua:%d: in upvalue 'level3'"):format(line))
+  lu.assertStrContains(tb, ("spec/errors_spec.lua:%d: in upvalue 'level2'"):format(line + 1))
+  lu.assertStrContains(tb, ("spec/errors_spec.lua:%d: in upvalue 'level1'"):format(line + 2))
+end
+
+function TestErrors.test_runtime_error_in_a_string_job()
+  local j = jobs.new("nil + 1")
+  lu.assertFalse((j:wait(10)))
+  lu.assertStrContains(j.error, "attempt to perform arithmetic on a nil value")
+  lu.assertStrContains(j:traceback(), '[string "nil + 1"]:1:')
+end
+
+function TestErrors.test_traceback_is_nil_unless_dead()
+  local j = jobs.new("1")
+  j:wait(10)
+  lu.assertNil(j:traceback())
+  lu.assertNil(j.error)
+end
+
+function TestErrors.test_wait_rejects_a_negative_timeout()
+  local j = jobs.new("1")
+  lu.assertErrorMsgContains("bad argument #1 to 'wait' (non-negative number expected)",
+    function() return j:wait(-1) end)
+  lu.assertErrorMsgContains("number expected", function() return j:wait("soon") end)
+  j:wait(10)
+end
+
+function TestErrors.test_methods_check_their_object()
+  local j = jobs.new("1")
+  lu.assertErrorMsgContains("jobs.job expected", j.wait, {})
+  j:wait(10)
+end
+
+os.exit(lu.LuaUnit.run())

@@ -1,0 +1,56 @@
+-- exit_spec.lua: closing a state waits for its running jobs and frees them (§5).
+local lu = require "luaunit"
+local helpers = require "helpers"
+
+TestExit = {}
+
+-- The job waits until the script's very last statement has run, then works
+-- a while before it prints: only a close that waits lets it print.
+local script = [[
+local jobs = require "jobs"
+local gate = %q
+jobs.new(function(gate, nested)
+  while not io.open(gate) do end
+  local inner = nested and require("jobs").new(function()
+    local x = 0 for i = 1, 2e7 do x = x + i end
+    io.write("inner finished\n")
+  end)
+  local x = 0 for i = 1, 2e7 do x = x + i end
+  io.write("job finished\n")
+end, gate, %s)
+print("script ends")
+assert(io.open(gate, "w")):close()
+]]
+
+function TestExit.test_script_end_waits_for_a_running_job()
+  local gate = helpers.gate()
+  local code, out = helpers.run(script:format(gate.path, "false"))
+  lu.assertEquals(code, 0)
+  lu.assertEquals(out, "script ends\njob finished\n")
+  gate.close()
+end
+
+function TestExit.test_a_finished_jobs_state_waits_for_its_own_jobs()
+  local gate = helpers.gate()
+  local code, out = helpers.run(script:format(gate.path, "true"))
+  lu.assertEquals(code, 0)
+  lu.assertStrContains(out, "inner finished\n")
+  lu.assertStrContains(out, "job finished\n")
+  gate.close()
+end
+
+function TestExit.test_uncollected_results_are_freed_at_exit()
+  -- A leak here fails the sanitizer builds.
+  local code, out = helpers.run([[
+    local jobs = require "jobs"
+    local keep = {}
+    for i = 1, 20 do keep[i] = jobs.new(function() return { string.rep("x", 1000) } end) end
+    for i = 1, 20 do jobs.new(function() error({ "dropped" }) end) end
+    keep[1]:wait()
+    print("ok")
+  ]])
+  lu.assertEquals(code, 0)
+  lu.assertEquals(out, "ok\n")
+end
+
+os.exit(lu.LuaUnit.run())

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# test.sh: builds luajobs three ways and runs every spec on each: a plain
+# build on the system's lua5.4, then AddressSanitizer+UndefinedBehaviorSanitizer
+# and ThreadSanitizer builds on a Lua compiled with the same sanitizer. Any
+# failure, leak, race or undefined behaviour fails the run.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=$(nproc)
+lua_src=$(tools/lua-source.sh)
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+run() {  # run NAME [cmake options...]
+  local name=$1; shift
+  echo "== $name build"
+  cmake -S . -B "build-$name" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "build-$name" -j "$jobs" >/dev/null
+  ctest --test-dir "build-$name" -j "$jobs" --output-on-failure
+}
+
+run plain
+run asan -DLUAJOBS_SANITIZE=address -DLUAJOBS_LUA_SOURCE="$lua_src"
+run tsan -DLUAJOBS_SANITIZE=thread -DLUAJOBS_LUA_SOURCE="$lua_src"
+echo "all three builds passed"
