@@ -1,0 +1,20 @@
+#!/bin/sh
+# check-install.sh LUA: installs luajobs with 'cmake --install' and with
+# 'luarocks make' into temporary trees, then requires it from each with the
+# stock interpreter LUA and runs a job.
+set -eu
+lua=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp" build.luarocks' EXIT
+probe='local jobs = require "jobs"
+local j = jobs.new(function(a, b) return a * b end, 6, 7)
+assert(select(2, j:wait(10)) == 42)
+print("installed ok")'
+
+cmake -S . -B "$tmp/build" -DLUAJOBS_TESTS=OFF >/dev/null
+cmake --build "$tmp/build" >/dev/null
+cmake --install "$tmp/build" --prefix "$tmp/cmake" >/dev/null
+LUA_CPATH="$tmp/cmake/lib/lua/5.4/?.so" "$lua" -e "$probe"
+
+luarocks --lua-version 5.4 make --tree "$tmp/rocks" luajobs-0.1-1.rockspec >/dev/null
+LUA_CPATH="$tmp/rocks/lib/lua/5.4/?.so" "$lua" -e "$probe"
