@@ -4,7 +4,6 @@
 */
 
 #include <errno.h>
-#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -149,11 +148,10 @@ static int waitfinal (Job *j, double secs) {
   struct timespec ts;
   int forever = secs < 0 || secs > 1e9;
   if (!forever) {
-    double whole;
+    time_t whole = (time_t)secs;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    secs = modf(secs, &whole);
-    ts.tv_sec += (time_t)whole;
-    ts.tv_nsec += (long)(secs * 1e9);
+    ts.tv_sec += whole;
+    ts.tv_nsec += (long)((secs - (double)whole) * 1e9);
     if (ts.tv_nsec >= 1000000000L) {
       ts.tv_sec++;
       ts.tv_nsec -= 1000000000L;

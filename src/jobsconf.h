@@ -22,8 +22,9 @@
 #define JOBS_SHORTNAME	40
 #endif
 
-/* Metatable of job objects, in the owner's registry. */
+/* Metatables of job objects and of a state's hub, in its registry. */
 #define JOBS_JOB	"jobs.job"
+#define JOBS_HUB	"jobs.hub"
 
 
 #endif

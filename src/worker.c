@@ -13,7 +13,6 @@
 ** reads a job's state only in steps 1 and 3.
 */
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -335,7 +334,7 @@ void jobs_newhub (lua_State *L) {
   pthread_mutex_init(&h->mu, NULL);
   pthread_cond_init(&h->cv, NULL);
   h->running = 0;
-  if (luaL_newmetatable(L, "jobs.hub")) {
+  if (luaL_newmetatable(L, JOBS_HUB)) {
     lua_pushcfunction(L, hubgc);
     lua_setfield(L, -2, "__gc");
   }
