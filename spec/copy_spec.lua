@@ -168,4 +168,4 @@ function TestCopy.test_light_userdata_crosses_as_is()
   lu.assertIs(roundtrip(lud), lud)
 end
 
-os.exit(lu.LuaUnit.run())
+os.exit(lu.LuaUnit.run(), true)

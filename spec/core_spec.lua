@@ -192,4 +192,4 @@ function TestCore.test_dropped_running_job_is_freed_by_its_thread()
   gate.close()
 end
 
-os.exit(lu.LuaUnit.run())
+os.exit(lu.LuaUnit.run(), true)

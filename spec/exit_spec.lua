@@ -53,4 +53,4 @@ function TestExit.test_uncollected_results_are_freed_at_exit()
   lu.assertEquals(out, "ok\n")
 end
 
-os.exit(lu.LuaUnit.run())
+os.exit(lu.LuaUnit.run(), true)

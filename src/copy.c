@@ -7,9 +7,16 @@
 
 #include "lua.h"
 #include "lauxlib.h"
+#include "lualib.h"
 
+#include "jobs.h"
 #include "jobsconf.h"
 #include "copy.h"
+
+
+/* Its address keys, in a state's registry, the index of names by which the
+** state's module tables and C functions cross (see jobs_indexnames). */
+static const char nameskey = 0;
 
 
 /* One step on the way from a root value to the value being copied; the
@@ -26,6 +33,7 @@ typedef struct Step {
 typedef struct Copier {
   lua_State *from, *to;
   const char *root;
+  int names;  /* index in 'from' of its index of names, or 0 if it has none */
   int seen;  /* index in 'to' of the map from source objects to their
                 copies (nil until first needed) */
   int nclosures;  /* closures copied so far, listed in 'seen' as 1..n */
@@ -118,15 +126,18 @@ static void addpath (Copier *c, luaL_Buffer *b, const Step *at, int *left) {
 }
 
 
-/* Raises "cannot copy <what> at <path>" in 'to'. */
-static void fail (Copier *c, const Step *at, const char *what) {
+/* Raises "cannot copy <what> at <path>[: <why>]" in 'to'. */
+static void fail (Copier *c, const Step *at, const char *what,
+                  const char *why) {
   luaL_Buffer b;
   int left = JOBS_MAXPATH;
   lua_pushfstring(c->to, "cannot copy %s at ", what);
   luaL_buffinit(c->to, &b);
   addpath(c, &b, at, &left);
   luaL_pushresult(&b);
-  lua_concat(c->to, 2);
+  lua_pushstring(c->to, why ? ": " : "");
+  lua_pushstring(c->to, why ? why : "");
+  lua_concat(c->to, 4);
   lua_error(c->to);
 }
 
@@ -164,13 +175,196 @@ static void remember (Copier *c, int idx) {
 /* Entering a table or function: one level deeper, room on both stacks. */
 static void enter (Copier *c, const Step *at, const char *what) {
   if (++c->depth > JOBS_MAXDEPTH) {
-    lua_pushfstring(c->to, "%s nested deeper than %d levels", what,
-                    JOBS_MAXDEPTH);
-    fail(c, at, lua_tostring(c->to, -1));
+    lua_pushfstring(c->to, "nested deeper than %d levels", JOBS_MAXDEPTH);
+    fail(c, at, what, lua_tostring(c->to, -1));
   }
   luaL_checkstack(c->to, 6, "copying a value");
-  if (!lua_checkstack(c->from, 4))
-    fail(c, at, "value (not enough stack space)");
+  if (!lua_checkstack(c->from, 6))
+    fail(c, at, what, "not enough stack space");
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Modules and C functions cross by name
+** =======================================================
+*/
+
+/* Pushes onto 'to' its module 'mod', requiring it if it is not loaded. */
+static void pushmodule (lua_State *to, const char *mod) {
+  lua_getfield(to, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(to, -1, mod) == LUA_TNIL) {
+    lua_pop(to, 1);
+    lua_getglobal(to, "require");
+    lua_pushstring(to, mod);
+    lua_call(to, 1, 1);
+  }
+  lua_remove(to, -2);
+}
+
+
+/*
+** If 'from' indexed the module table or C function at 'idx' by name, pushes
+** onto 'to' what has that name there and returns 1; otherwise returns 0.
+** The index holds "mod" for a module, {"mod", "field"} for a function.
+*/
+static int byname (Copier *c, int idx, const Step *at) {
+  lua_State *from = c->from, *to = c->to;
+  int top = lua_gettop(from);
+  const char *field = NULL;
+  if (c->names == 0)
+    return 0;
+  lua_pushvalue(from, idx);
+  if (lua_rawget(from, c->names) == LUA_TNIL) {
+    lua_settop(from, top);
+    return 0;
+  }
+  if (lua_istable(from, -1)) {
+    lua_rawgeti(from, -1, 2);
+    field = lua_tostring(from, -1);
+    lua_rawgeti(from, -2, 1);
+  }
+  pushmodule(to, lua_tostring(from, -1));
+  if (field != NULL) {
+    if (lua_getfield(to, -1, field) == LUA_TNIL) {
+      lua_pushfstring(to, "no %s.%s in the receiving state",
+                      lua_tostring(from, -1), field);
+      fail(c, at, "C function", lua_tostring(to, -1));
+    }
+    lua_remove(to, -2);
+  }
+  lua_settop(from, top);
+  return 1;
+}
+
+
+/* Whether 'mod' names a standard library, which every state has. */
+static int isstandard (const char *mod) {
+  static const char *const std[] = {
+    LUA_GNAME, LUA_LOADLIBNAME, LUA_COLIBNAME, LUA_TABLIBNAME, LUA_IOLIBNAME,
+    LUA_OSLIBNAME, LUA_STRLIBNAME, LUA_MATHLIBNAME, LUA_UTF8LIBNAME,
+    LUA_DBLIBNAME, NULL
+  };
+  int i;
+  for (i = 0; std[i] != NULL; i++)
+    if (strcmp(mod, std[i]) == 0)
+      return 1;
+  return 0;
+}
+
+
+/*
+** Indexes module 'mod' (at -1): the table itself, its C functions. A value
+** with several names keeps the first found, unless a standard library
+** names it: the receiver is sure to have that one.
+*/
+static void indexmodule (lua_State *L, int index, int mod) {
+  int standard = isstandard(lua_tostring(L, mod));
+  lua_pushvalue(L, -1);
+  if (standard || lua_rawget(L, index) == LUA_TNIL) {
+    lua_settop(L, mod + 1);
+    lua_pushvalue(L, -1);
+    lua_pushvalue(L, mod);
+    lua_rawset(L, index);
+  }
+  lua_settop(L, mod + 1);
+  if (!lua_istable(L, -1))
+    return;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_iscfunction(L, -1)) {
+      lua_pushvalue(L, -1);
+      if (standard || lua_rawget(L, index) == LUA_TNIL) {
+        lua_createtable(L, 2, 0);
+        lua_pushvalue(L, mod);
+        lua_rawseti(L, -2, 1);
+        lua_pushvalue(L, -4);
+        lua_rawseti(L, -2, 2);
+        lua_pushvalue(L, -3);
+        lua_insert(L, -2);
+        lua_rawset(L, index);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+
+/*
+** Whether the index at 2 was built from package.loaded (at 1) as it is now:
+** the index keeps, at [0], a snapshot of it and, at [1], its size.
+*/
+static int uptodate (lua_State *L) {
+  lua_Integer n = 0;
+  if (!lua_istable(L, 2) || lua_rawgeti(L, 2, 0) != LUA_TTABLE)
+    return 0;
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    n++;
+    lua_pushvalue(L, -2);
+    lua_rawget(L, 3);  /* what the snapshot had under this key */
+    if (!lua_rawequal(L, -1, -2))
+      return 0;
+    lua_pop(L, 2);
+  }
+  return lua_rawgeti(L, 2, 1) == LUA_TNUMBER && lua_tointeger(L, -1) == n;
+}
+
+
+int jobs_indexnames (lua_State *L) {
+  int index, snapshot;
+  lua_Integer n = 0;
+  lua_settop(L, 0);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &nameskey);
+  if (uptodate(L))
+    return 0;
+  lua_settop(L, 1);
+  lua_createtable(L, 0, 256);
+  index = lua_gettop(L);
+  lua_newtable(L);
+  snapshot = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    n++;
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, snapshot);
+    if (lua_type(L, -2) == LUA_TSTRING &&
+        (lua_istable(L, -1) || lua_iscfunction(L, -1)))
+      indexmodule(L, index, lua_gettop(L) - 1);
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, snapshot);
+  lua_rawseti(L, index, 0);
+  lua_pushinteger(L, n);
+  lua_rawseti(L, index, 1);
+  lua_pushvalue(L, index);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &nameskey);
+  return 0;
+}
+
+
+int jobs_pushname (lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &nameskey) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, -2) != LUA_TTABLE) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  lua_rawgeti(L, -1, 1);
+  lua_rawgeti(L, -2, 2);
+  lua_pushfstring(L, "%s.%s", lua_tostring(L, -2), lua_tostring(L, -1));
+  lua_replace(L, -5);
+  lua_pop(L, 3);
+  return 1;
 }
 
 /* }====================================================== */
@@ -181,6 +375,10 @@ static void copytable (Copier *c, int idx, const Step *at) {
   Step step;
   if (lookup(c, idx))
     return;
+  if (byname(c, idx, at)) {
+    remember(c, idx);
+    return;
+  }
   enter(c, at, "table");
   lua_createtable(to, (int)lua_rawlen(from, idx), 0);
   remember(c, idx);
@@ -261,10 +459,15 @@ static void copyfunction (Copier *c, int idx, const Step *at) {
   luaL_Buffer b;
   size_t len;
   const char *code;
-  if (lua_iscfunction(from, idx))
-    fail(c, at, "C function");
   if (lookup(c, idx))
     return;
+  if (lua_iscfunction(from, idx)) {
+    if (!byname(c, idx, at))
+      fail(c, at, "C function", "only C functions of modules in "
+                                "package.loaded cross, by name");
+    remember(c, idx);
+    return;
+  }
   enter(c, at, "function");
   lua_pushvalue(from, idx);
   luaL_buffinit(to, &b);
@@ -278,6 +481,38 @@ static void copyfunction (Copier *c, int idx, const Step *at) {
   remember(c, idx);
   copyupvalues(c, idx, at);
   c->depth--;
+}
+
+
+/* The opt-in of the userdata at 'idx' of 'from' (see jobs.h), or NULL. Reads
+** its metatable raw and interns no string, so nothing can raise in 'from'. */
+static const jobs_Copyable *copyable (lua_State *from, int idx) {
+  const jobs_Copyable *how = NULL;
+  if (!lua_getmetatable(from, idx))
+    return NULL;
+  lua_pushnil(from);
+  while (how == NULL && lua_next(from, -2)) {
+    if (lua_type(from, -2) == LUA_TSTRING && lua_islightuserdata(from, -1) &&
+        strcmp(lua_tostring(from, -2), JOBS_COPYFIELD) == 0) {
+      how = (const jobs_Copyable *)lua_touserdata(from, -1);
+      lua_pop(from, 1);  /* the key, too, below */
+    }
+    lua_pop(from, 1);
+  }
+  lua_pop(from, 1);
+  return how;
+}
+
+
+static void copyuserdata (Copier *c, int idx, const Step *at) {
+  const jobs_Copyable *how = copyable(c->from, idx);
+  if (how == NULL)
+    fail(c, at, "userdata", NULL);
+  if (lookup(c, idx))
+    return;
+  luaL_checkstack(c->to, LUA_MINSTACK, "copying a userdata");
+  how->copy(c->from, idx, c->to);
+  remember(c, idx);
 }
 
 
@@ -311,8 +546,11 @@ static void copyvalue (Copier *c, int idx, const Step *at) {
     case LUA_TFUNCTION:
       copyfunction(c, idx, at);
       break;
+    case LUA_TUSERDATA:
+      copyuserdata(c, idx, at);
+      break;
     default:
-      fail(c, at, lua_typename(from, lua_type(from, idx)));
+      fail(c, at, lua_typename(from, lua_type(from, idx)), NULL);
   }
 }
 
@@ -329,6 +567,14 @@ void jobs_copy (lua_State *from, int first, int n, lua_State *to,
   c.depth = 0;
   first = lua_absindex(from, first);
   luaL_checkstack(to, n + 1, "too many values to copy");
+  if (!lua_checkstack(from, 1))
+    luaL_error(to, "not enough stack space to copy");
+  if (lua_rawgetp(from, LUA_REGISTRYINDEX, &nameskey) == LUA_TTABLE)
+    c.names = lua_gettop(from);
+  else {
+    lua_pop(from, 1);
+    c.names = 0;
+  }
   lua_pushnil(to);
   c.seen = lua_gettop(to);
   step.up = NULL;
@@ -338,4 +584,6 @@ void jobs_copy (lua_State *from, int first, int n, lua_State *to,
     copyvalue(&c, first + i, &step);
   }
   lua_remove(to, c.seen);
+  if (c.names != 0)
+    lua_remove(from, c.names);
 }

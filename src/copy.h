@@ -16,4 +16,15 @@
 void jobs_copy (lua_State *from, int first, int n, lua_State *to,
                 const char *root);
 
+/*
+** A lua_CFunction: brings up to date L's index of the names by which its
+** module tables and C functions cross (those of package.loaded). It may
+** raise in L; call it before a copy from L, where L may raise.
+*/
+int jobs_indexnames (lua_State *L);
+
+/* Pushes "mod.field", the indexed name of the C function at 'idx' of L,
+** and returns 1; or returns 0, pushing nothing. */
+int jobs_pushname (lua_State *L, int idx);
+
 #endif

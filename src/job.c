@@ -320,16 +320,35 @@ void jobs_openjob (lua_State *L) {
 ** =======================================================
 */
 
-/* Pushes the default name of the job whose function or string is at 1. */
+/* Pushes the default name of the job whose function or string is at 1:
+** the string, "function <source:line>", "math.sqrt", "callable table". */
 static void pushname (lua_State *L) {
   lua_Debug ar;
-  if (lua_type(L, 1) == LUA_TSTRING) {
-    lua_pushvalue(L, 1);
-    return;
+  switch (lua_type(L, 1)) {
+    case LUA_TSTRING:
+      lua_pushvalue(L, 1);
+      break;
+    case LUA_TFUNCTION:
+      if (jobs_pushname(L, 1))
+        break;
+      lua_pushvalue(L, 1);
+      lua_getinfo(L, ">S", &ar);
+      lua_pushfstring(L, "function <%s:%d>", ar.short_src, ar.linedefined);
+      break;
+    default:
+      lua_pushfstring(L, "callable %s", luaL_typename(L, 1));
   }
-  lua_pushvalue(L, 1);
-  lua_getinfo(L, ">S", &ar);
-  lua_pushfstring(L, "function <%s:%d>", ar.short_src, ar.linedefined);
+}
+
+
+/* Whether the value at 1 can be called: a function or has '__call'. */
+static int callable (lua_State *L) {
+  if (lua_isfunction(L, 1))
+    return 1;
+  if (luaL_getmetafield(L, 1, "__call") == LUA_TNIL)
+    return 0;
+  lua_pop(L, 1);
+  return 1;
 }
 
 
@@ -341,13 +360,15 @@ static int newjob (lua_State *L) {
   int nargs = lua_gettop(L);
   int t = lua_type(L, 1);
   Box *b;
-  luaL_argexpected(L, t == LUA_TFUNCTION || t == LUA_TSTRING, 1,
+  luaL_argexpected(L, t == LUA_TSTRING || callable(L), 1,
                    "function or string");
   if (t == LUA_TSTRING) {
     luaL_argexpected(L, lua_isnoneornil(L, 2) || lua_istable(L, 2), 2,
                      "table");
     luaL_argcheck(L, nargs <= 2, 3, "no value expected after a string's env");
   }
+  lua_pushcfunction(L, jobs_indexnames);  /* L may raise here, not later */
+  lua_call(L, 0, 0);
   b = (Box *)lua_newuserdatauv(L, sizeof(Box), 2);
   b->j = NULL;
   b->num = 0;

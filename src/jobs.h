@@ -21,4 +21,30 @@
 */
 JOBS_API int luaopen_jobs (lua_State *L);
 
+
+/*
+** {======================================================
+** Userdata that may cross between states (SPEC §4)
+** =======================================================
+**
+** A full userdata crosses when its metatable has the field JOBS_COPYFIELD
+** holding a light userdata that points to a jobs_Copyable of static
+** duration. To copy it, luajobs calls 'copy(from, idx, to)' on the thread
+** that owns both states at that moment; it pushes onto 'to' the value that
+** stands for the userdata at 'idx' of 'from': a new userdata sharing the same
+** C object (by reference, with a count of its own), or a new copy of it.
+** 'copy' must leave 'from' as it found it and must not raise in 'from'; it
+** may raise in 'to' (out of memory, say) and may require its own module
+** there to find its metatable. A userdata reached twice in one copy is
+** copied once.
+*/
+
+#define JOBS_COPYFIELD	"__jobs_copy"
+
+typedef struct jobs_Copyable {
+  void (*copy) (lua_State *from, int idx, lua_State *to);
+} jobs_Copyable;
+
+/* }====================================================== */
+
 #endif

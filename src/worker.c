@@ -237,16 +237,38 @@ void jobs_prepare (lua_State *L, Job *j, int nargs) {
 ** =======================================================
 */
 
-static void hubleave (Hub *h) {
+/* Lists 'r' as a thread to join (NULL: none was started after all). */
+static void hubleave (Hub *h, Reap *r) {
   pthread_mutex_lock(&h->mu);
+  if (r != NULL) {
+    r->next = h->done;
+    h->done = r;
+  }
   if (--h->running == 0)
     pthread_cond_broadcast(&h->cv);
   pthread_mutex_unlock(&h->mu);  /* the last touch of 'h': it may go now */
 }
 
 
+/* Joins the threads whose jobs are over; called by the owner's thread. */
+static void reap (Hub *h) {
+  Reap *r;
+  pthread_mutex_lock(&h->mu);
+  r = h->done;
+  h->done = NULL;
+  pthread_mutex_unlock(&h->mu);
+  while (r != NULL) {
+    Reap *next = r->next;
+    pthread_join(r->thread, NULL);  /* at most the few steps after hubleave */
+    free(r);
+    r = next;
+  }
+}
+
+
 static void finish (Job *j, JobStatus st) {
   Hub *h = j->hub;
+  Reap *r = j->reap;
   int last;
   pthread_mutex_lock(&j->mu);
   j->status = st;
@@ -258,7 +280,7 @@ static void finish (Job *j, JobStatus st) {
   pthread_mutex_unlock(&j->mu);
   if (last)
     destroy(j);
-  hubleave(h);  /* last: the owner may be closing, waiting for this */
+  hubleave(h, r);  /* last: the owner may be closing, waiting for this */
 }
 
 
@@ -266,6 +288,13 @@ static void *run (void *arg) {
   Job *j = (Job *)arg;
   lua_State *L = j->L;  /* ours since pthread_create (step 2) */
   int st = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
+  /* The owner copies the outcome without raising in L: index L's names
+  ** now, while L may raise. Failing that, C functions will not cross. */
+  if (lua_checkstack(L, 1)) {
+    lua_pushcfunction(L, jobs_indexnames);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK)
+      lua_pop(L, 1);
+  }
   finish(j, st == LUA_OK ? JOB_COMPLETED : JOB_DEAD);
   return NULL;
 }
@@ -273,26 +302,27 @@ static void *run (void *arg) {
 
 /* Starts 'j' on a thread of its own; raises in L if there is none to have. */
 void jobs_start (lua_State *L, Job *j, Hub *hub) {
-  pthread_t t;
-  pthread_attr_t a;
+  Reap *r;
   int err;
+  reap(hub);
+  if ((r = (Reap *)malloc(sizeof(Reap))) == NULL)
+    luaL_error(L, "not enough memory");
   j->hub = hub;
+  j->reap = r;
   j->status = JOB_RUNNING;
   j->refs++;  /* the thread's */
   j->started = jobs_now();
   pthread_mutex_lock(&hub->mu);
   hub->running++;
   pthread_mutex_unlock(&hub->mu);
-  pthread_attr_init(&a);
-  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
   /* Handoff (step 2): from here the job's state belongs to the new thread;
   ** pthread_create makes all written above visible to it. */
-  err = pthread_create(&t, &a, run, j);
-  pthread_attr_destroy(&a);
+  err = pthread_create(&r->thread, NULL, run, j);
   if (err != 0) {  /* no thread: the state is still ours */
     j->status = JOB_CREATED;
     j->refs--;
-    hubleave(hub);
+    free(r);
+    hubleave(hub, NULL);
     luaL_error(L, "cannot start a thread for the job: %s", strerror(err));
   }
 }
@@ -322,6 +352,7 @@ static int hubgc (lua_State *L) {
   while (h->running > 0)
     pthread_cond_wait(&h->cv, &h->mu);
   pthread_mutex_unlock(&h->mu);
+  reap(h);  /* every thread has left the module's code */
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);
   return 0;
@@ -334,6 +365,7 @@ void jobs_newhub (lua_State *L) {
   pthread_mutex_init(&h->mu, NULL);
   pthread_cond_init(&h->cv, NULL);
   h->running = 0;
+  h->done = NULL;
   if (luaL_newmetatable(L, JOBS_HUB)) {
     lua_pushcfunction(L, hubgc);
     lua_setfield(L, -2, "__gc");

@@ -16,14 +16,23 @@ typedef enum JobStatus {
 #define jobs_isfinal(st)	((st) >= JOB_COMPLETED)
 
 
+/* A thread whose job is over, waiting for its owner to join it. */
+typedef struct Reap {
+  struct Reap *next;
+  pthread_t thread;
+} Reap;
+
+
 /*
-** The counterpart of one owning lua_State: how many of its jobs still run,
-** so that closing that state can wait for them.
+** The counterpart of one owning lua_State: its jobs' threads, so that closing
+** that state can wait for every one to have exited (the module's code may
+** be unloaded right after).
 */
 typedef struct Hub {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  int running;
+  int running;  /* threads not yet in 'done' */
+  Reap *done;  /* threads to join */
 } Hub;
 
 
@@ -40,6 +49,7 @@ typedef struct Job {
   int refs;  /* the owner's job object, plus the thread while it runs */
   double started, finished;  /* seconds on the monotonic clock */
   Hub *hub;
+  Reap *reap;  /* its thread's entry for 'hub->done' */
 } Job;
 
 

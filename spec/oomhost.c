@@ -1,0 +1,89 @@
+/*
+** oomhost.c: runs a script that starts jobs and copies values both ways in a
+** state whose allocator fails at its k-th allocation, for k = 1, 2, ... until
+** the script runs through. Each run must end in success or in a Lua error
+** about memory: never a crash, a hang or (in the sanitizer builds) a leak.
+*/
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+
+#include "jobs.h"
+
+
+static const char script[] =
+  "local jobs = require 'jobs'\n"
+  "local t = { list = { 1, 2, 3 }, name = 'x', f = function() return 1 end }\n"
+  "t.self = t\n"
+  "local j = jobs.new(function(t) return t, { ('y'):rep(100), math.sqrt }, t.f end, t)\n"
+  "j:wait()\n"
+  "local r = { j:results() }\n"
+  "local d = jobs.new(function() error({ code = 1 }) end)\n"
+  "d:wait()\n"
+  "local e, tb = d.error, d:traceback()\n"
+  "local s = jobs.new('x .. y', { x = 'a', y = 'b' })\n"
+  "return tostring(s) .. tostring(s:wait())\n";
+
+
+/* Allocations left before one fails; only the owner's thread allocates here
+** (the jobs' states have allocators of their own), so no lock is needed. */
+static long budget;
+static int failed;
+
+static void *alloc (void *ud, void *p, size_t osize, size_t nsize) {
+  (void)ud;
+  if (nsize == 0) {
+    free(p);
+    return NULL;
+  }
+  if ((p == NULL || nsize > osize) && budget-- <= 0) {
+    failed = 1;
+    return NULL;  /* Lua never needs a shrink to succeed, so only growth fails */
+  }
+  return realloc(p, nsize);
+}
+
+
+static int body (lua_State *L) {
+  luaL_openlibs(L);
+  luaL_requiref(L, "jobs", luaopen_jobs, 0);
+  lua_pop(L, 1);
+  if (luaL_loadstring(L, script) != LUA_OK)
+    return lua_error(L);
+  lua_call(L, 0, 1);
+  return 1;
+}
+
+
+int main (void) {
+  long k;
+  for (k = 0; ; k++) {
+    lua_State *L;
+    int st;
+    budget = k;
+    failed = 0;
+    if ((L = lua_newstate(alloc, NULL)) == NULL)
+      continue;
+    lua_pushcfunction(L, body);
+    st = lua_pcall(L, 0, 1, 0);
+    if (st != LUA_OK && (!lua_isstring(L, -1) ||
+                         strstr(lua_tostring(L, -1), "memory") == NULL)) {
+      fprintf(stderr, "run %ld: unexpected error: %s\n", k,
+              lua_isstring(L, -1) ? lua_tostring(L, -1) : "(not a string)");
+      lua_close(L);
+      return 1;
+    }
+    if (st == LUA_OK && !failed) {
+      printf("%ld runs, each failing one allocation later; then: %s\n", k,
+             lua_tostring(L, -1));
+      lua_close(L);
+      return 0;
+    }
+    lua_close(L);
+  }
+}
