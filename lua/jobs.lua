@@ -10,8 +10,14 @@ local function manager()
     count = count + 1
     return count
   end
+  local new, spawn = core.newjob(number)
   return {
-    new = core.newjob(number),
+    new = new,
+    spawn = spawn,
+    sleep = core.sleep,
+    cancelled = core.cancelled,
+    self = core.self,
+    progress = core.progress,
     version = core.version,
   }
 end

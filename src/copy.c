@@ -556,7 +556,7 @@ static void copyvalue (Copier *c, int idx, const Step *at) {
 
 
 void jobs_copy (lua_State *from, int first, int n, lua_State *to,
-                const char *root) {
+                const char *root, int label) {
   Copier c;
   Step step;
   int i;
@@ -580,7 +580,7 @@ void jobs_copy (lua_State *from, int first, int n, lua_State *to,
   step.up = NULL;
   step.kind = ROOT;
   for (i = 0; i < n; i++) {
-    step.n = i + 1;
+    step.n = label + i;
     copyvalue(&c, first + i, &step);
   }
   lua_remove(to, c.seen);

@@ -9,12 +9,13 @@
 /*
 ** Copies the 'n' values at 'first', 'first'+1, ... of 'from' onto the top of
 ** 'to', keeping shared references, cycles and upvalue sharing among them.
-** 'root' names the i-th value in errors, as a format given i ("argument %d").
+** 'root' names the i-th value in errors, as a format given 'label' + i - 1
+** ("argument %d").
 ** The calling thread must own both states. It raises errors in 'to' only,
 ** never in 'from', so call it in protected mode in 'to'.
 */
 void jobs_copy (lua_State *from, int first, int n, lua_State *to,
-                const char *root);
+                const char *root, int label);
 
 /*
 ** A lua_CFunction: brings up to date L's index of the names by which its

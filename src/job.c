@@ -11,6 +11,7 @@
 #include "lauxlib.h"
 
 #include "jobsconf.h"
+#include "control.h"
 #include "copy.h"
 #include "worker.h"
 #include "job.h"
@@ -66,17 +67,23 @@ static int copyoutcome (lua_State *L) {
   if (j->status == JOB_COMPLETED) {
     int i, n = lua_gettop(J) - 1;  /* results follow the message handler */
     int t = (lua_createtable(L, n, 1), lua_gettop(L));
-    jobs_copy(J, 2, n, L, "result %d");
+    jobs_copy(J, 2, n, L, "result %d", 1);
     for (i = n; i >= 1; i--)
       lua_rawseti(L, t, i);
     lua_pushinteger(L, n);
     lua_setfield(L, -2, "n");
   }
+  else if (j->status == JOB_CANCELLED) {  /* the reason, not what it threw */
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, __atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE) ==
+                      JOBS_TIMEDOUT ? "timeout" : "cancelled");
+    lua_setfield(L, -2, "error");
+  }
   else {
     size_t len;
     const char *tb;
     lua_createtable(L, 0, 2);
-    jobs_copy(J, 2, 1, L, "error");
+    jobs_copy(J, 2, 1, L, "error", 1);
     lua_setfield(L, -2, "error");
     if ((tb = jobs_traceback(J, &len)) != NULL) {
       lua_pushlstring(L, tb, len);
@@ -142,30 +149,25 @@ static int pushresults (lua_State *L, int t) {
 ** =======================================================
 */
 
-/* Waits until 'j' is final or 'secs' pass (forever if negative); returns
-** whether it is final. */
-static int waitfinal (Job *j, double secs) {
-  struct timespec ts;
-  int forever = secs < 0 || secs > 1e9;
-  if (!forever) {
-    time_t whole = (time_t)secs;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += whole;
-    ts.tv_nsec += (long)((secs - (double)whole) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
-  }
+/*
+** Waits until 'j' is final or the monotonic time 'until' (negative: no
+** limit); returns whether it is final. In a job, a cancel of that job
+** interrupts the wait and raises.
+*/
+static int waitfinal (lua_State *L, Job *j, double until) {
+  Job *self = jobs_self(L);
+  int final;
+  jobs_blockon(self, &j->mu, &j->cv);
+  until = jobs_until(self, until);
   pthread_mutex_lock(&j->mu);
-  while (!jobs_isfinal(j->status)) {
-    if (forever)
-      pthread_cond_wait(&j->cv, &j->mu);
-    else if (pthread_cond_timedwait(&j->cv, &j->mu, &ts) == ETIMEDOUT)
-      break;
-  }
+  while (!jobs_isfinal(j->status) && !jobs_stopping(self) &&
+         jobs_waitcv(&j->cv, &j->mu, until) != ETIMEDOUT) {}
+  final = jobs_isfinal(j->status);
   pthread_mutex_unlock(&j->mu);
-  return jobs_isfinal(getstatus(j));
+  jobs_blockon(self, NULL, NULL);
+  if (!final && jobs_stopping(self))
+    jobs_stop(L, self);
+  return final;
 }
 
 
@@ -175,7 +177,7 @@ static int job_wait (lua_State *L) {
   luaL_argcheck(L, lua_isnoneornil(L, 2) || secs >= 0, 2,
                 "non-negative number expected");
   lua_settop(L, 1);
-  if (!waitfinal(b->j, secs)) {
+  if (!waitfinal(L, b->j, (secs < 0 || secs > 1e9) ? -1 : jobs_now() + secs)) {
     luaL_pushfail(L);
     lua_pushliteral(L, "timeout");
     return 2;
@@ -188,6 +190,17 @@ static int job_wait (lua_State *L) {
   lua_pushboolean(L, 0);
   lua_getfield(L, 2, "error");
   return 2;
+}
+
+
+/* job:cancel(): true if the job was still running and is asked to stop. */
+static int job_cancel (lua_State *L) {
+  Box *b = checkbox(L);
+  int running = !jobs_isfinal(getstatus(b->j));
+  if (running)
+    jobs_cancel(b->j, JOBS_CANCELLED);
+  lua_pushboolean(L, running);
+  return 1;
 }
 
 
@@ -210,6 +223,28 @@ static int job_traceback (lua_State *L) {
 }
 
 
+/* Pushes the last value the job gave jobs.progress. */
+static void pushprogress (lua_State *L, Job *j) {
+  int t, isint;
+  lua_Number n;
+  pthread_mutex_lock(&j->mu);
+  t = j->progtype;
+  isint = j->progint;
+  n = j->prognum;
+  pthread_mutex_unlock(&j->mu);
+  if (t == LUA_TSTRING)
+    jobs_pushtext(L, j, &j->progress);
+  else if (t == LUA_TNUMBER && isint)
+    lua_pushinteger(L, (lua_Integer)n);
+  else if (t == LUA_TNUMBER)
+    lua_pushnumber(L, n);
+  else if (t == LUA_TBOOLEAN)
+    lua_pushboolean(L, n != 0);
+  else
+    lua_pushnil(L);
+}
+
+
 /* job.<field>: each reads the job at 1; the outcome, if fetched, is at 3. */
 static int field (lua_State *L, Box *b, const char *key) {
   Job *j = b->j;
@@ -226,6 +261,20 @@ static int field (lua_State *L, Box *b, const char *key) {
     lua_rawgeti(L, 3, 1);
   else if (strcmp(key, "error") == 0)
     lua_getfield(L, 3, "error");
+  else if (strcmp(key, "progress") == 0)
+    pushprogress(L, j);
+  else if (strcmp(key, "progress_message") == 0) {
+    if (j->progtype == LUA_TNIL && j->progmsg.len == 0)  /* never told */
+      lua_pushnil(L);
+    else
+      jobs_pushtext(L, j, &j->progmsg);
+  }
+  else if (strcmp(key, "output") == 0) {
+    if (j->opt.capture)
+      jobs_pushtext(L, j, &j->out);
+    else
+      lua_pushnil(L);
+  }
   else if (strcmp(key, "elapsed") == 0) {
     double end;
     pthread_mutex_lock(&j->mu);
@@ -288,6 +337,7 @@ static int job_gc (lua_State *L) {
 
 static const luaL_Reg methods[] = {
   {"wait", job_wait},
+  {"cancel", job_cancel},
   {"results", job_results},
   {"traceback", job_traceback},
   {NULL, NULL}
@@ -320,83 +370,178 @@ void jobs_openjob (lua_State *L) {
 ** =======================================================
 */
 
-/* Pushes the default name of the job whose function or string is at 1:
-** the string, "function <source:line>", "math.sqrt", "callable table". */
-static void pushname (lua_State *L) {
+/* Pushes the default name of the job whose function or string is at
+** 'idx': the string, "function <source:line>", "math.sqrt", "callable table". */
+static void pushname (lua_State *L, int idx) {
   lua_Debug ar;
-  switch (lua_type(L, 1)) {
+  switch (lua_type(L, idx)) {
     case LUA_TSTRING:
-      lua_pushvalue(L, 1);
+      lua_pushvalue(L, idx);
       break;
     case LUA_TFUNCTION:
-      if (jobs_pushname(L, 1))
+      if (jobs_pushname(L, idx))
         break;
-      lua_pushvalue(L, 1);
+      lua_pushvalue(L, idx);
       lua_getinfo(L, ">S", &ar);
       lua_pushfstring(L, "function <%s:%d>", ar.short_src, ar.linedefined);
       break;
     default:
-      lua_pushfstring(L, "callable %s", luaL_typename(L, 1));
+      lua_pushfstring(L, "callable %s", luaL_typename(L, idx));
   }
 }
 
 
-/* Whether the value at 1 can be called: a function or has '__call'. */
-static int callable (lua_State *L) {
-  if (lua_isfunction(L, 1))
+/* Whether the value at 'idx' can be called: a function or has '__call'. */
+static int callable (lua_State *L, int idx) {
+  if (lua_isfunction(L, idx))
     return 1;
-  if (luaL_getmetafield(L, 1, "__call") == LUA_TNIL)
+  if (luaL_getmetafield(L, idx, "__call") == LUA_TNIL)
     return 0;
   lua_pop(L, 1);
   return 1;
 }
 
 
+/* Reads field 'key' of the options table at 1, leaving it on the stack
+** when present; returns whether it was. */
+static int option (lua_State *L, const char *key) {
+  if (lua_getfield(L, 1, key) != LUA_TNIL)
+    return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
+
+static void optionerror (lua_State *L, const char *key, const char *what) {
+  luaL_error(L, "bad option '%s' to 'spawn' (%s)", key, what);
+}
+
+
+/* Reads the options table at 1 into 'j', checking that each is known and
+** of its type; pushes the 'env' and 'name' options (nil when absent). */
+static void readoptions (lua_State *L, Job *j) {
+  static const char *const known[] = {"name", "env", "timeout", "libs",
+                                      "memory_limit", "output", NULL};
+  static const char *const outputs[] = {"inherit", "capture", NULL};
+  int k;
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    lua_pop(L, 1);
+    for (k = 0; known[k] != NULL; k++)
+      if (lua_type(L, -1) == LUA_TSTRING &&
+          strcmp(lua_tostring(L, -1), known[k]) == 0)
+        break;
+    if (known[k] == NULL)
+      luaL_error(L, "unknown option '%s' to 'spawn'",
+                 luaL_tolstring(L, -1, NULL));
+  }
+  if (option(L, "timeout")) {
+    j->opt.timeout = lua_tonumber(L, -1);
+    if (!lua_isnumber(L, -1) || !(j->opt.timeout >= 0))
+      optionerror(L, "timeout", "non-negative number of seconds expected");
+    lua_pop(L, 1);
+  }
+  if (option(L, "memory_limit")) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) <= 0)
+      optionerror(L, "memory_limit", "positive integer expected");
+    j->opt.memlimit = (size_t)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  }
+  if (option(L, "output")) {
+    j->opt.capture = luaL_checkoption(L, -1, NULL, outputs);
+    lua_pop(L, 1);
+  }
+  lua_getfield(L, 1, "libs");
+  j->opt.libs = jobs_checklibs(L, lua_gettop(L));
+  lua_pop(L, 1);
+  if (lua_getfield(L, 1, "env") != LUA_TNIL && !lua_istable(L, -1))
+    optionerror(L, "env", "table expected");
+  if (lua_getfield(L, 1, "name") != LUA_TNIL && !lua_isstring(L, -1))
+    optionerror(L, "name", "string expected");
+}
+
+
 /*
-** jobs.new(fn, ...) or jobs.new(string [, env]): a closure over
-** 1: the hub of the owner's state, 2: its manager's function numbering jobs.
+** Starts the job whose function or string is at 'base' (2 after an options
+** table, else 1), its arguments after it. Upvalues: 1, the hub of the
+** owner's state; 2, the manager's function numbering jobs.
 */
-static int newjob (lua_State *L) {
-  int nargs = lua_gettop(L);
-  int t = lua_type(L, 1);
+static int start (lua_State *L, int base) {
+  int nargs = lua_gettop(L) - base + 1;
+  int t = lua_type(L, base), env = 0, ud;
+  size_t len;
+  const char *name;
   Box *b;
-  luaL_argexpected(L, t == LUA_TSTRING || callable(L), 1,
+  Job *j;
+  luaL_argexpected(L, t == LUA_TSTRING || callable(L, base), base,
                    "function or string");
-  if (t == LUA_TSTRING) {
-    luaL_argexpected(L, lua_isnoneornil(L, 2) || lua_istable(L, 2), 2,
-                     "table");
-    luaL_argcheck(L, nargs <= 2, 3, "no value expected after a string's env");
+  if (t == LUA_TSTRING && nargs >= 2) {  /* new(string, env) */
+    luaL_argexpected(L, lua_isnil(L, base + 1) || lua_istable(L, base + 1),
+                     base + 1, "table");
+    luaL_argcheck(L, nargs <= 2, base + 2,
+                  "no value expected after a string's env");
+    env = lua_istable(L, base + 1) ? base + 1 : 0;
   }
   lua_pushcfunction(L, jobs_indexnames);  /* L may raise here, not later */
   lua_call(L, 0, 0);
   b = (Box *)lua_newuserdatauv(L, sizeof(Box), 2);
+  ud = lua_gettop(L);
   b->j = NULL;
   b->num = 0;
   luaL_setmetatable(L, JOBS_JOB);
   /* From here the job object's finalizer frees whatever a raise leaves. */
-  if ((b->j = jobs_newjob()) == NULL)
+  if ((b->j = j = jobs_newjob()) == NULL)
     luaL_error(L, "not enough memory");
-  pushname(L);
-  lua_setiuservalue(L, -2, UV_NAME);
-  jobs_prepare(L, b->j, nargs);
-  jobs_start(L, b->j, (Hub *)lua_touserdata(L, lua_upvalueindex(1)));
+  if (base == 2)
+    readoptions(L, j);
+  else {
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
+  if (env == 0 && lua_istable(L, -2))
+    env = lua_gettop(L) - 1;
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    pushname(L, base);
+  }
+  name = lua_tolstring(L, -1, &len);
+  jobs_settext(&j->name, name, len);  /* what jobs.self() will say */
+  lua_setiuservalue(L, ud, UV_NAME);
+  jobs_prepare(L, j, base, nargs, env);
   lua_pushvalue(L, lua_upvalueindex(2));
-  lua_pushvalue(L, -2);
+  lua_pushvalue(L, ud);
   lua_call(L, 1, 1);
-  b->num = lua_tointeger(L, -1);
-  lua_pop(L, 1);
+  b->num = j->num = lua_tointeger(L, -1);
+  jobs_start(L, j, (Hub *)lua_touserdata(L, lua_upvalueindex(1)));
+  lua_pushvalue(L, ud);
   return 1;
 }
 
 
-/* core.newjob(number): the 'new' of a manager whose 'number(job)' gives
-** each job it starts its number. Upvalue 1: the hub of this state. */
+/* jobs.new(fn, ...) or jobs.new(string [, env]) */
+static int newjob (lua_State *L) {
+  return start(L, 1);
+}
+
+
+/* jobs.spawn(options, fn, ...) or jobs.spawn(options, string [, env]) */
+static int spawnjob (lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  return start(L, 2);
+}
+
+
+/* core.newjob(number): the 'new' and 'spawn' of a manager whose
+** 'number(job)' gives each job it starts its number. Upvalue 1: the hub. */
 int jobs_newmaker (lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushvalue(L, 1);
   lua_pushcclosure(L, newjob, 2);
-  return 1;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushvalue(L, 1);
+  lua_pushcclosure(L, spawnjob, 2);
+  return 2;
 }
 
 /* }====================================================== */

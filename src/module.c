@@ -7,16 +7,27 @@
 #include "lauxlib.h"
 
 #include "jobs.h"
+#include "control.h"
 #include "job.h"
 #include "worker.h"
 
 #include "jobs_lua.h"  /* generated from lua/jobs.lua: 'jobs_lua' */
 
 
+/* What a job may call on itself; each also works outside a job. */
+static const luaL_Reg control[] = {
+  {"sleep", jobs_sleep},
+  {"cancelled", jobs_cancelled},
+  {"self", jobs_whoami},
+  {"progress", jobs_progress},
+  {NULL, NULL}
+};
+
+
 JOBS_API int luaopen_jobs (lua_State *L) {
   luaL_checkversion(L);
   jobs_openjob(L);
-  lua_newtable(L);  /* the core, handed to the Lua half */
+  luaL_newlib(L, control);  /* the core, handed to the Lua half */
   jobs_newhub(L);  /* one per state: closing the state waits for its jobs */
   lua_pushcclosure(L, jobs_newmaker, 1);
   lua_setfield(L, -2, "newjob");

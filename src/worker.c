@@ -23,6 +23,7 @@
 
 #include "jobs.h"
 #include "jobsconf.h"
+#include "control.h"
 #include "copy.h"
 #include "worker.h"
 
@@ -54,9 +55,12 @@ Job *jobs_newjob (void) {
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);  /* for timed waits */
   pthread_cond_init(&j->cv, &ca);
+  pthread_cond_init(&j->wake, &ca);
   pthread_condattr_destroy(&ca);
   j->status = JOB_CREATED;
   j->refs = 1;
+  j->opt.timeout = -1;
+  j->opt.libs = JOBS_ALLLIBS;
   return j;
 }
 
@@ -67,6 +71,11 @@ static void destroy (Job *j) {
     lua_close(j->L);
   pthread_mutex_destroy(&j->mu);
   pthread_cond_destroy(&j->cv);
+  pthread_cond_destroy(&j->wake);
+  free(j->name.s);
+  free(j->out.s);
+  free(j->progress.s);
+  free(j->progmsg.s);
   free(j);
 }
 
@@ -90,8 +99,10 @@ void jobs_release (Job *j) {
 */
 
 typedef struct Prep {
-  lua_State *from;  /* the caller, holding the job's arguments at 1.. */
-  int nargs;
+  lua_State *from;  /* the caller, holding the job's function at 'base' */
+  Job *j;
+  int base, nargs;  /* the function or string, and what follows it */
+  int env;  /* index in 'from' of the env table, or 0 */
   int paths;  /* index in 'from' of its package.path, then cpath */
 } Prep;
 
@@ -137,13 +148,11 @@ static void inherit (Prep *p, lua_State *J) {
 }
 
 
-/*
-** Compiles the string at 1 of the caller as an expression, else as a chunk
-** (text only), and sets the globals of its explicit 'env', if any.
-*/
+/* Compiles the caller's string at 'base' as an expression, else as a
+** chunk, in text mode only. */
 static void loadstring (Prep *p, lua_State *J) {
   size_t len, clen;
-  const char *s = lua_tolstring(p->from, 1, &len);
+  const char *s = lua_tolstring(p->from, p->base, &len);
   const char *code;
   luaL_Buffer b;
   luaL_buffinit(J, &b);
@@ -158,17 +167,20 @@ static void loadstring (Prep *p, lua_State *J) {
     if (luaL_loadbufferx(J, s, len, s, "t") != LUA_OK)
       lua_error(J);  /* the chunk's own syntax error */
   }
-  if (p->nargs >= 2 && !lua_isnil(p->from, 2)) {
-    jobs_copy(p->from, 2, 1, J, "env");
-    lua_rawgeti(J, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-    lua_pushnil(J);
-    while (lua_next(J, -3)) {
-      lua_pushvalue(J, -2);
-      lua_insert(J, -2);
-      lua_rawset(J, -4);
-    }
-    lua_pop(J, 2);
+}
+
+
+/* Copies the caller's 'env' table into J's globals. */
+static void setglobals (Prep *p, lua_State *J) {
+  jobs_copy(p->from, p->env, 1, J, "env", 0);
+  lua_rawgeti(J, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+  lua_pushnil(J);
+  while (lua_next(J, -3)) {
+    lua_pushvalue(J, -2);
+    lua_insert(J, -2);
+    lua_rawset(J, -4);
   }
+  lua_pop(J, 2);
 }
 
 
@@ -176,13 +188,15 @@ static void loadstring (Prep *p, lua_State *J) {
 static int prepare (lua_State *J) {
   Prep *p = (Prep *)lua_touserdata(J, 1);
   lua_pop(J, 1);
-  luaL_openlibs(J);
+  jobs_openlibs(J, p->j);
   inherit(p, J);
+  if (p->env != 0)
+    setglobals(p, J);
   lua_pushcfunction(J, msghandler);
-  if (lua_type(p->from, 1) == LUA_TSTRING)
+  if (lua_type(p->from, p->base) == LUA_TSTRING)
     loadstring(p, J);
   else
-    jobs_copy(p->from, 1, p->nargs, J, "argument %d");
+    jobs_copy(p->from, p->base, p->nargs, J, "argument %d", p->base);
   return lua_gettop(J);
 }
 
@@ -200,20 +214,25 @@ static void pushpackage (lua_State *L, const char *field) {
 
 
 /*
-** Gives 'j' a fresh state holding what the caller's arguments 1..nargs ask
-** it to run. Raises in L on failure (syntax error, a value that cannot be
-** copied, out of memory), leaving 'j->L' for the job object to close.
+** Gives 'j' a fresh state holding what the caller's function or string at
+** 'base' and the 'nargs' - 1 values after it ask it to run, with the globals
+** of the table at 'env' (0: none). Raises in L on failure (syntax error, a
+** value that cannot be copied, out of memory), leaving 'j->L' for the job
+** object to close.
 */
-void jobs_prepare (lua_State *L, Job *j, int nargs) {
+void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env) {
   Prep p;
   lua_State *J;
   int top = lua_gettop(L);
   p.from = L;
+  p.j = j;
+  p.base = base;
   p.nargs = nargs;
+  p.env = env;
   p.paths = top + 1;
   pushpackage(L, "path");  /* reads of L that may raise come first... */
   pushpackage(L, "cpath");
-  j->L = J = luaL_newstate();
+  j->L = J = lua_newstate(jobs_alloc, j);
   if (J == NULL)
     luaL_error(L, "not enough memory");
   lua_pushcfunction(J, prepare);  /* ...so that now only J may raise */
@@ -236,6 +255,29 @@ void jobs_prepare (lua_State *L, Job *j, int nargs) {
 ** The job's thread (step 2)
 ** =======================================================
 */
+
+/* Links 'j' into the running jobs of 'h' (1) or unlinks it (0). */
+static void hublist (Hub *h, Job *j, int in) {
+  pthread_mutex_lock(&h->mu);
+  if (in) {
+    j->prev = NULL;
+    j->next = h->jobs;
+    if (h->jobs != NULL)
+      h->jobs->prev = j;
+    h->jobs = j;
+    h->running++;
+  }
+  else {
+    if (j->prev != NULL)
+      j->prev->next = j->next;
+    else
+      h->jobs = j->next;
+    if (j->next != NULL)
+      j->next->prev = j->prev;
+  }
+  pthread_mutex_unlock(&h->mu);
+}
+
 
 /* Lists 'r' as a thread to join (NULL: none was started after all). */
 static void hubleave (Hub *h, Reap *r) {
@@ -270,6 +312,7 @@ static void finish (Job *j, JobStatus st) {
   Hub *h = j->hub;
   Reap *r = j->reap;
   int last;
+  hublist(h, j, 0);  /* while 'j' is surely ours: the owner may free it below */
   pthread_mutex_lock(&j->mu);
   j->status = st;
   j->finished = jobs_now();
@@ -287,7 +330,10 @@ static void finish (Job *j, JobStatus st) {
 static void *run (void *arg) {
   Job *j = (Job *)arg;
   lua_State *L = j->L;  /* ours since pthread_create (step 2) */
-  int st = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
+  int st;
+  jobs_arm(L);
+  st = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
+  lua_sethook(L, NULL, 0, 0);
   /* The owner copies the outcome without raising in L: index L's names
   ** now, while L may raise. Failing that, C functions will not cross. */
   if (lua_checkstack(L, 1)) {
@@ -295,7 +341,10 @@ static void *run (void *arg) {
     if (lua_pcall(L, 0, 0, 0) != LUA_OK)
       lua_pop(L, 1);
   }
-  finish(j, st == LUA_OK ? JOB_COMPLETED : JOB_DEAD);
+  if (st == LUA_OK)
+    finish(j, JOB_COMPLETED);
+  else
+    finish(j, jobs_stopping(j) ? JOB_CANCELLED : JOB_DEAD);
   return NULL;
 }
 
@@ -312,9 +361,9 @@ void jobs_start (lua_State *L, Job *j, Hub *hub) {
   j->status = JOB_RUNNING;
   j->refs++;  /* the thread's */
   j->started = jobs_now();
-  pthread_mutex_lock(&hub->mu);
-  hub->running++;
-  pthread_mutex_unlock(&hub->mu);
+  if (j->opt.timeout >= 0)
+    j->deadline = j->started + j->opt.timeout;
+  hublist(hub, j, 1);
   /* Handoff (step 2): from here the job's state belongs to the new thread;
   ** pthread_create makes all written above visible to it. */
   err = pthread_create(&r->thread, NULL, run, j);
@@ -322,6 +371,7 @@ void jobs_start (lua_State *L, Job *j, Hub *hub) {
     j->status = JOB_CREATED;
     j->refs--;
     free(r);
+    hublist(hub, j, 0);
     hubleave(hub, NULL);
     luaL_error(L, "cannot start a thread for the job: %s", strerror(err));
   }
@@ -346,9 +396,15 @@ const char *jobs_traceback (lua_State *J, size_t *len) {
 ** =======================================================
 */
 
+/* Closing the state: waits for its jobs, having cancelled them if the
+** state is that of a job that is itself stopping. */
 static int hubgc (lua_State *L) {
   Hub *h = (Hub *)lua_touserdata(L, 1);
+  int cancel = jobs_stopping(jobs_self(L));
+  Job *j;
   pthread_mutex_lock(&h->mu);
+  for (j = h->jobs; cancel && j != NULL; j = j->next)
+    jobs_cancel(j, JOBS_CANCELLED);  /* order: 'h->mu', then 'j->mu' */
   while (h->running > 0)
     pthread_cond_wait(&h->cv, &h->mu);
   pthread_mutex_unlock(&h->mu);
@@ -366,6 +422,7 @@ void jobs_newhub (lua_State *L) {
   pthread_cond_init(&h->cv, NULL);
   h->running = 0;
   h->done = NULL;
+  h->jobs = NULL;
   if (luaL_newmetatable(L, JOBS_HUB)) {
     lua_pushcfunction(L, hubgc);
     lua_setfield(L, -2, "__gc");

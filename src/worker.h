@@ -33,22 +33,54 @@ typedef struct Hub {
   pthread_cond_t cv;
   int running;  /* threads not yet in 'done' */
   Reap *done;  /* threads to join */
+  struct Job *jobs;  /* jobs still running, to cancel them all */
 } Hub;
+
+
+/* What jobs.spawn's options ask of a job's state and thread. */
+typedef struct Options {
+  double timeout;  /* seconds before it is cancelled; negative: never */
+  size_t memlimit;  /* bytes its state may hold; 0: no limit */
+  int capture;  /* print and io.write go to 'out' */
+  int libs;  /* the standard libraries it opens, a bit each (control.c) */
+} Options;
+
+
+/* A string a job's thread writes and its owner reads, under 'mu'. */
+typedef struct Text {
+  char *s;
+  size_t len, size;
+} Text;
 
 
 /*
 ** A job as its owner and its thread share it; 'mu' guards every field the
-** two may touch at once ('status', 'finished', 'refs'). Who owns 'L' when
-** is the design's spine; see worker.c.
+** two may touch at once. Who owns 'L' when is the design's spine; see
+** worker.c.
 */
 typedef struct Job {
   pthread_mutex_t mu;
   pthread_cond_t cv;  /* broadcast when 'status' becomes final */
+  pthread_cond_t wake;  /* wakes the job's own sleeps on cancel */
   lua_State *L;  /* the job's state, or NULL once closed */
   JobStatus status;
   int refs;  /* the owner's job object, plus the thread while it runs */
+  int cancel;  /* 0, or why it must stop (control.c); atomic */
   double started, finished;  /* seconds on the monotonic clock */
+  double deadline;  /* when its timeout cancels it; 0: never */
+  Options opt;
+  size_t memused;  /* by 'L', counted by its allocator (owned with 'L') */
+  pthread_mutex_t *waitmu;  /* what it is blocked on, if anything: a */
+  pthread_cond_t *waitcv;   /* cancel broadcasts 'waitcv' under 'waitmu' */
+  lua_Integer num;  /* what jobs.self() says (set before it starts) */
+  Text name;
+  Text out;  /* captured output */
+  int progtype;  /* LUA_TNIL, LUA_TBOOLEAN, LUA_TNUMBER or LUA_TSTRING */
+  int progint;  /* a number of integer subtype (exact below 2^53) */
+  lua_Number prognum;
+  Text progress, progmsg;
   Hub *hub;
+  struct Job *prev, *next;  /* in 'hub->jobs' while it runs (hub->mu) */
   Reap *reap;  /* its thread's entry for 'hub->done' */
 } Job;
 
@@ -58,7 +90,7 @@ double jobs_now (void);
 Job *jobs_newjob (void);
 void jobs_release (Job *j);
 
-void jobs_prepare (lua_State *L, Job *j, int nargs);
+void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env);
 void jobs_start (lua_State *L, Job *j, Hub *hub);
 const char *jobs_traceback (lua_State *J, size_t *len);
 

@@ -1,0 +1,261 @@
+-- control_spec.lua: cancel, timeouts, sleep, progress, output capture,
+-- limits and the options of jobs.spawn (§2, §6).
+local lu = require "luaunit"
+local jobs = require "jobs"
+local helpers = require "helpers"
+
+local function spin() while true do end end
+
+TestCancel = {}
+
+function TestCancel.test_cancel_stops_a_busy_loop()
+  local j = jobs.new(spin)
+  lu.assertTrue(j:cancel())
+  lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
+  lu.assertEquals(j.status, "cancelled")
+  lu.assertEquals(j.error, "cancelled")
+  lu.assertTrue(j.done)
+end
+
+function TestCancel.test_pcall_in_the_job_cannot_swallow_a_cancel()
+  local j = jobs.new(function()
+    while true do
+      pcall(function() while true do end end)
+      pcall(error, "again")
+    end
+  end)
+  j:cancel()
+  lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
+end
+
+function TestCancel.test_cancel_reaches_a_coroutine_in_the_job()
+  local j = jobs.new(function()
+    local co = coroutine.wrap(function() while true do end end)
+    co()
+  end)
+  j:cancel()
+  lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
+end
+
+function TestCancel.test_cancel_wakes_a_sleeping_job()
+  local j = jobs.new(function() jobs.sleep(3600) return "slept" end)
+  j:cancel()
+  lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
+end
+
+function TestCancel.test_cancel_wakes_a_job_waiting_for_its_own_job()
+  local j = jobs.new(function()
+    local inner = jobs.new(function() jobs.sleep(3600) end)
+    return inner:wait()
+  end)
+  j:cancel()
+  -- The wait is interrupted, and closing the job's state cancels 'inner'.
+  lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
+end
+
+function TestCancel.test_cancelling_a_finished_job_does_nothing()
+  local j = jobs.new(function() return 42 end)
+  j:wait(10)
+  lu.assertFalse(j:cancel())
+  lu.assertEquals(j.status, "completed")
+  lu.assertEquals(j.result, 42)
+end
+
+function TestCancel.test_cancel_racing_completion_ends_one_way_or_the_other()
+  local counts = { completed = 0, cancelled = 0 }
+  for i = 1, 1000 do
+    local j = jobs.new(function(i) return i, { i } end, i)
+    j:cancel()
+    local ok, a, b = j:wait(10)
+    if ok then
+      lu.assertEquals({ a, b, j.status }, { i, { i }, "completed" })
+    else
+      lu.assertEquals({ a, j.status, j.result }, { "cancelled", "cancelled", nil })
+    end
+    counts[j.status] = counts[j.status] + 1
+  end
+  lu.assertEquals(counts.completed + counts.cancelled, 1000)
+end
+
+function TestCancel.test_cancel_while_results_are_copied()
+  local gate = helpers.gate()
+  local list = {}
+  for i = 1, 50 do
+    list[i] = jobs.new(function(path)
+      while not io.open(path) do end
+      local t = {} for k = 1, 20000 do t[k] = { k } end
+      return t
+    end, gate.path)
+  end
+  gate.open()
+  for i = 1, 50 do
+    while not list[i].done do list[i]:cancel() end  -- cancel until it ends
+    local ok, t = list[i]:wait(10)
+    if ok then lu.assertEquals(#t, 20000) else lu.assertEquals(t, "cancelled") end
+  end
+  gate.close()
+end
+
+function TestCancel.test_a_thousand_jobs_cancelled_at_once()
+  local list = {}
+  for i = 1, 1000 do list[i] = jobs.new(function() jobs.sleep(3600) end) end
+  for i = 1, 1000 do list[i]:cancel() end
+  for i = 1, 1000 do
+    lu.assertEquals({ list[i]:wait(60) }, { false, "cancelled" })
+  end
+end
+
+function TestCancel.test_a_job_without_the_hook_can_poll_cancelled()
+  local j = jobs.new(function()
+    debug.sethook()  -- opts out of being interrupted
+    local before = jobs.cancelled()
+    jobs.progress("polling")
+    while not jobs.cancelled() do end
+    return before, "noticed"
+  end)
+  while j.progress ~= "polling" do end
+  j:cancel()
+  lu.assertEquals({ j:wait(10) }, { true, false, "noticed" })
+end
+
+TestTimeout = {}
+
+function TestTimeout.test_timeout_cancels_a_busy_job()
+  local j = jobs.spawn({ timeout = 0.05 }, spin)
+  lu.assertEquals({ j:wait(10) }, { false, "timeout" })
+  lu.assertEquals(j.status, "cancelled")
+  lu.assertTrue(j.elapsed >= 0.05)
+end
+
+function TestTimeout.test_timeout_wakes_a_sleeping_job()
+  local j = jobs.spawn({ timeout = 0.05 }, function() jobs.sleep(3600) end)
+  lu.assertEquals({ j:wait(10) }, { false, "timeout" })
+end
+
+function TestTimeout.test_a_job_within_its_timeout_completes()
+  local j = jobs.spawn({ timeout = 3600 }, function() return "in time" end)
+  lu.assertEquals({ j:wait(10) }, { true, "in time" })
+end
+
+TestInside = {}
+
+function TestInside.test_sleep_works_outside_a_job()
+  lu.assertNil(jobs.sleep(0.001))
+  lu.assertErrorMsgContains("non-negative number expected", jobs.sleep, -1)
+end
+
+function TestInside.test_self_tells_num_and_name()
+  local j = jobs.spawn({ name = "me" }, function() return jobs.self() end)
+  lu.assertEquals({ j:wait(10) }, { true, j.num, "me" })
+  lu.assertEquals(select("#", jobs.self()), 0)
+  lu.assertFalse(jobs.cancelled())
+end
+
+function TestInside.test_progress_reaches_the_owner()
+  local gate = helpers.gate()
+  local j = jobs.new(function(path)
+    jobs.progress(0.5, "half way")
+    while not io.open(path) do end
+    jobs.progress(3)
+  end, gate.path)
+  while j.progress == nil do end
+  lu.assertEquals(j.progress, 0.5)
+  lu.assertEquals(j.progress_message, "half way")
+  gate.open()
+  j:wait(10)
+  lu.assertEquals(j.progress, 3)
+  lu.assertEquals(math.type(j.progress), "integer")
+  lu.assertEquals(j.progress_message, "")
+  gate.close()
+end
+
+function TestInside.test_progress_takes_scalars_only()
+  local j = jobs.new(function() jobs.progress({}) end)
+  local ok, err = j:wait(10)
+  lu.assertFalse(ok)
+  lu.assertStrContains(err, "bad argument #1 to 'progress' (nil, boolean, number or string expected, got table)")
+  local n = jobs.new("1")
+  n:wait(10)
+  lu.assertNil(n.progress)
+  lu.assertNil(n.progress_message)
+end
+
+TestOptions = {}
+
+function TestOptions.test_captured_output()
+  local j = jobs.spawn({ output = "capture" }, function()
+    print("hello", 1, nil, true)
+    io.write("x", 2, 1.5, "\0y\n")
+  end)
+  j:wait(10)
+  lu.assertEquals(j.output, "hello\t1\tnil\ttrue\nx21.5\0y\n")
+  local k = jobs.new(function() end)
+  k:wait(10)
+  lu.assertNil(k.output)
+end
+
+function TestOptions.test_output_is_readable_while_the_job_runs()
+  local gate = helpers.gate()
+  local j = jobs.spawn({ output = "capture" }, function(path)
+    print("first")
+    while not io.open(path) do end
+    print("second")
+  end, gate.path)
+  while j.output == "" do end
+  lu.assertEquals(j.output, "first\n")
+  gate.open()
+  j:wait(10)
+  lu.assertEquals(j.output, "first\nsecond\n")
+  gate.close()
+end
+
+function TestOptions.test_memory_limit_kills_only_that_job()
+  local gate = helpers.gate()
+  local other = jobs.new(helpers.behind, gate.path, "other finished")
+  local hog = jobs.spawn({ memory_limit = 4 << 20 }, function()
+    local t = {}
+    for i = 1, 1e8 do t[i] = ("x"):rep(100) .. i end
+  end)
+  lu.assertEquals({ hog:wait(30) }, { false, "not enough memory" })
+  lu.assertEquals(hog.status, "dead")
+  gate.open()
+  lu.assertEquals({ other:wait(10) }, { true, "other finished" })
+  gate.close()
+end
+
+function TestOptions.test_memory_limit_too_small_for_the_arguments()
+  lu.assertErrorMsgContains("not enough memory",
+    jobs.spawn, { memory_limit = 64 << 10 }, function() end, ("x"):rep(1 << 20))
+end
+
+function TestOptions.test_libs_chooses_the_standard_libraries()
+  local j = jobs.spawn({ libs = { "string" } }, function()
+    return type(string), type(math), type(io), type(os), type(require), type(print)
+  end)
+  lu.assertEquals({ j:wait(10) }, { true, "table", "nil", "nil", "nil", "function", "function" })
+end
+
+function TestOptions.test_name_and_env_options()
+  local j = jobs.spawn({ name = "adder", env = { base = 10 } }, function(x) return base + x end, 5)
+  lu.assertEquals({ j:wait(10) }, { true, 15 })
+  lu.assertEquals(j.name, "adder")
+  local s = jobs.spawn({ env = { n = 6 } }, "n * 7")
+  lu.assertEquals({ s:wait(10) }, { true, 42 })
+end
+
+function TestOptions.test_bad_options_are_errors()
+  local f = function() end
+  lu.assertErrorMsgContains("unknown option 'bogus' to 'spawn'", jobs.spawn, { bogus = 1 }, f)
+  lu.assertErrorMsgContains("bad option 'timeout' to 'spawn'", jobs.spawn, { timeout = -1 }, f)
+  lu.assertErrorMsgContains("bad option 'memory_limit' to 'spawn'", jobs.spawn, { memory_limit = 0.5 }, f)
+  lu.assertErrorMsgContains("bad option 'libs' to 'spawn' (unknown library 'nope')",
+    jobs.spawn, { libs = { "nope" } }, f)
+  lu.assertErrorMsgContains("invalid option 'loud'", jobs.spawn, { output = "loud" }, f)
+  lu.assertErrorMsgContains("bad option 'name' to 'spawn' (string expected)", jobs.spawn, { name = {} }, f)
+  lu.assertErrorMsgContains("bad option 'env' to 'spawn' (table expected)", jobs.spawn, { env = 1 }, f)
+  lu.assertErrorMsgContains("bad argument #1 to 'jobs.spawn' (table expected, got function)", jobs.spawn, f)
+  lu.assertErrorMsgContains("bad argument #2 to 'jobs.spawn' (function or string expected, got no value)",
+    jobs.spawn, {})
+end
+
+os.exit(lu.LuaUnit.run(), true)

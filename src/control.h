@@ -1,0 +1,39 @@
+/*
+** control.h: steering a running job (SPEC §6): cancel and timeouts, waits
+** that a cancel wakes, sleep, progress, captured output, memory and libraries.
+*/
+#ifndef control_h
+#define control_h
+
+#include "lua.h"
+
+#include "worker.h"
+
+#define JOBS_CANCELLED	1  /* why a job must stop: job:cancel() */
+#define JOBS_TIMEDOUT	2  /* ... its 'timeout' option */
+
+#define JOBS_ALLLIBS	(~0)  /* Options.libs: every standard library */
+
+void *jobs_alloc (void *ud, void *p, size_t osize, size_t nsize);
+int jobs_checklibs (lua_State *L, int idx);
+void jobs_openlibs (lua_State *J, Job *j);
+
+void jobs_arm (lua_State *J);
+Job *jobs_self (lua_State *L);
+void jobs_cancel (Job *j, int why);
+
+int jobs_waitcv (pthread_cond_t *cv, pthread_mutex_t *mu, double until);
+void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv);
+double jobs_until (Job *self, double until);
+int jobs_stopping (Job *self);
+int jobs_stop (lua_State *L, Job *self);
+
+void jobs_settext (Text *t, const char *s, size_t len);
+void jobs_pushtext (lua_State *L, Job *j, const Text *t);
+
+int jobs_sleep (lua_State *L);
+int jobs_cancelled (lua_State *L);
+int jobs_whoami (lua_State *L);
+int jobs_progress (lua_State *L);
+
+#endif
