@@ -18,6 +18,7 @@ local function manager()
     cancelled = core.cancelled,
     self = core.self,
     progress = core.progress,
+    channel = core.channel,
     version = core.version,
   }
 end

@@ -312,8 +312,9 @@ double jobs_until (Job *self, double until) {
 }
 
 
-/* Monotonic time 'secs' from now; no limit if absent or huge. */
-static double later (lua_State *L, int idx) {
+/* The monotonic time the number of seconds at 'idx' from now; negative
+** (no limit) if absent or huge. */
+double jobs_later (lua_State *L, int idx) {
   double secs = luaL_optnumber(L, idx, -1);
   luaL_argcheck(L, lua_isnoneornil(L, idx) || secs >= 0, idx,
                 "non-negative number expected");
@@ -323,7 +324,7 @@ static double later (lua_State *L, int idx) {
 
 int jobs_sleep (lua_State *L) {
   Job *self = jobs_self(L);
-  double until = later(L, 1);
+  double until = jobs_later(L, 1);
   luaL_argcheck(L, until >= 0, 1, "number of seconds expected");
   if (self == NULL) {  /* not a job: nothing can cancel the sleep */
     double secs = until - jobs_now();

@@ -22,6 +22,7 @@ void jobs_arm (lua_State *J);
 Job *jobs_self (lua_State *L);
 void jobs_cancel (Job *j, int why);
 
+double jobs_later (lua_State *L, int idx);
 int jobs_waitcv (pthread_cond_t *cv, pthread_mutex_t *mu, double until);
 void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv);
 double jobs_until (Job *self, double until);

@@ -173,11 +173,9 @@ static int waitfinal (lua_State *L, Job *j, double until) {
 
 static int job_wait (lua_State *L) {
   Box *b = checkbox(L);
-  double secs = luaL_optnumber(L, 2, -1);
-  luaL_argcheck(L, lua_isnoneornil(L, 2) || secs >= 0, 2,
-                "non-negative number expected");
+  double until = jobs_later(L, 2);
   lua_settop(L, 1);
-  if (!waitfinal(L, b->j, (secs < 0 || secs > 1e9) ? -1 : jobs_now() + secs)) {
+  if (!waitfinal(L, b->j, until)) {
     luaL_pushfail(L);
     lua_pushliteral(L, "timeout");
     return 2;

@@ -32,6 +32,7 @@
 /* Metatables of job objects and of a state's hub, in its registry. */
 #define JOBS_JOB	"jobs.job"
 #define JOBS_HUB	"jobs.hub"
+#define JOBS_CHANNEL	"jobs.channel"
 
 
 #endif

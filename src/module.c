@@ -7,6 +7,7 @@
 #include "lauxlib.h"
 
 #include "jobs.h"
+#include "channel.h"
 #include "control.h"
 #include "job.h"
 #include "worker.h"
@@ -20,6 +21,7 @@ static const luaL_Reg control[] = {
   {"cancelled", jobs_cancelled},
   {"self", jobs_whoami},
   {"progress", jobs_progress},
+  {"channel", jobs_newchannel},
   {NULL, NULL}
 };
 

@@ -127,15 +127,38 @@ static int msghandler (lua_State *L) {
 }
 
 
-/* The caller's package.path and package.cpath, and 'jobs' to require. */
-static void inherit (Prep *p, lua_State *J) {
+/* Pushes package[field] of L, or nil. */
+static void pushpackage (lua_State *L, const char *field) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, LUA_LOADLIBNAME) == LUA_TTABLE)
+    lua_getfield(L, -1, field);
+  else
+    lua_pushnil(L);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+}
+
+
+/* Pushes L's package.path and package.cpath (nil if absent) for
+** jobs_inherit; returns the index of the first. May raise in L. */
+int jobs_pushpaths (lua_State *L) {
+  pushpackage(L, "path");
+  pushpackage(L, "cpath");
+  return lua_gettop(L) - 1;
+}
+
+
+/* Gives the new state J the package.path and package.cpath that
+** jobs_pushpaths left at 'paths' of L, and 'jobs' to require. Raises in J
+** only; J is opened. */
+void jobs_inherit (lua_State *L, int paths, lua_State *J) {
   static const char *const fields[] = {"path", "cpath"};
   int i;
   lua_getfield(J, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_getfield(J, -1, LUA_LOADLIBNAME);
   for (i = 0; i < 2; i++) {
     size_t len;
-    const char *s = lua_tolstring(p->from, p->paths + i, &len);
+    const char *s = lua_tolstring(L, paths + i, &len);
     if (s != NULL) {  /* a string: lua_tolstring converts nothing */
       lua_pushlstring(J, s, len);
       lua_setfield(J, -2, fields[i]);
@@ -189,7 +212,7 @@ static int prepare (lua_State *J) {
   Prep *p = (Prep *)lua_touserdata(J, 1);
   lua_pop(J, 1);
   jobs_openlibs(J, p->j);
-  inherit(p, J);
+  jobs_inherit(p->from, p->paths, J);
   if (p->env != 0)
     setglobals(p, J);
   lua_pushcfunction(J, msghandler);
@@ -201,16 +224,6 @@ static int prepare (lua_State *J) {
 }
 
 
-/* Pushes package[field] of L, or nil. */
-static void pushpackage (lua_State *L, const char *field) {
-  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  if (lua_getfield(L, -1, LUA_LOADLIBNAME) == LUA_TTABLE)
-    lua_getfield(L, -1, field);
-  else
-    lua_pushnil(L);
-  lua_replace(L, -3);
-  lua_pop(L, 1);
-}
 
 
 /*
@@ -229,9 +242,7 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env) {
   p.base = base;
   p.nargs = nargs;
   p.env = env;
-  p.paths = top + 1;
-  pushpackage(L, "path");  /* reads of L that may raise come first... */
-  pushpackage(L, "cpath");
+  p.paths = jobs_pushpaths(L);  /* reads of L that may raise come first... */
   j->L = J = lua_newstate(jobs_alloc, j);
   if (J == NULL)
     luaL_error(L, "not enough memory");

@@ -90,6 +90,8 @@ double jobs_now (void);
 Job *jobs_newjob (void);
 void jobs_release (Job *j);
 
+int jobs_pushpaths (lua_State *L);
+void jobs_inherit (lua_State *L, int paths, lua_State *J);
 void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env);
 void jobs_start (lua_State *L, Job *j, Hub *hub);
 const char *jobs_traceback (lua_State *J, size_t *len);

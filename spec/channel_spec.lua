@@ -1,0 +1,121 @@
+-- channel_spec.lua: channels shared by jobs, their blocking and closing (§6).
+local lu = require "luaunit"
+local jobs = require "jobs"
+
+TestChannel = {}
+
+function TestChannel.test_values_come_out_in_order_as_copies()
+  local ch = jobs.channel()
+  local t = { 1, { 2 } }
+  ch:push(1, "two", t)
+  ch:push(nil)
+  lu.assertEquals(#ch, 2)
+  local a, b, c = ch:pop()
+  lu.assertEquals({ a, b, c }, { 1, "two", { 1, { 2 } } })
+  lu.assertNotIs(c, t)
+  lu.assertEquals(select("#", ch:pop()), 1)
+  lu.assertEquals(#ch, 0)
+end
+
+function TestChannel.test_pop_times_out_with_nil()
+  local ch = jobs.channel()
+  lu.assertEquals({ ch:pop(0.01) }, { nil, "timeout" })
+  lu.assertEquals({ ch:pop(0) }, { nil, "timeout" })
+end
+
+function TestChannel.test_closed_channel_drains_then_pops_nil_and_refuses_pushes()
+  local ch = jobs.channel()
+  ch:push("last")
+  ch:close()
+  lu.assertEquals(ch:pop(), "last")
+  lu.assertEquals({ ch:pop() }, { nil, "closed" })
+  lu.assertErrorMsgContains("push to a closed channel", ch.push, ch, 1)
+end
+
+function TestChannel.test_close_wakes_a_blocked_pop()
+  local ch = jobs.channel()
+  local waiter = jobs.new(function(ch) return ch:pop() end, ch)
+  ch:close()
+  lu.assertEquals({ waiter:wait(10) }, { true, nil, "closed" })
+end
+
+function TestChannel.test_bounded_producer_and_consumer_jobs()
+  local ch, results = jobs.channel(4), jobs.channel()
+  local producer = jobs.new(function(ch)
+    for i = 1, 1000 do ch:push(i) end
+    ch:close()
+  end, ch)
+  local consumer = jobs.new(function(ch, results)
+    local sum, most = 0, 0
+    while true do
+      local v = ch:pop()
+      if v == nil then break end
+      sum, most = sum + v, math.max(most, #ch)
+    end
+    results:push(sum, most)
+  end, ch, results)
+  lu.assertEquals({ producer:wait(30) }, { true })
+  lu.assertEquals({ consumer:wait(30) }, { true })
+  local sum, most = results:pop(10)
+  lu.assertEquals(sum, 500500)
+  lu.assertTrue(most <= 4)  -- never more queued than the capacity
+end
+
+function TestChannel.test_push_blocks_while_full()
+  local ch = jobs.channel(1)
+  ch:push("a")
+  local pusher = jobs.new(function(ch) ch:push("b") return "pushed" end, ch)
+  lu.assertEquals({ pusher:wait(0.05) }, { nil, "timeout" })  -- still blocked
+  lu.assertEquals(ch:pop(), "a")
+  lu.assertEquals({ pusher:wait(10) }, { true, "pushed" })
+  lu.assertEquals(ch:pop(), "b")
+end
+
+function TestChannel.test_cancel_wakes_a_job_blocked_on_a_channel()
+  local empty, full = jobs.channel(), jobs.channel(1)
+  full:push(0)
+  local popper = jobs.new(function(c) return c:pop() end, empty)
+  local pusher = jobs.new(function(c) c:push(1) end, full)
+  popper:cancel()
+  pusher:cancel()
+  lu.assertEquals({ popper:wait(10) }, { false, "cancelled" })
+  lu.assertEquals({ pusher:wait(10) }, { false, "cancelled" })
+  lu.assertEquals(#full, 1)
+end
+
+function TestChannel.test_channels_are_shared_by_reference()
+  local ch = jobs.channel()
+  local j = jobs.new(function(ch) ch:push("from the job") return ch end, ch)
+  local _, back = j:wait(10)
+  lu.assertEquals(back, ch)  -- another userdata, the same channel
+  lu.assertEquals(ch:pop(), "from the job")
+  ch:push(ch)
+  lu.assertEquals(ch:pop(), ch)
+end
+
+function TestChannel.test_channel_outlives_the_job_that_made_it()
+  local j = jobs.new(function()
+    local c = require("jobs").channel()
+    c:push("kept", string.format)
+    return c
+  end)
+  local _, c = j:wait(10)
+  collectgarbage()
+  local s, f = c:pop()
+  lu.assertEquals(s, "kept")
+  lu.assertIs(f, string.format)
+end
+
+function TestChannel.test_uncopyable_values_are_refused_and_nothing_is_lost()
+  local ch = jobs.channel()
+  ch:push(1)
+  lu.assertErrorMsgEquals("cannot copy userdata at argument 3.f",
+    ch.push, ch, 2, { f = io.stdout })
+  lu.assertEquals(#ch, 1)
+  lu.assertEquals(ch:pop(), 1)
+  lu.assertErrorMsgContains("bad argument #1 to 'push' (value expected)",
+    function() ch:push() end)
+  lu.assertErrorMsgContains("positive capacity expected", jobs.channel, 0)
+end
+
+os.exit(lu.LuaUnit.run(), true)
