@@ -19,6 +19,8 @@ local function manager()
     self = core.self,
     progress = core.progress,
     channel = core.channel,
+    poll = core.poll,
+    fd = core.fd,
     version = core.version,
   }
 end

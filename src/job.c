@@ -19,15 +19,24 @@
 
 /*
 ** A job object: a full userdata holding a Box, with user values
-** 1: its name, 2: its outcome once fetched (see 'fetch').
+** 1: its name, 2: its outcome once fetched (see 'fetch'), 3: the list of
+** its on_done callbacks not yet run.
 */
 typedef struct Box {
   Job *j;  /* NULL only while being built */
   lua_Integer num;
+  int polled;  /* jobs.poll() has reported it */
 } Box;
 
 #define UV_NAME		1
 #define UV_OUTCOME	2
+#define UV_ONDONE	3
+#define NUV		3
+
+/* Registry fields of the owner: the job object of each Job (weak values,
+** for jobs.poll), and the objects whose on_done callbacks are to run. */
+#define OBJECTS		"jobs.objects"
+#define PENDING		"jobs.pending"
 
 
 static const char *const statusnames[] = {
@@ -191,6 +200,29 @@ static int job_wait (lua_State *L) {
 }
 
 
+/* job:on_done(fn): fn(job) runs on this thread at the jobs.poll() that
+** reports the job finished, or at once if one already has. */
+static int job_ondone (lua_State *L) {
+  Box *b = checkbox(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_settop(L, 2);
+  if (b->polled) {
+    lua_insert(L, 1);
+    lua_call(L, 1, 0);
+    return 0;
+  }
+  if (lua_getiuservalue(L, 1, UV_ONDONE) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, UV_ONDONE);
+  }
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+  return 0;
+}
+
+
 /* job:cancel(): true if the job was still running and is asked to stop. */
 static int job_cancel (lua_State *L) {
   Box *b = checkbox(L);
@@ -336,6 +368,7 @@ static int job_gc (lua_State *L) {
 static const luaL_Reg methods[] = {
   {"wait", job_wait},
   {"cancel", job_cancel},
+  {"on_done", job_ondone},
   {"results", job_results},
   {"traceback", job_traceback},
   {NULL, NULL}
@@ -357,6 +390,119 @@ void jobs_openjob (lua_State *L) {
   lua_pushcclosure(L, job_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, OBJECTS);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pop(L, 1);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, PENDING);
+  lua_pop(L, 1);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Completion without blocking: jobs.poll(), jobs.fd()
+** =======================================================
+*/
+
+/*
+** Runs protected with the hub's list of finished jobs at 1 and a table at
+** 2: appends their objects to it and to the pending list (a job whose
+** object is gone is left out).
+*/
+static int takefinished (lua_State *L) {
+  Job *j = (Job *)lua_touserdata(L, 1);
+  lua_settop(L, 2);  /* the list of objects at 2 */
+  lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
+  lua_getfield(L, LUA_REGISTRYINDEX, PENDING);
+  for (; j != NULL; j = j->nextdone) {
+    if (lua_rawgetp(L, 3, j) == LUA_TUSERDATA) {
+      ((Box *)lua_touserdata(L, -1))->polled = 1;
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, 4, luaL_len(L, 4) + 1);
+      lua_rawseti(L, 2, luaL_len(L, 2) + 1);
+    }
+    else
+      lua_pop(L, 1);  /* its object is gone: nothing to report */
+  }
+  return 0;
+}
+
+
+/* Runs the pending on_done callbacks, oldest first. One that raises stops
+** the run; the rest run at the next poll. */
+static void runpending (lua_State *L) {
+  int pending, i, n;
+  lua_getfield(L, LUA_REGISTRYINDEX, PENDING);
+  pending = lua_gettop(L);
+  while (luaL_len(L, pending) > 0) {
+    lua_rawgeti(L, pending, 1);  /* take the oldest out first */
+    n = (int)luaL_len(L, pending);
+    for (i = 1; i < n; i++) {
+      lua_rawgeti(L, pending, i + 1);
+      lua_rawseti(L, pending, i);
+    }
+    lua_pushnil(L);
+    lua_rawseti(L, pending, n);
+    if (lua_getiuservalue(L, -1, UV_ONDONE) == LUA_TTABLE) {
+      lua_pushnil(L);
+      lua_setiuservalue(L, -3, UV_ONDONE);
+      n = (int)luaL_len(L, -1);
+      for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        lua_pushvalue(L, -3);
+        lua_call(L, 1, 0);
+      }
+    }
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+}
+
+
+/* jobs.poll(): a list of the jobs finished since the last poll, after
+** running their on_done callbacks. Upvalue: the hub. */
+static int poll (lua_State *L) {
+  Job *j;
+  int st;
+  lua_newtable(L);  /* the result: allocated before any reference is taken */
+  lua_pushcfunction(L, takefinished);
+  j = jobs_takefinished((Hub *)lua_touserdata(L, lua_upvalueindex(1)));
+  lua_pushlightuserdata(L, j);
+  lua_pushvalue(L, -3);
+  st = lua_pcall(L, 2, 0, 0);
+  while (j != NULL) {  /* the list's references go, whatever happened */
+    Job *next = j->nextdone;
+    jobs_release(j);
+    j = next;
+  }
+  if (st != LUA_OK)
+    return lua_error(L);
+  runpending(L);
+  return 1;
+}
+
+
+/* jobs.fd(): a descriptor readable when jobs.poll() has news. */
+static int fd (lua_State *L) {
+  lua_pushinteger(L, ((Hub *)lua_touserdata(L, lua_upvalueindex(1)))->fd);
+  return 1;
+}
+
+
+/* Adds poll and fd, closures over the hub on top, to the table below it;
+** leaves the hub on top. */
+void jobs_openpoll (lua_State *L) {
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, poll, 1);
+  lua_setfield(L, -3, "poll");
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, fd, 1);
+  lua_setfield(L, -3, "fd");
 }
 
 /* }====================================================== */
@@ -419,7 +565,8 @@ static void optionerror (lua_State *L, const char *key, const char *what) {
 ** of its type; pushes the 'env' and 'name' options (nil when absent). */
 static void readoptions (lua_State *L, Job *j) {
   static const char *const known[] = {"name", "env", "timeout", "libs",
-                                      "memory_limit", "output", NULL};
+                                      "memory_limit", "output", "on_done",
+                                      NULL};
   static const char *const outputs[] = {"inherit", "capture", NULL};
   int k;
   lua_pushnil(L);
@@ -482,10 +629,11 @@ static int start (lua_State *L, int base) {
   }
   lua_pushcfunction(L, jobs_indexnames);  /* L may raise here, not later */
   lua_call(L, 0, 0);
-  b = (Box *)lua_newuserdatauv(L, sizeof(Box), 2);
+  b = (Box *)lua_newuserdatauv(L, sizeof(Box), NUV);
   ud = lua_gettop(L);
   b->j = NULL;
   b->num = 0;
+  b->polled = 0;
   luaL_setmetatable(L, JOBS_JOB);
   /* From here the job object's finalizer frees whatever a raise leaves. */
   if ((b->j = j = jobs_newjob()) == NULL)
@@ -510,6 +658,16 @@ static int start (lua_State *L, int base) {
   lua_pushvalue(L, ud);
   lua_call(L, 1, 1);
   b->num = j->num = lua_tointeger(L, -1);
+  lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
+  lua_pushvalue(L, ud);
+  lua_rawsetp(L, -2, j);  /* for jobs.poll */
+  if (base == 2 && option(L, "on_done")) {
+    luaL_argexpected(L, lua_isfunction(L, -1), 1, "function as on_done");
+    lua_pushcfunction(L, job_ondone);
+    lua_pushvalue(L, ud);
+    lua_pushvalue(L, -3);
+    lua_call(L, 2, 0);
+  }
   jobs_start(L, j, (Hub *)lua_touserdata(L, lua_upvalueindex(1)));
   lua_pushvalue(L, ud);
   return 1;

@@ -8,5 +8,6 @@
 
 void jobs_openjob (lua_State *L);
 int jobs_newmaker (lua_State *L);
+void jobs_openpoll (lua_State *L);
 
 #endif

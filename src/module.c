@@ -31,6 +31,7 @@ JOBS_API int luaopen_jobs (lua_State *L) {
   jobs_openjob(L);
   luaL_newlib(L, control);  /* the core, handed to the Lua half */
   jobs_newhub(L);  /* one per state: closing the state waits for its jobs */
+  jobs_openpoll(L);
   lua_pushcclosure(L, jobs_newmaker, 1);
   lua_setfield(L, -2, "newjob");
   lua_pushliteral(L, LUAJOBS_VERSION);

@@ -7,15 +7,20 @@
 **   2. the job's thread, from pthread_create until it sets a final status
 **      under 'j->mu' (finish);
 **   3. the owner's thread again, once it has read that final status under
-**      'j->mu' (job.c); or the job's thread, if the owner had already let go
-**      of the job (finish, last reference).
+**      'j->mu' (job.c), until it closes the state. Only the owner's thread
+**      frees a job: the job's thread hands its reference to the hub's list
+**      of finished jobs, which jobs.poll() and pruning release.
 ** The job's thread never touches the owner's state; the owner's thread
 ** reads a job's state only in steps 1 and 3.
 */
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -267,39 +272,74 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env) {
 ** =======================================================
 */
 
-/* Links 'j' into the running jobs of 'h' (1) or unlinks it (0). */
-static void hublist (Hub *h, Job *j, int in) {
-  pthread_mutex_lock(&h->mu);
-  if (in) {
-    j->prev = NULL;
-    j->next = h->jobs;
-    if (h->jobs != NULL)
-      h->jobs->prev = j;
-    h->jobs = j;
-    h->running++;
-  }
-  else {
-    if (j->prev != NULL)
-      j->prev->next = j->next;
-    else
-      h->jobs = j->next;
-    if (j->next != NULL)
-      j->next->prev = j->prev;
-  }
-  pthread_mutex_unlock(&h->mu);
+/* Unlinks 'j' from the running jobs of 'h'; 'h->mu' is held. */
+static void unlist (Hub *h, Job *j) {
+  if (j->prev != NULL)
+    j->prev->next = j->next;
+  else
+    h->jobs = j->next;
+  if (j->next != NULL)
+    j->next->prev = j->prev;
 }
 
 
-/* Lists 'r' as a thread to join (NULL: none was started after all). */
-static void hubleave (Hub *h, Reap *r) {
-  pthread_mutex_lock(&h->mu);
-  if (r != NULL) {
-    r->next = h->done;
-    h->done = r;
-  }
+/* One job fewer runs; 'h->mu' is held. Its closing may wait for this. */
+static void leave (Hub *h) {
   if (--h->running == 0)
     pthread_cond_broadcast(&h->cv);
-  pthread_mutex_unlock(&h->mu);  /* the last touch of 'h': it may go now */
+}
+
+
+/*
+** Takes the list of jobs finished since the last call, in the order they
+** finished, linked by 'nextdone', each holding a reference for the caller
+** to release; the
+** hub's fd is drained first, so a job listed later leaves it readable.
+*/
+Job *jobs_takefinished (Hub *h) {
+  uint64_t n;
+  Job *list;
+  if (read(h->fd, &n, sizeof(n)) < 0) {}  /* EAGAIN: nothing to drain */
+  Job *rev = NULL;
+  pthread_mutex_lock(&h->mu);
+  list = h->finished;
+  h->finished = NULL;
+  pthread_mutex_unlock(&h->mu);
+  while (list != NULL) {  /* newest first: turn it to finishing order */
+    Job *next = list->nextdone;
+    list->nextdone = rev;
+    rev = list;
+    list = next;
+  }
+  return rev;
+}
+
+
+/* Releases the finished jobs nobody else refers to any more: no poll
+** could report them. Called by the owner's thread. */
+static void prune (Hub *h) {
+  Job **p, *gone = NULL;
+  pthread_mutex_lock(&h->mu);
+  for (p = &h->finished; *p != NULL; ) {
+    Job *j = *p;
+    int alone;
+    pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
+    alone = (j->refs == 1);
+    pthread_mutex_unlock(&j->mu);
+    if (alone) {
+      *p = j->nextdone;
+      j->nextdone = gone;
+      gone = j;
+    }
+    else
+      p = &j->nextdone;
+  }
+  pthread_mutex_unlock(&h->mu);
+  while (gone != NULL) {
+    Job *next = gone->nextdone;
+    jobs_release(gone);
+    gone = next;
+  }
 }
 
 
@@ -312,29 +352,39 @@ static void reap (Hub *h) {
   pthread_mutex_unlock(&h->mu);
   while (r != NULL) {
     Reap *next = r->next;
-    pthread_join(r->thread, NULL);  /* at most the few steps after hubleave */
+    pthread_join(r->thread, NULL);  /* at most the few steps after finish */
     free(r);
     r = next;
   }
 }
 
 
+/*
+** The end of a job's thread. Under the hub's mutex, so that a poll after
+** a wait finds the job listed: sets its final status, hands the thread's
+** reference to the list of finished jobs (making the hub's fd readable),
+** and lists the thread to join. The last touch of 'h': it may go after.
+*/
 static void finish (Job *j, JobStatus st) {
+  static const uint64_t one = 1;
   Hub *h = j->hub;
   Reap *r = j->reap;
-  int last;
-  hublist(h, j, 0);  /* while 'j' is surely ours: the owner may free it below */
-  pthread_mutex_lock(&j->mu);
+  pthread_mutex_lock(&h->mu);
+  unlist(h, j);
+  pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
   j->status = st;
   j->finished = jobs_now();
   /* Handoff (step 3): with a final status set under 'mu', the job's state
-  ** belongs to the owner's thread, unless the owner let go of the job. */
-  last = (--j->refs == 0);
+  ** belongs to the owner's thread. */
   pthread_cond_broadcast(&j->cv);
   pthread_mutex_unlock(&j->mu);
-  if (last)
-    destroy(j);
-  hubleave(h, r);  /* last: the owner may be closing, waiting for this */
+  j->nextdone = h->finished;
+  h->finished = j;
+  if (write(h->fd, &one, sizeof(one)) < 0) {}  /* full: readable anyway */
+  r->next = h->done;
+  h->done = r;
+  leave(h);
+  pthread_mutex_unlock(&h->mu);
 }
 
 
@@ -365,6 +415,7 @@ void jobs_start (lua_State *L, Job *j, Hub *hub) {
   Reap *r;
   int err;
   reap(hub);
+  prune(hub);
   if ((r = (Reap *)malloc(sizeof(Reap))) == NULL)
     luaL_error(L, "not enough memory");
   j->hub = hub;
@@ -374,7 +425,14 @@ void jobs_start (lua_State *L, Job *j, Hub *hub) {
   j->started = jobs_now();
   if (j->opt.timeout >= 0)
     j->deadline = j->started + j->opt.timeout;
-  hublist(hub, j, 1);
+  pthread_mutex_lock(&hub->mu);
+  j->prev = NULL;
+  j->next = hub->jobs;
+  if (hub->jobs != NULL)
+    hub->jobs->prev = j;
+  hub->jobs = j;
+  hub->running++;
+  pthread_mutex_unlock(&hub->mu);
   /* Handoff (step 2): from here the job's state belongs to the new thread;
   ** pthread_create makes all written above visible to it. */
   err = pthread_create(&r->thread, NULL, run, j);
@@ -382,8 +440,10 @@ void jobs_start (lua_State *L, Job *j, Hub *hub) {
     j->status = JOB_CREATED;
     j->refs--;
     free(r);
-    hublist(hub, j, 0);
-    hubleave(hub, NULL);
+    pthread_mutex_lock(&hub->mu);
+    unlist(hub, j);
+    leave(hub);
+    pthread_mutex_unlock(&hub->mu);
     luaL_error(L, "cannot start a thread for the job: %s", strerror(err));
   }
 }
@@ -420,6 +480,12 @@ static int hubgc (lua_State *L) {
     pthread_cond_wait(&h->cv, &h->mu);
   pthread_mutex_unlock(&h->mu);
   reap(h);  /* every thread has left the module's code */
+  for (j = jobs_takefinished(h); j != NULL; ) {
+    Job *next = j->nextdone;
+    jobs_release(j);
+    j = next;
+  }
+  close(h->fd);
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);
   return 0;
@@ -434,11 +500,15 @@ void jobs_newhub (lua_State *L) {
   h->running = 0;
   h->done = NULL;
   h->jobs = NULL;
+  h->finished = NULL;
+  h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (luaL_newmetatable(L, JOBS_HUB)) {
     lua_pushcfunction(L, hubgc);
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
+  if (h->fd < 0)
+    luaL_error(L, "cannot create an eventfd: %s", strerror(errno));
 }
 
 /* }====================================================== */

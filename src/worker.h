@@ -34,6 +34,8 @@ typedef struct Hub {
   int running;  /* threads not yet in 'done' */
   Reap *done;  /* threads to join */
   struct Job *jobs;  /* jobs still running, to cancel them all */
+  struct Job *finished;  /* jobs finished since the last jobs.poll() */
+  int fd;  /* an eventfd, readable while 'finished' may not be empty */
 } Hub;
 
 
@@ -64,7 +66,7 @@ typedef struct Job {
   pthread_cond_t wake;  /* wakes the job's own sleeps on cancel */
   lua_State *L;  /* the job's state, or NULL once closed */
   JobStatus status;
-  int refs;  /* the owner's job object, plus the thread while it runs */
+  int refs;  /* the owner's job object; its thread, then 'hub->finished' */
   int cancel;  /* 0, or why it must stop (control.c); atomic */
   double started, finished;  /* seconds on the monotonic clock */
   double deadline;  /* when its timeout cancels it; 0: never */
@@ -81,6 +83,7 @@ typedef struct Job {
   Text progress, progmsg;
   Hub *hub;
   struct Job *prev, *next;  /* in 'hub->jobs' while it runs (hub->mu) */
+  struct Job *nextdone;  /* in 'hub->finished' (hub->mu) */
   Reap *reap;  /* its thread's entry for 'hub->done' */
 } Job;
 
@@ -97,5 +100,6 @@ void jobs_start (lua_State *L, Job *j, Hub *hub);
 const char *jobs_traceback (lua_State *J, size_t *len);
 
 void jobs_newhub (lua_State *L);
+Job *jobs_takefinished (Hub *h);
 
 #endif
