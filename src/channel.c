@@ -373,7 +373,6 @@ int jobs_newchannel (lua_State *L) {
   Box *p;
   Channel *ch;
   Setup s;
-  pthread_condattr_t ca;
   luaL_argcheck(L, lua_isnoneornil(L, 1) || capacity > 0, 1,
                 "positive capacity expected");
   s.from = L;
@@ -393,11 +392,8 @@ int jobs_newchannel (lua_State *L) {
     return luaL_error(L, "not enough memory");
   }
   pthread_mutex_init(&ch->mu, NULL);
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);  /* for timed pops */
-  pthread_cond_init(&ch->notempty, &ca);
-  pthread_cond_init(&ch->notfull, &ca);
-  pthread_condattr_destroy(&ca);
+  jobs_initcv(&ch->notempty);
+  jobs_initcv(&ch->notfull);
   ch->head = ch->tail = 1;
   ch->capacity = capacity;
   ch->refs = 1;

@@ -277,6 +277,17 @@ void jobs_cancel (Job *j, int why) {
 ** =======================================================
 */
 
+/* Initializes 'cv' for jobs_waitcv: its timed waits use the monotonic
+** clock, which no change of the system's time disturbs. */
+void jobs_initcv (pthread_cond_t *cv) {
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(cv, &ca);
+  pthread_condattr_destroy(&ca);
+}
+
+
 /* Waits on 'cv' (holding 'mu') until signalled or the monotonic time
 ** 'until' (negative: no limit); returns ETIMEDOUT once it has passed. */
 int jobs_waitcv (pthread_cond_t *cv, pthread_mutex_t *mu, double until) {

@@ -23,6 +23,7 @@ Job *jobs_self (lua_State *L);
 void jobs_cancel (Job *j, int why);
 
 double jobs_later (lua_State *L, int idx);
+void jobs_initcv (pthread_cond_t *cv);
 int jobs_waitcv (pthread_cond_t *cv, pthread_mutex_t *mu, double until);
 void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv);
 double jobs_until (Job *self, double until);

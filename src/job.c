@@ -358,7 +358,7 @@ static int job_tostring (lua_State *L) {
 static int job_gc (lua_State *L) {
   Box *b = checkbox(L);
   if (b->j != NULL) {
-    jobs_release(b->j);  /* a running job's thread frees it when done */
+    jobs_release(b->j);  /* a running job lives on: see 'prune' */
     b->j = NULL;
   }
   return 0;

@@ -53,15 +53,11 @@ double jobs_now (void) {
 
 Job *jobs_newjob (void) {
   Job *j = (Job *)calloc(1, sizeof(Job));
-  pthread_condattr_t ca;
   if (j == NULL)
     return NULL;
   pthread_mutex_init(&j->mu, NULL);
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);  /* for timed waits */
-  pthread_cond_init(&j->cv, &ca);
-  pthread_cond_init(&j->wake, &ca);
-  pthread_condattr_destroy(&ca);
+  jobs_initcv(&j->cv);
+  jobs_initcv(&j->wake);
   j->status = JOB_CREATED;
   j->refs = 1;
   j->opt.timeout = -1;
