@@ -137,11 +137,21 @@ function TestTimeout.test_a_job_within_its_timeout_completes()
   lu.assertEquals({ j:wait(10) }, { true, "in time" })
 end
 
+function TestTimeout.test_an_infinite_timeout_is_no_timeout()
+  local j = jobs.spawn({ timeout = math.huge }, function() jobs.sleep(0.001) return "ok" end)
+  lu.assertEquals({ j:wait(10) }, { true, "ok" })
+  local k = jobs.spawn({ timeout = math.huge }, function() jobs.sleep(math.huge) end)
+  lu.assertEquals({ k:wait(0.01) }, { nil, "timeout" })  -- the wait's own limit
+  k:cancel()
+  lu.assertEquals({ k:wait(10) }, { false, "cancelled" })
+end
+
 TestInside = {}
 
 function TestInside.test_sleep_works_outside_a_job()
   lu.assertNil(jobs.sleep(0.001))
   lu.assertErrorMsgContains("non-negative number expected", jobs.sleep, -1)
+  lu.assertErrorMsgContains("number expected, got no value", jobs.sleep)
 end
 
 function TestInside.test_self_tells_num_and_name()

@@ -333,18 +333,22 @@ double jobs_later (lua_State *L, int idx) {
 }
 
 
+/* jobs.sleep(seconds): math.huge sleeps until the job is cancelled. */
 int jobs_sleep (lua_State *L) {
   Job *self = jobs_self(L);
-  double until = jobs_later(L, 1);
-  luaL_argcheck(L, until >= 0, 1, "number of seconds expected");
+  double until;
+  luaL_checknumber(L, 1);
+  until = jobs_later(L, 1);
   if (self == NULL) {  /* not a job: nothing can cancel the sleep */
-    double secs = until - jobs_now();
+    double secs = until < 0 ? 1e9 : until - jobs_now();
     struct timespec ts;
-    if (secs > 0) {
+    do {
+      if (secs <= 0)
+        break;
       ts.tv_sec = (time_t)secs;
       ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
       while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
-    }
+    } while (until < 0);
     return 0;
   }
   until = jobs_until(self, until);

@@ -584,6 +584,8 @@ static void readoptions (lua_State *L, Job *j) {
     j->opt.timeout = lua_tonumber(L, -1);
     if (!lua_isnumber(L, -1) || !(j->opt.timeout >= 0))
       optionerror(L, "timeout", "non-negative number of seconds expected");
+    if (j->opt.timeout > 1e9)  /* past any clock we could wait on: none */
+      j->opt.timeout = -1;
     lua_pop(L, 1);
   }
   if (option(L, "memory_limit")) {
