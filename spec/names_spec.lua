@@ -36,6 +36,17 @@ function TestNames.test_c_functions_come_back_as_the_callers_own()
   lu.assertIs(q, require)
 end
 
+function TestNames.test_c_functions_nested_in_results_and_errors_come_back()
+  local j = jobs.new(function() return 1, { deep = { f = string.format } } end)
+  local _, n, t = j:wait(10)
+  lu.assertEquals(n, 1)
+  lu.assertIs(t.deep.f, string.format)
+  local d = jobs.new(function() error({ handler = print }) end)
+  local ok, err = d:wait(10)
+  lu.assertFalse(ok)
+  lu.assertIs(err.handler, print)
+end
+
 function TestNames.test_module_tables_cross_as_the_receivers_module()
   local out = io
   local j = jobs.new(function() return out == io, out.stdout == io.stdout, io end)

@@ -384,6 +384,19 @@ static void finish (Job *j, JobStatus st) {
 }
 
 
+/* Whether a value from 'idx' up may hold a module or C function: only
+** then must the owner's copy find names in the index. */
+static int mayname (lua_State *L, int idx) {
+  int top = lua_gettop(L);
+  for (; idx <= top; idx++) {
+    int t = lua_type(L, idx);
+    if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA)
+      return 1;
+  }
+  return 0;
+}
+
+
 static void *run (void *arg) {
   Job *j = (Job *)arg;
   lua_State *L = j->L;  /* ours since pthread_create (step 2) */
@@ -392,8 +405,9 @@ static void *run (void *arg) {
   st = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
   lua_sethook(L, NULL, 0, 0);
   /* The owner copies the outcome without raising in L: index L's names
-  ** now, while L may raise. Failing that, C functions will not cross. */
-  if (lua_checkstack(L, 1)) {
+  ** now, while L may raise, if anything to copy could hold a name. Failing
+  ** that, C functions will not cross. */
+  if (mayname(L, 2) && lua_checkstack(L, 1)) {
     lua_pushcfunction(L, jobs_indexnames);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK)
       lua_pop(L, 1);
