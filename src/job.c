@@ -10,6 +10,7 @@
 #include "lua.h"
 #include "lauxlib.h"
 
+#include "jobs.h"
 #include "jobsconf.h"
 #include "control.h"
 #include "copy.h"
@@ -494,15 +495,41 @@ static int fd (lua_State *L) {
 }
 
 
+/* Its address keys, in the registry, the hub, for hosts calling from C. */
+static const char hubkey = 0;
+
+
 /* Adds poll and fd, closures over the hub on top, to the table below it;
 ** leaves the hub on top. */
 void jobs_openpoll (lua_State *L) {
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &hubkey);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, poll, 1);
   lua_setfield(L, -3, "poll");
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, fd, 1);
   lua_setfield(L, -3, "fd");
+}
+
+
+JOBS_API int jobs_fd (lua_State *L) {
+  Hub *h;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &hubkey);
+  h = (Hub *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return h != NULL ? h->fd : -1;
+}
+
+
+JOBS_API int jobs_poll (lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &hubkey) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "the jobs module is not open in this state");
+    return LUA_ERRRUN;
+  }
+  lua_pushcclosure(L, poll, 1);
+  return lua_pcall(L, 0, 1, 0);
 }
 
 /* }====================================================== */

@@ -21,6 +21,22 @@
 */
 JOBS_API int luaopen_jobs (lua_State *L);
 
+/*
+** The descriptor that becomes readable when a job started from L finishes,
+** as jobs.fd() (-1 if the module is not open in L). Wait on it in your own
+** loop (select, poll, epoll) from any thread; it stays valid until
+** lua_close(L).
+*/
+JOBS_API int jobs_fd (lua_State *L);
+
+/*
+** Does what jobs.poll() does in L: runs pending on_done callbacks and pushes
+** the list of jobs finished since the last poll. Returns LUA_OK, or, like
+** lua_pcall, an error status with the error pushed instead. Call it on the
+** thread that owns L, with room for 3 values on L's stack.
+*/
+JOBS_API int jobs_poll (lua_State *L);
+
 
 /*
 ** {======================================================
