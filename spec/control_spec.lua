@@ -179,6 +179,23 @@ function TestInside.test_progress_reaches_the_owner()
   gate.close()
 end
 
+function TestInside.test_progress_is_read_safely_while_the_job_updates_it()
+  local j = jobs.new(function()
+    for i = 1, 20000 do jobs.progress(i, "step " .. i) end
+  end)
+  local seen = 0
+  while not j.done do
+    local message = j.progress_message
+    if message then
+      lu.assertStrMatches(message, "step %d+")
+      seen = seen + 1
+    end
+  end
+  j:wait(10)
+  lu.assertEquals(j.progress, 20000)
+  lu.assertEquals(j.progress_message, "step 20000")
+end
+
 function TestInside.test_progress_takes_scalars_only()
   local j = jobs.new(function() jobs.progress({}) end)
   local ok, err = j:wait(10)

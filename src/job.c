@@ -253,16 +253,21 @@ static int job_traceback (lua_State *L) {
 }
 
 
-/* Pushes the last value the job gave jobs.progress. */
-static void pushprogress (lua_State *L, Job *j) {
+/* Pushes what the job last gave jobs.progress: its value, or with
+** 'message', its message; nil if it never called it. */
+static void pushprogress (lua_State *L, Job *j, int message) {
   int t, isint;
   lua_Number n;
-  pthread_mutex_lock(&j->mu);
+  pthread_mutex_lock(&j->mu);  /* the job's thread may be setting them */
   t = j->progtype;
   isint = j->progint;
   n = j->prognum;
   pthread_mutex_unlock(&j->mu);
-  if (t == LUA_TSTRING)
+  if (t == LUA_TNONE)
+    lua_pushnil(L);
+  else if (message)
+    jobs_pushtext(L, j, &j->progmsg);
+  else if (t == LUA_TSTRING)
     jobs_pushtext(L, j, &j->progress);
   else if (t == LUA_TNUMBER && isint)
     lua_pushinteger(L, (lua_Integer)n);
@@ -292,13 +297,9 @@ static int field (lua_State *L, Box *b, const char *key) {
   else if (strcmp(key, "error") == 0)
     lua_getfield(L, 3, "error");
   else if (strcmp(key, "progress") == 0)
-    pushprogress(L, j);
-  else if (strcmp(key, "progress_message") == 0) {
-    if (j->progtype == LUA_TNIL && j->progmsg.len == 0)  /* never told */
-      lua_pushnil(L);
-    else
-      jobs_pushtext(L, j, &j->progmsg);
-  }
+    pushprogress(L, j, 0);
+  else if (strcmp(key, "progress_message") == 0)
+    pushprogress(L, j, 1);
   else if (strcmp(key, "output") == 0) {
     if (j->opt.capture)
       jobs_pushtext(L, j, &j->out);

@@ -62,6 +62,7 @@ Job *jobs_newjob (void) {
   j->refs = 1;
   j->opt.timeout = -1;
   j->opt.libs = JOBS_ALLLIBS;
+  j->progtype = LUA_TNONE;  /* jobs.progress never called */
   return j;
 }
 

@@ -77,7 +77,7 @@ typedef struct Job {
   lua_Integer num;  /* what jobs.self() says (set before it starts) */
   Text name;
   Text out;  /* captured output */
-  int progtype;  /* LUA_TNIL, LUA_TBOOLEAN, LUA_TNUMBER or LUA_TSTRING */
+  int progtype;  /* LUA_TNONE (never told), LUA_TNIL, LUA_TBOOLEAN, ... */
   int progint;  /* a number of integer subtype (exact below 2^53) */
   lua_Number prognum;
   Text progress, progmsg;
