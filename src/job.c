@@ -34,7 +34,8 @@ typedef struct Box {
 #define NUV		3
 
 /* Registry fields of the owner: the job object of each Job (weak values,
-** for jobs.poll), and the objects whose on_done callbacks are to run. */
+** for jobs.poll), and the queue of objects whose on_done callbacks are to
+** run (at 'head' .. 'tail'). */
 #define OBJECTS		"jobs.objects"
 #define PENDING		"jobs.pending"
 
@@ -410,45 +411,58 @@ void jobs_openjob (lua_State *L) {
 ** =======================================================
 */
 
+/* The queue's 'head' or 'tail' field (of the table at 'q'), or 'none'. */
+static lua_Integer queueend (lua_State *L, int q, const char *end,
+                             lua_Integer none) {
+  lua_Integer i = (lua_getfield(L, q, end) == LUA_TNUMBER)
+                  ? lua_tointeger(L, -1) : none;
+  lua_pop(L, 1);
+  return i;
+}
+
+
 /*
 ** Runs protected with the hub's list of finished jobs at 1 and a table at
-** 2: appends their objects to it and to the pending list (a job whose
+** 2: appends their objects to it and to the pending queue (a job whose
 ** object is gone is left out).
 */
 static int takefinished (lua_State *L) {
   Job *j = (Job *)lua_touserdata(L, 1);
+  lua_Integer tail;
   lua_settop(L, 2);  /* the list of objects at 2 */
   lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
   lua_getfield(L, LUA_REGISTRYINDEX, PENDING);
+  tail = queueend(L, 4, "tail", 0);
   for (; j != NULL; j = j->nextdone) {
     if (lua_rawgetp(L, 3, j) == LUA_TUSERDATA) {
       ((Box *)lua_touserdata(L, -1))->polled = 1;
       lua_pushvalue(L, -1);
-      lua_rawseti(L, 4, luaL_len(L, 4) + 1);
+      lua_rawseti(L, 4, ++tail);
       lua_rawseti(L, 2, luaL_len(L, 2) + 1);
     }
     else
       lua_pop(L, 1);  /* its object is gone: nothing to report */
   }
+  lua_pushinteger(L, tail);
+  lua_setfield(L, 4, "tail");
   return 0;
 }
 
 
-/* Runs the pending on_done callbacks, oldest first. One that raises stops
-** the run; the rest run at the next poll. */
+/* Runs the pending on_done callbacks, oldest first. Each job leaves the
+** queue before its callbacks run: one that raises stops the run, and the
+** rest run at the next poll. */
 static void runpending (lua_State *L) {
-  int pending, i, n;
+  int q, i, n;
+  lua_Integer head;
   lua_getfield(L, LUA_REGISTRYINDEX, PENDING);
-  pending = lua_gettop(L);
-  while (luaL_len(L, pending) > 0) {
-    lua_rawgeti(L, pending, 1);  /* take the oldest out first */
-    n = (int)luaL_len(L, pending);
-    for (i = 1; i < n; i++) {
-      lua_rawgeti(L, pending, i + 1);
-      lua_rawseti(L, pending, i);
-    }
+  q = lua_gettop(L);
+  while ((head = queueend(L, q, "head", 1)) <= queueend(L, q, "tail", 0)) {
+    lua_rawgeti(L, q, head);
     lua_pushnil(L);
-    lua_rawseti(L, pending, n);
+    lua_rawseti(L, q, head);
+    lua_pushinteger(L, head + 1);
+    lua_setfield(L, q, "head");
     if (lua_getiuservalue(L, -1, UV_ONDONE) == LUA_TTABLE) {
       lua_pushnil(L);
       lua_setiuservalue(L, -3, UV_ONDONE);
