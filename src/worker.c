@@ -129,6 +129,17 @@ static int msghandler (lua_State *L) {
 }
 
 
+/* The traceback of a dead job's error, left on its state J; NULL if none
+** was taken (as for out of memory). Only J's owner may call it, once the
+** job is over (step 3); it never raises. */
+const char *jobs_traceback (lua_State *J, size_t *len) {
+  if (!lua_checkstack(J, 1) ||
+      lua_rawgetp(J, LUA_REGISTRYINDEX, &tracebackkey) != LUA_TSTRING)
+    return NULL;
+  return lua_tolstring(J, -1, len);
+}
+
+
 /* Pushes package[field] of L, or nil. */
 static void pushpackage (lua_State *L, const char *field) {
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
@@ -226,8 +237,6 @@ static int prepare (lua_State *J) {
 }
 
 
-
-
 /*
 ** Gives 'j' a fresh state holding what the caller's function or string at
 ** 'base' and the 'nargs' - 1 values after it ask it to run, with the globals
@@ -290,14 +299,13 @@ static void leave (Hub *h) {
 /*
 ** Takes the list of jobs finished since the last call, in the order they
 ** finished, linked by 'nextdone', each holding a reference for the caller
-** to release; the
-** hub's fd is drained first, so a job listed later leaves it readable.
+** to release. The hub's fd is drained first, so that a job listed later
+** leaves it readable.
 */
 Job *jobs_takefinished (Hub *h) {
   uint64_t n;
-  Job *list;
+  Job *list, *rev = NULL;
   if (read(h->fd, &n, sizeof(n)) < 0) {}  /* EAGAIN: nothing to drain */
-  Job *rev = NULL;
   pthread_mutex_lock(&h->mu);
   list = h->finished;
   h->finished = NULL;
@@ -457,16 +465,6 @@ void jobs_start (lua_State *L, Job *j, Hub *hub) {
     pthread_mutex_unlock(&hub->mu);
     luaL_error(L, "cannot start a thread for the job: %s", strerror(err));
   }
-}
-
-/* The traceback of a dead job's error, left on its state J; NULL if none
-** was taken (as for out of memory). Only J's owner may call it; it never
-** raises. */
-const char *jobs_traceback (lua_State *J, size_t *len) {
-  if (!lua_checkstack(J, 1) ||
-      lua_rawgetp(J, LUA_REGISTRYINDEX, &tracebackkey) != LUA_TSTRING)
-    return NULL;
-  return lua_tolstring(J, -1, len);
 }
 
 /* }====================================================== */
