@@ -17,6 +17,13 @@
 #define JOBS_MAXPATH	12
 #endif
 
+/* Finished jobs listed for jobs.poll() before the first check for those
+** nobody refers to; each check then waits for the list to double, so the
+** checks cost a constant per job however many are kept. */
+#if !defined(JOBS_PRUNEMIN)
+#define JOBS_PRUNEMIN	64
+#endif
+
 /* Characters of a job's name that tostring(job) shows. */
 #if !defined(JOBS_SHORTNAME)
 #define JOBS_SHORTNAME	40

@@ -309,6 +309,7 @@ Job *jobs_takefinished (Hub *h) {
   pthread_mutex_lock(&h->mu);
   list = h->finished;
   h->finished = NULL;
+  h->nfinished = 0;
   pthread_mutex_unlock(&h->mu);
   while (list != NULL) {  /* newest first: turn it to finishing order */
     Job *next = list->nextdone;
@@ -321,10 +322,15 @@ Job *jobs_takefinished (Hub *h) {
 
 
 /* Releases the finished jobs nobody else refers to any more: no poll
-** could report them. Called by the owner's thread. */
+** could report them. Called by the owner's thread; does the work only once
+** the list has doubled since it last did. */
 static void prune (Hub *h) {
   Job **p, *gone = NULL;
   pthread_mutex_lock(&h->mu);
+  if (h->nfinished < h->pruneat) {
+    pthread_mutex_unlock(&h->mu);
+    return;
+  }
   for (p = &h->finished; *p != NULL; ) {
     Job *j = *p;
     int alone;
@@ -335,10 +341,13 @@ static void prune (Hub *h) {
       *p = j->nextdone;
       j->nextdone = gone;
       gone = j;
+      h->nfinished--;
     }
     else
       p = &j->nextdone;
   }
+  h->pruneat = h->nfinished < JOBS_PRUNEMIN / 2 ? JOBS_PRUNEMIN
+                                                : 2 * h->nfinished;
   pthread_mutex_unlock(&h->mu);
   while (gone != NULL) {
     Job *next = gone->nextdone;
@@ -385,6 +394,7 @@ static void finish (Job *j, JobStatus st) {
   pthread_mutex_unlock(&j->mu);
   j->nextdone = h->finished;
   h->finished = j;
+  h->nfinished++;
   if (write(h->fd, &one, sizeof(one)) < 0) {}  /* full: readable anyway */
   r->next = h->done;
   h->done = r;
@@ -510,6 +520,8 @@ void jobs_newhub (lua_State *L) {
   h->done = NULL;
   h->jobs = NULL;
   h->finished = NULL;
+  h->nfinished = 0;
+  h->pruneat = JOBS_PRUNEMIN;
   h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (luaL_newmetatable(L, JOBS_HUB)) {
     lua_pushcfunction(L, hubgc);

@@ -35,6 +35,8 @@ typedef struct Hub {
   Reap *done;  /* threads to join */
   struct Job *jobs;  /* jobs still running, to cancel them all */
   struct Job *finished;  /* jobs finished since the last jobs.poll() */
+  int nfinished;  /* how many */
+  int pruneat;  /* prune when 'nfinished' reaches it (see prune) */
   int fd;  /* an eventfd, readable while 'finished' may not be empty */
 } Hub;
 
