@@ -65,6 +65,20 @@ static const luaL_Reg libs[] = {  /* base and package are always opened */
   {NULL, NULL}
 };
 
+/* The bit of library 'name' in 'libs'; 0 for base and package, which every
+** job opens; -1 for any other name. */
+static int libbit (const char *name) {
+  int k;
+  if (name == NULL)
+    return -1;
+  for (k = 0; libs[k].name != NULL; k++)
+    if (strcmp(name, libs[k].name) == 0)
+      return 1 << k;
+  return (strcmp(name, "base") == 0 || strcmp(name, LUA_LOADLIBNAME) == 0)
+         ? 0 : -1;
+}
+
+
 /* The 'libs' option at 'idx' (a list of names, or nil: all), as bits. */
 int jobs_checklibs (lua_State *L, int idx) {
   int i, n, bits = 0;
@@ -73,19 +87,12 @@ int jobs_checklibs (lua_State *L, int idx) {
   luaL_argexpected(L, lua_istable(L, idx), idx, "table of library names");
   n = (int)luaL_len(L, idx);
   for (i = 1; i <= n; i++) {
-    int k;
-    const char *name;
+    int bit;
     lua_geti(L, idx, i);
-    name = lua_tostring(L, -1);
-    for (k = 0; libs[k].name != NULL; k++)
-      if (name != NULL && strcmp(name, libs[k].name) == 0)
-        break;
-    if (libs[k].name == NULL && !(name != NULL &&
-        (strcmp(name, "base") == 0 || strcmp(name, LUA_LOADLIBNAME) == 0)))
+    if ((bit = libbit(lua_tostring(L, -1))) < 0)
       luaL_error(L, "bad option 'libs' to 'spawn' (unknown library '%s')",
-                 name ? name : luaL_typename(L, -1));
-    if (libs[k].name != NULL)
-      bits |= 1 << k;
+                 luaL_tolstring(L, -1, NULL));
+    bits |= bit;
     lua_pop(L, 1);
   }
   return bits;
