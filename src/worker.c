@@ -383,11 +383,13 @@ static void finish (Job *j, JobStatus st) {
   static const uint64_t one = 1;
   Hub *h = j->hub;
   Reap *r = j->reap;
+  int held;
   pthread_mutex_lock(&h->mu);
   unlist(h, j);
   pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
   j->status = st;
   j->finished = jobs_now();
+  held = (j->refs > 1);  /* else its object is gone: no poll reports it */
   /* Handoff (step 3): with a final status set under 'mu', the job's state
   ** belongs to the owner's thread. */
   pthread_cond_broadcast(&j->cv);
@@ -395,7 +397,7 @@ static void finish (Job *j, JobStatus st) {
   j->nextdone = h->finished;
   h->finished = j;
   h->nfinished++;
-  if (write(h->fd, &one, sizeof(one)) < 0) {}  /* full: readable anyway */
+  if (held && write(h->fd, &one, sizeof(one)) < 0) {}  /* full: readable */
   r->next = h->done;
   h->done = r;
   leave(h);
