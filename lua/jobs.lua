@@ -1,28 +1,205 @@
 -- jobs.lua: the Lua half of luajobs, run once per state over the C core.
--- Owns the manager's bookkeeping; the core (src/) runs and copies jobs.
+-- Owns the manager's bookkeeping and printouts; the core (src/) runs jobs.
 
 local core = ...
 
--- A manager numbers its jobs 1, 2, 3 ..., never reusing a number.
-local function manager()
-  local count = 0
-  local function number()
-    count = count + 1
-    return count
-  end
-  local new, spawn = core.newjob(number)
-  return {
-    new = new,
-    spawn = spawn,
-    sleep = core.sleep,
-    cancelled = core.cancelled,
-    self = core.self,
-    progress = core.progress,
-    channel = core.channel,
-    poll = core.poll,
-    fd = core.fd,
-    version = core.version,
-  }
+local format, write = string.format, io.write
+
+-- The groups of a status printout, in order, and their headings.
+local statuses = { "running", "completed", "dead", "cancelled", "created" }
+local headings = { running = "Running", completed = "Completed",
+                   dead = "Dead", cancelled = "Cancelled", created = "Queued" }
+
+local SHORT = 40  -- characters of a name, a result or an error a line shows
+
+-- The first line of 's', cut to SHORT characters.
+local function short(s)
+  local line = s:match("^[^\n]*")
+  if #line > SHORT then return line:sub(1, SHORT - 3) .. "..." end
+  return #line < #s and line .. "..." or line
 end
 
-return manager()
+-- A value as a listing shows it: a string quoted, anything else as tostring.
+local function show(v)
+  if type(v) == "string" then return (format("%q", v):gsub("\\\n", "\\n")) end
+  return tostring(v)
+end
+
+-- What a job's line ends with: its results, or why it did not finish.
+local function outcome(job)
+  if job.status == "completed" then
+    local shown, results = {}, table.pack(job:results())
+    for i = 1, results.n do shown[i] = show(results[i]) end
+    return "  -> " .. short(table.concat(shown, ", "))
+  elseif job.status == "dead" or job.error == "timeout" then
+    return "  -- " .. short(tostring(job.error))
+  end
+  return ""
+end
+
+-- One line about a job: number, status, name (padded to 'width'), elapsed
+-- seconds, and how it ended.
+local function describe(job, width)
+  local name = short(job.name)
+  return format("[%d] %-9s  %s%s  %.2fs%s", job.num, job.status, name,
+                (" "):rep((width or 0) - #name), job.elapsed, outcome(job))
+end
+
+local function manager()
+  local new, spawn, numbered, setlimit = core.manager()
+  local maxthreads = math.huge
+  local m = { new = new, spawn = spawn, manager = manager }
+
+  -- Its job number 'n', or an error naming the caller.
+  local function get(n, fname)
+    local job = numbered[n]
+    if job == nil then
+      error(format("bad argument #1 to '%s' (no job #%s)", fname,
+                   tostring(n)), 3)
+    end
+    return job
+  end
+
+  -- Its jobs with 'status' (any if nil), in the order of their numbers.
+  function m.list(status)
+    if status ~= nil and not headings[status] then
+      error(format("bad argument #1 to 'list' (unknown status '%s')",
+                   tostring(status)), 2)
+    end
+    local list = {}
+    for _, job in pairs(numbered) do
+      if status == nil or job.status == status then list[#list + 1] = job end
+    end
+    table.sort(list, function(a, b) return a.num < b.num end)
+    return list
+  end
+
+  function m.status()
+    local groups, width = {}, 0
+    for _, job in ipairs(m.list()) do
+      local group = groups[job.status] or {}
+      groups[job.status] = group
+      group[#group + 1] = job
+      width = math.max(width, #short(job.name))
+    end
+    if next(groups) == nil then write("No jobs.\n") end
+    for _, status in ipairs(statuses) do
+      if groups[status] then
+        write(headings[status], ":\n")
+        for _, job in ipairs(groups[status]) do
+          write("  ", describe(job, width), "\n")
+        end
+      end
+    end
+  end
+
+  function m.result(n)
+    return get(n, "result"):results()
+  end
+
+  -- Shows the traceback of job 'n', or of every dead job.
+  function m.traceback(n)
+    local list = n == nil and m.list("dead") or { get(n, "traceback") }
+    for _, job in ipairs(list) do
+      local tb = job:traceback()
+      if tb then write(describe(job), "\n", tb, "\n") end
+    end
+  end
+
+  function m.remove(n)
+    local job = get(n, "remove")
+    if not job.done then
+      error(format("job #%d is %s: cancel it or wait for it first", n,
+                   job.status), 2)
+    end
+    numbered[n] = nil
+  end
+
+  -- Removes every finished job; returns how many.
+  function m.flush()
+    local count = 0
+    for n, job in pairs(numbered) do
+      if job.done then
+        numbered[n] = nil
+        count = count + 1
+      end
+    end
+    return count
+  end
+
+  local function unfinished()
+    local list = {}
+    for _, job in ipairs(m.list()) do
+      if not job.done then list[#list + 1] = job end
+    end
+    return list
+  end
+
+  function m.wait_all(seconds)
+    return core.wait(unfinished(), seconds, false)
+  end
+
+  -- The first job of 'list' to finish. Without a list, the first of the
+  -- manager's jobs not returned yet: each is returned once, so a loop
+  -- handles every job as it finishes.
+  local returned = setmetatable({}, { __mode = "k" })
+  function m.wait_any(list, seconds)
+    if type(list) == "number" then list, seconds = nil, list end
+    if list ~= nil then return core.wait(list, seconds, true) end
+    local pending = {}
+    for _, job in ipairs(m.list()) do
+      if not returned[job] then pending[#pending + 1] = job end
+    end
+    local job, err = core.wait(pending, seconds, true)
+    if job then returned[job] = true end
+    return job, err
+  end
+
+  -- Cancels every unfinished job, those in line first; returns how many.
+  function m.cancel_all()
+    local list, count = unfinished(), 0
+    for i = #list, 1, -1 do
+      if list[i]:cancel() then count = count + 1 end
+    end
+    return count
+  end
+
+  -- config{max_threads = N}: at most N jobs run at once (math.huge: no
+  -- limit); returns the settings now in force.
+  function m.config(settings)
+    if settings ~= nil then
+      if type(settings) ~= "table" then
+        error("bad argument #1 to 'config' (table expected)", 2)
+      end
+      for key in pairs(settings) do
+        if key ~= "max_threads" then
+          error(format("unknown setting '%s' to 'config'", tostring(key)), 2)
+        end
+      end
+      local max = settings.max_threads
+      if max ~= nil then
+        if max ~= math.huge and (math.type(max) ~= "integer" or max < 1) then
+          error("bad setting 'max_threads' to 'config' " ..
+                "(positive integer or math.huge expected)", 2)
+        end
+        setlimit(max == math.huge and 0 or max)
+        maxthreads = max
+      end
+    end
+    return { max_threads = maxthreads }
+  end
+
+  return setmetatable(m, { __index = numbered, __call = m.status })
+end
+
+local jobs = manager()
+jobs.describe = describe
+jobs.sleep = core.sleep
+jobs.cancelled = core.cancelled
+jobs.self = core.self
+jobs.progress = core.progress
+jobs.channel = core.channel
+jobs.poll = core.poll
+jobs.fd = core.fd
+jobs.version = core.version
+return jobs

@@ -4,6 +4,14 @@ local helpers = require "helpers"
 
 TestExit = {}
 
+-- Runs 'script' in a fresh interpreter: it must exit with status 0 having
+-- printed 'expected'.
+local function exits(script, expected)
+  local code, out = helpers.run(script)
+  lu.assertEquals(code, 0)
+  lu.assertEquals(out, expected)
+end
+
 -- The job waits until the script's very last statement has run, then works
 -- a while before it prints: only a close that waits lets it print.
 local script = [[
@@ -24,9 +32,7 @@ assert(io.open(gate, "w")):close()
 
 function TestExit.test_script_end_waits_for_a_running_job()
   local gate = helpers.gate()
-  local code, out = helpers.run(script:format(gate.path, "false"))
-  lu.assertEquals(code, 0)
-  lu.assertEquals(out, "script ends\njob finished\n")
+  exits(script:format(gate.path, "false"), "script ends\njob finished\n")
   gate.close()
 end
 
@@ -41,16 +47,45 @@ end
 
 function TestExit.test_uncollected_results_are_freed_at_exit()
   -- A leak here fails the sanitizer builds.
-  local code, out = helpers.run([[
+  exits([[
     local jobs = require "jobs"
     local keep = {}
     for i = 1, 20 do keep[i] = jobs.new(function() return { string.rep("x", 1000) } end) end
     for i = 1, 20 do jobs.new(function() error({ "dropped" }) end) end
     keep[1]:wait()
     print("ok")
+  ]], "ok\n")
+end
+
+function TestExit.test_a_spinning_daemon_job_is_cancelled_at_exit()
+  exits([[
+    local jobs = require "jobs"
+    jobs.spawn({ daemon = true }, function() while true do end end)
+    jobs.config{ max_threads = 1 }
+    jobs.spawn({ daemon = true }, "'in line'")
+    print("script ends")
+  ]], "script ends\n")
+end
+
+function TestExit.test_exit_waits_for_a_slow_job_beside_a_daemon()
+  exits([[
+    local jobs = require "jobs"
+    jobs.spawn({ daemon = true }, function() while true do end end)
+    jobs.new(function() jobs.sleep(1) io.write("slow job done\n") end)
+    print("script ends")
+  ]], "script ends\nslow job done\n")
+end
+
+function TestExit.test_jobs_in_line_run_before_exit()
+  local code, out = helpers.run([[
+    local jobs = require "jobs"
+    jobs.config{ max_threads = 1 }
+    for i = 1, 3 do jobs.new(function() io.write("job ", i, "\n") end) end
+    print("script ends")
   ]])
   lu.assertEquals(code, 0)
-  lu.assertEquals(out, "ok\n")
+  lu.assertStrContains(out, "script ends\n")
+  lu.assertEquals(select(2, out:gsub("job %d\n", "")), 3)
 end
 
 os.exit(lu.LuaUnit.run(), true)

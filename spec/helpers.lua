@@ -25,14 +25,15 @@ function helpers.behind(path, value)
 end
 
 -- Runs a Lua script in a fresh interpreter (the one running the specs);
--- returns its exit status and everything it printed.
+-- returns its exit status and everything it printed. One that hangs is
+-- killed after a minute (status 124).
 function helpers.run(script)
   local exe = os.getenv("LUA_TEST_EXE") or "lua5.4"
   local file = os.tmpname()
   local f = assert(io.open(file, "w"))
   f:write(script)
   f:close()
-  local p = assert(io.popen(exe .. " " .. file .. " 2>&1"))
+  local p = assert(io.popen("timeout 60 " .. exe .. " " .. file .. " 2>&1"))
   local out = p:read("a")
   local ok, _, code = p:close()
   os.remove(file)

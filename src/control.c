@@ -205,11 +205,7 @@ void jobs_openlibs (lua_State *J, Job *j) {
 */
 
 Job *jobs_self (lua_State *L) {
-  Job *j;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &selfkey);
-  j = (Job *)lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  return j;
+  return (Job *)jobs_registered(L, &selfkey);
 }
 
 

@@ -106,7 +106,10 @@ static void addpath (Copier *c, luaL_Buffer *b, const Step *at, int *left) {
   }
   switch (at->kind) {
     case ROOT:
-      lua_pushfstring(c->to, c->root, at->n);
+      if (c->root != NULL)
+        lua_pushfstring(c->to, c->root, at->n);
+      else  /* a string of 'from', read without conversion */
+        lua_pushstring(c->to, lua_tostring(c->from, at->n));
       luaL_addvalue(b);
       break;
     case KEY:

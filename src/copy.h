@@ -10,7 +10,8 @@
 ** Copies the 'n' values at 'first', 'first'+1, ... of 'from' onto the top of
 ** 'to', keeping shared references, cycles and upvalue sharing among them.
 ** 'root' names the i-th value in errors, as a format given 'label' + i - 1
-** ("argument %d").
+** ("argument %d"); if NULL, the i-th value is named by the string at index
+** 'label' + i - 1 of 'from'.
 ** The calling thread must own both states. It raises errors in 'to' only,
 ** never in 'from', so call it in protected mode in 'to'.
 */

@@ -15,6 +15,8 @@
 #include "copy.h"
 #include "worker.h"
 #include "job.h"
+#include "manager.h"
+#include "names.h"
 
 
 /*
@@ -47,6 +49,18 @@ static const char *const statusnames[] = {
 
 static Box *checkbox (lua_State *L) {
   return (Box *)luaL_checkudata(L, 1, JOBS_JOB);
+}
+
+
+/* The job of the object at 'idx', which must be one started with hub 'h'. */
+Job *jobs_checkjob (lua_State *L, int idx, Hub *h) {
+  Box *b = (Box *)luaL_testudata(L, idx, JOBS_JOB);
+  if (b == NULL || b->j == NULL)
+    luaL_error(L, "job expected, got %s", luaL_typename(L, idx));
+  if (b->j->hub != h)
+    luaL_error(L, "job #%I belongs to another jobs module",
+               (LUAI_UACINT)b->num);
+  return b->j;
 }
 
 
@@ -229,7 +243,7 @@ static int job_cancel (lua_State *L) {
   Box *b = checkbox(L);
   int running = !jobs_isfinal(getstatus(b->j));
   if (running)
-    jobs_cancel(b->j, JOBS_CANCELLED);
+    jobs_stopjob(b->j);
   lua_pushboolean(L, running);
   return 1;
 }
@@ -308,11 +322,12 @@ static int field (lua_State *L, Box *b, const char *key) {
       lua_pushnil(L);
   }
   else if (strcmp(key, "elapsed") == 0) {
-    double end;
-    pthread_mutex_lock(&j->mu);
-    end = jobs_isfinal(j->status) ? j->finished : jobs_now();
+    double elapsed;
+    pthread_mutex_lock(&j->mu);  /* a thread taking it from line sets them */
+    elapsed = (j->status == JOB_CREATED) ? 0.0 :
+              (jobs_isfinal(j->status) ? j->finished : jobs_now()) - j->started;
     pthread_mutex_unlock(&j->mu);
-    lua_pushnumber(L, st == JOB_CREATED ? 0.0 : end - j->started);
+    lua_pushnumber(L, elapsed);
   }
   else
     return 0;
@@ -481,7 +496,7 @@ static void runpending (lua_State *L) {
 
 /* jobs.poll(): a list of the jobs finished since the last poll, after
 ** running their on_done callbacks. Upvalue: the hub. */
-static int poll (lua_State *L) {
+int jobs_luapoll (lua_State *L) {
   Job *j;
   int st;
   lua_newtable(L);  /* the result: allocated before any reference is taken */
@@ -502,47 +517,28 @@ static int poll (lua_State *L) {
 }
 
 
-/* jobs.fd(): a descriptor readable when jobs.poll() has news. */
-static int fd (lua_State *L) {
+/* jobs.fd(): a descriptor readable when jobs.poll() has news. Upvalue: the
+** hub. */
+int jobs_luafd (lua_State *L) {
   lua_pushinteger(L, ((Hub *)lua_touserdata(L, lua_upvalueindex(1)))->fd);
   return 1;
 }
 
 
-/* Its address keys, in the registry, the hub, for hosts calling from C. */
-static const char hubkey = 0;
-
-
-/* Adds poll and fd, closures over the hub on top, to the table below it;
-** leaves the hub on top. */
-void jobs_openpoll (lua_State *L) {
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &hubkey);
-  lua_pushvalue(L, -1);
-  lua_pushcclosure(L, poll, 1);
-  lua_setfield(L, -3, "poll");
-  lua_pushvalue(L, -1);
-  lua_pushcclosure(L, fd, 1);
-  lua_setfield(L, -3, "fd");
-}
-
-
 JOBS_API int jobs_fd (lua_State *L) {
-  Hub *h;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &hubkey);
-  h = (Hub *)lua_touserdata(L, -1);
-  lua_pop(L, 1);
+  Hub *h = jobs_hubof(L);
   return h != NULL ? h->fd : -1;
 }
 
 
 JOBS_API int jobs_poll (lua_State *L) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &hubkey) != LUA_TUSERDATA) {
-    lua_pop(L, 1);
+  Hub *h = jobs_hubof(L);
+  if (h == NULL) {
     lua_pushliteral(L, "the jobs module is not open in this state");
     return LUA_ERRRUN;
   }
-  lua_pushcclosure(L, poll, 1);
+  lua_pushlightuserdata(L, h);
+  lua_pushcclosure(L, jobs_luapoll, 1);
   return lua_pcall(L, 0, 1, 0);
 }
 
@@ -607,7 +603,7 @@ static void optionerror (lua_State *L, const char *key, const char *what) {
 static void readoptions (lua_State *L, Job *j) {
   static const char *const known[] = {"name", "env", "timeout", "libs",
                                       "memory_limit", "output", "on_done",
-                                      NULL};
+                                      "daemon", NULL};
   static const char *const outputs[] = {"inherit", "capture", NULL};
   int k;
   lua_pushnil(L);
@@ -635,6 +631,12 @@ static void readoptions (lua_State *L, Job *j) {
     j->opt.memlimit = (size_t)lua_tointeger(L, -1);
     lua_pop(L, 1);
   }
+  if (option(L, "daemon")) {
+    if (!lua_isboolean(L, -1))
+      optionerror(L, "daemon", "boolean expected");
+    j->opt.daemon = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
   if (option(L, "output")) {
     j->opt.capture = luaL_checkoption(L, -1, NULL, outputs);
     lua_pop(L, 1);
@@ -652,11 +654,11 @@ static void readoptions (lua_State *L, Job *j) {
 /*
 ** Starts the job whose function or string is at 'base' (2 after an options
 ** table, else 1), its arguments after it. Upvalues: 1, the hub of the
-** owner's state; 2, the manager's function numbering jobs.
+** owner's state; 2, the manager that numbers and lists the job.
 */
 static int start (lua_State *L, int base) {
   int nargs = lua_gettop(L) - base + 1;
-  int t = lua_type(L, base), env = 0, ud;
+  int t = lua_type(L, base), env = 0, names = 0, ud, err;
   size_t len;
   const char *name;
   Box *b;
@@ -696,11 +698,10 @@ static int start (lua_State *L, int base) {
   name = lua_tolstring(L, -1, &len);
   jobs_settext(&j->name, name, len);  /* what jobs.self() will say */
   lua_setiuservalue(L, ud, UV_NAME);
-  jobs_prepare(L, j, base, nargs, env);
-  lua_pushvalue(L, lua_upvalueindex(2));
-  lua_pushvalue(L, ud);
-  lua_call(L, 1, 1);
-  b->num = j->num = lua_tointeger(L, -1);
+  if (t == LUA_TSTRING && env == 0)
+    names = jobs_freenames(L, base);
+  jobs_prepare(L, j, base, nargs, env, names);
+  b->num = j->num = jobs_enroll(L, lua_upvalueindex(2), ud);
   lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
   lua_pushvalue(L, ud);
   lua_rawsetp(L, -2, j);  /* for jobs.poll */
@@ -711,7 +712,13 @@ static int start (lua_State *L, int base) {
     lua_pushvalue(L, -3);
     lua_call(L, 2, 0);
   }
-  jobs_start(L, j, (Hub *)lua_touserdata(L, lua_upvalueindex(1)));
+  err = jobs_start(j, (Hub *)lua_touserdata(L, lua_upvalueindex(1)),
+                   jobs_limitof(L, lua_upvalueindex(2)));
+  if (err != 0) {
+    jobs_unenroll(L, lua_upvalueindex(2), b->num);
+    return luaL_error(L, "cannot start a thread for the job: %s",
+                      strerror(err));
+  }
   lua_pushvalue(L, ud);
   return 1;
 }
@@ -730,17 +737,14 @@ static int spawnjob (lua_State *L) {
 }
 
 
-/* core.newjob(number): the 'new' and 'spawn' of a manager whose
-** 'number(job)' gives each job it starts its number. Upvalue 1: the hub. */
-int jobs_newmaker (lua_State *L) {
-  luaL_checktype(L, 1, LUA_TFUNCTION);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_pushvalue(L, 1);
+/* Replaces the hub and the manager on top with the manager's 'new' and
+** 'spawn'. */
+void jobs_pushmakers (lua_State *L) {
+  lua_pushvalue(L, -2);
+  lua_pushvalue(L, -2);
   lua_pushcclosure(L, newjob, 2);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_pushvalue(L, 1);
+  lua_insert(L, -3);
   lua_pushcclosure(L, spawnjob, 2);
-  return 2;
 }
 
 /* }====================================================== */

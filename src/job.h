@@ -6,8 +6,12 @@
 
 #include "lua.h"
 
+#include "worker.h"
+
 void jobs_openjob (lua_State *L);
-int jobs_newmaker (lua_State *L);
-void jobs_openpoll (lua_State *L);
+void jobs_pushmakers (lua_State *L);
+Job *jobs_checkjob (lua_State *L, int idx, Hub *h);
+int jobs_luapoll (lua_State *L);
+int jobs_luafd (lua_State *L);
 
 #endif

@@ -36,8 +36,9 @@
 #define JOBS_HOOKCOUNT	1000
 #endif
 
-/* Metatables of job objects and of a state's hub, in its registry. */
+/* Metatables of job objects, managers and a state's hub, in its registry. */
 #define JOBS_JOB	"jobs.job"
+#define JOBS_MANAGER	"jobs.manager"
 #define JOBS_HUB	"jobs.hub"
 #define JOBS_CHANNEL	"jobs.channel"
 

@@ -10,6 +10,7 @@
 #include "channel.h"
 #include "control.h"
 #include "job.h"
+#include "manager.h"
 #include "worker.h"
 
 #include "jobs_lua.h"  /* generated from lua/jobs.lua: 'jobs_lua' */
@@ -26,14 +27,22 @@ static const luaL_Reg control[] = {
 };
 
 
+/* The rest, each a closure over the state's hub. */
+static const luaL_Reg overhub[] = {
+  {"manager", jobs_newmanager},
+  {"wait", jobs_wait},
+  {"poll", jobs_luapoll},
+  {"fd", jobs_luafd},
+  {NULL, NULL}
+};
+
+
 JOBS_API int luaopen_jobs (lua_State *L) {
   luaL_checkversion(L);
   jobs_openjob(L);
   luaL_newlib(L, control);  /* the core, handed to the Lua half */
   jobs_newhub(L);  /* one per state: closing the state waits for its jobs */
-  jobs_openpoll(L);
-  lua_pushcclosure(L, jobs_newmaker, 1);
-  lua_setfield(L, -2, "newjob");
+  luaL_setfuncs(L, overhub, 1);
   lua_pushliteral(L, LUAJOBS_VERSION);
   lua_setfield(L, -2, "version");
   if (luaL_loadbufferx(L, jobs_lua, sizeof(jobs_lua), "=jobs.lua", "t")

@@ -1,11 +1,16 @@
 /*
-** worker.c: builds a job's lua_State, runs it on a thread of its own, and
-** lets a closing state wait for its jobs. Owns the handoffs of a job's state.
+** worker.c: builds a job's lua_State, runs it on a thread, keeps a manager's
+** jobs in line past its limit, and lets a closing state wait for its jobs.
+** Owns the handoffs of a job's state.
 **
 ** Who owns a job's state 'j->L', and when:
-**   1. the creating (owner's) thread, from luaL_newstate until pthread_create;
-**   2. the job's thread, from pthread_create until it sets a final status
-**      under 'j->mu' (finish);
+**   1. the creating (owner's) thread, from luaL_newstate until pthread_create,
+**      or until it puts the job in its manager's line under 'hub->mu'; in
+**      line, the state is the line's: whichever thread takes the job out
+**      under 'hub->mu' owns it (a thread whose job ended, to run it; the
+**      owner raising the limit; or a cancel, making it final: step 3);
+**   2. the job's thread, from pthread_create (or from taking the job out of
+**      line) until it sets a final status under 'j->mu' (settle);
 **   3. the owner's thread again, once it has read that final status under
 **      'j->mu' (job.c), until it closes the state. Only the owner's thread
 **      frees a job: the job's thread hands its reference to the hub's list
@@ -105,6 +110,7 @@ typedef struct Prep {
   Job *j;
   int base, nargs;  /* the function or string, and what follows it */
   int env;  /* index in 'from' of the env table, or 0 */
+  int names;  /* index in 'from' of the string's free names, or 0 */
   int paths;  /* index in 'from' of its package.path, then cpath */
 } Prep;
 
@@ -220,6 +226,41 @@ static void setglobals (Prep *p, lua_State *J) {
 }
 
 
+/*
+** Copies into J's globals the string's free names (a table of 'from' from
+** name to value) that J's libraries do not define already, in one copy so
+** that values they share stay shared. Reads 'from' without raising there:
+** the names to copy, then their values, go on its stack.
+*/
+static void setnames (Prep *p, lua_State *J) {
+  lua_State *L = p->from;
+  int first = lua_gettop(L) + 1, n = 0, i;
+  lua_rawgeti(J, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+  if (!lua_checkstack(L, 1))
+    luaL_error(J, "not enough stack space to copy");
+  lua_pushnil(L);
+  while (lua_next(L, p->names)) {
+    lua_pop(L, 1);
+    if (lua_getfield(J, -1, lua_tostring(L, -1)) == LUA_TNIL) {
+      if (!lua_checkstack(L, 3))
+        luaL_error(J, "too many names to copy");
+      lua_pushvalue(L, -1);  /* keep it, below the key 'next' goes on from */
+      lua_insert(L, -2);
+      n++;
+    }
+    lua_pop(J, 1);
+  }
+  for (i = 0; i < n; i++) {
+    lua_pushvalue(L, first + i);
+    lua_rawget(L, p->names);
+  }
+  jobs_copy(L, first + n, n, J, NULL, first);
+  for (i = n - 1; i >= 0; i--)
+    lua_setfield(J, -2 - i, lua_tostring(L, first + i));
+  lua_pop(J, 1);
+}
+
+
 /* Runs protected in the job's state; leaves [msghandler, function, args...]. */
 static int prepare (lua_State *J) {
   Prep *p = (Prep *)lua_touserdata(J, 1);
@@ -228,6 +269,8 @@ static int prepare (lua_State *J) {
   jobs_inherit(p->from, p->paths, J);
   if (p->env != 0)
     setglobals(p, J);
+  else if (p->names != 0)
+    setnames(p, J);
   lua_pushcfunction(J, msghandler);
   if (lua_type(p->from, p->base) == LUA_TSTRING)
     loadstring(p, J);
@@ -244,7 +287,8 @@ static int prepare (lua_State *J) {
 ** value that cannot be copied, out of memory), leaving 'j->L' for the job
 ** object to close.
 */
-void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env) {
+void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
+                   int names) {
   Prep p;
   lua_State *J;
   int top = lua_gettop(L);
@@ -253,6 +297,7 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env) {
   p.base = base;
   p.nargs = nargs;
   p.env = env;
+  p.names = names;
   p.paths = jobs_pushpaths(L);  /* reads of L that may raise come first... */
   j->L = J = lua_newstate(jobs_alloc, j);
   if (J == NULL)
@@ -373,19 +418,13 @@ static void reap (Hub *h) {
 }
 
 
-/*
-** The end of a job's thread. Under the hub's mutex, so that a poll after
-** a wait finds the job listed: sets its final status, hands the thread's
-** reference to the list of finished jobs (making the hub's fd readable),
-** and lists the thread to join. The last touch of 'h': it may go after.
-*/
-static void finish (Job *j, JobStatus st) {
+/* Settles 'j' as over with status 'st'; 'h->mu' is held and 'j' is out of
+** 'h->jobs'. Hands the reference of its thread (or of its place in line)
+** to the list of finished jobs, making the hub's fd readable, and wakes
+** whoever waits for it or for any job of 'h'. */
+static void settle (Hub *h, Job *j, JobStatus st) {
   static const uint64_t one = 1;
-  Hub *h = j->hub;
-  Reap *r = j->reap;
   int held;
-  pthread_mutex_lock(&h->mu);
-  unlist(h, j);
   pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
   j->status = st;
   j->finished = jobs_now();
@@ -398,10 +437,68 @@ static void finish (Job *j, JobStatus st) {
   h->finished = j;
   h->nfinished++;
   if (held && write(h->fd, &one, sizeof(one)) < 0) {}  /* full: readable */
-  r->next = h->done;
-  h->done = r;
-  leave(h);
+  pthread_cond_broadcast(&h->cv);  /* for jobs.wait_any and wait_all */
+}
+
+
+/* 'j' is taking a thread: from now on its time runs. 'h->mu' is held, by
+** whichever thread is handing the job's state to its new owner. */
+static void begin (Job *j) {
+  pthread_mutex_lock(&j->mu);
+  j->status = JOB_RUNNING;
+  j->started = jobs_now();
+  if (j->opt.timeout >= 0)
+    j->deadline = j->started + j->opt.timeout;
+  pthread_mutex_unlock(&j->mu);
+}
+
+
+/* Takes the first job in line of 'lim' if it may run now; 'h->mu' is
+** held. Its place in line holds the reference its thread will hold. */
+static Job *nextinline (Limit *lim) {
+  Job *j = lim->first;
+  if (j == NULL || (lim->max > 0 && lim->running >= lim->max))
+    return NULL;
+  lim->first = j->nextdone;
+  if (lim->first == NULL)
+    lim->last = NULL;
+  lim->running++;
+  return j;
+}
+
+
+/* Drops a reference to 'lim'; 'h->mu' is held. */
+static void unref (Limit *lim) {
+  if (--lim->refs == 0)
+    free(lim);
+}
+
+
+/*
+** The end of a job on its thread, under the hub's mutex, so that a poll
+** after a wait finds the job listed. Returns the next job in line of its
+** manager for this thread to run, if one may start; else lists the thread
+** to join, the thread's last touch of 'h' (it may go after).
+*/
+static Job *finish (Job *j, JobStatus st, Reap *r) {
+  Hub *h = j->hub;
+  Limit *lim = j->limit;
+  Job *next;
+  pthread_mutex_lock(&h->mu);
+  unlist(h, j);
+  settle(h, j, st);
+  lim->running--;
+  next = nextinline(lim);
+  unref(lim);  /* 'next', if any, holds it still */
+  if (next != NULL)
+    begin(next);  /* Handoff (step 2): 'next's state is now this thread's */
+  else {
+    r->next = h->done;
+    h->done = r;
+    leave(h);
+  }
   pthread_mutex_unlock(&h->mu);
+  return next;
 }
 
 
@@ -418,9 +515,10 @@ static int mayname (lua_State *L, int idx) {
 }
 
 
-static void *run (void *arg) {
-  Job *j = (Job *)arg;
-  lua_State *L = j->L;  /* ours since pthread_create (step 2) */
+/* Runs job 'j', whose state this thread owns (step 2); returns its final
+** status. */
+static JobStatus execute (Job *j) {
+  lua_State *L = j->L;
   int st;
   jobs_arm(L);
   st = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
@@ -434,49 +532,162 @@ static void *run (void *arg) {
       lua_pop(L, 1);
   }
   if (st == LUA_OK)
-    finish(j, JOB_COMPLETED);
-  else
-    finish(j, jobs_stopping(j) ? JOB_CANCELLED : JOB_DEAD);
+    return JOB_COMPLETED;
+  return jobs_stopping(j) ? JOB_CANCELLED : JOB_DEAD;
+}
+
+
+/* A job's thread: runs its job, then each job its manager had in line for
+** it. */
+static void *run (void *arg) {
+  Reap *r = (Reap *)arg;
+  Job *j = r->job;  /* its state ours since pthread_create (step 2) */
+  while (j != NULL)
+    j = finish(j, execute(j), r);
   return NULL;
 }
 
 
-/* Starts 'j' on a thread of its own; raises in L if there is none to have. */
-void jobs_start (lua_State *L, Job *j, Hub *hub) {
-  Reap *r;
+/* Starts 'j', just out of line or new, on a thread of its own; 'h->mu' is
+** held. Returns 0 or an error number, the job's state then still the
+** caller's. */
+static int launch (Hub *h, Job *j) {
   int err;
-  reap(hub);
-  prune(hub);
-  if ((r = (Reap *)malloc(sizeof(Reap))) == NULL)
-    luaL_error(L, "not enough memory");
-  j->hub = hub;
-  j->reap = r;
-  j->status = JOB_RUNNING;
-  j->refs++;  /* the thread's */
-  j->started = jobs_now();
-  if (j->opt.timeout >= 0)
-    j->deadline = j->started + j->opt.timeout;
-  pthread_mutex_lock(&hub->mu);
-  j->prev = NULL;
-  j->next = hub->jobs;
-  if (hub->jobs != NULL)
-    hub->jobs->prev = j;
-  hub->jobs = j;
-  hub->running++;
-  pthread_mutex_unlock(&hub->mu);
+  Reap *r = (Reap *)malloc(sizeof(Reap));
+  if (r == NULL)
+    return ENOMEM;
+  r->job = j;
+  begin(j);
+  h->running++;
   /* Handoff (step 2): from here the job's state belongs to the new thread;
   ** pthread_create makes all written above visible to it. */
-  err = pthread_create(&r->thread, NULL, run, j);
-  if (err != 0) {  /* no thread: the state is still ours */
-    j->status = JOB_CREATED;
-    j->refs--;
+  if ((err = pthread_create(&r->thread, NULL, run, r)) != 0) {
     free(r);
-    pthread_mutex_lock(&hub->mu);
-    unlist(hub, j);
-    leave(hub);
-    pthread_mutex_unlock(&hub->mu);
-    luaL_error(L, "cannot start a thread for the job: %s", strerror(err));
+    h->running--;  /* the owner is here, not waiting for it in hubgc */
+    pthread_mutex_lock(&j->mu);
+    j->status = JOB_CREATED;
+    pthread_mutex_unlock(&j->mu);
   }
+  return err;
+}
+
+
+/* Appends 'j' to 'h->jobs'; 'h->mu' is held. */
+static void enlist (Hub *h, Job *j) {
+  j->prev = NULL;
+  j->next = h->jobs;
+  if (h->jobs != NULL)
+    h->jobs->prev = j;
+  h->jobs = j;
+}
+
+
+/*
+** Starts 'j' now on a thread of its own, or puts it in line if its
+** manager's limit 'lim' is reached. Returns 0, or an error number if no
+** thread is to be had (the job's state is then still the caller's).
+*/
+int jobs_start (Job *j, Hub *h, Limit *lim) {
+  int err = 0;
+  reap(h);
+  prune(h);
+  j->hub = h;
+  j->limit = lim;
+  j->refs++;  /* its thread's, or its place in line's */
+  pthread_mutex_lock(&h->mu);
+  lim->refs++;
+  enlist(h, j);
+  if (lim->max > 0 && lim->running >= lim->max) {
+    /* Handoff: the state in line belongs to whichever thread takes it out
+    ** under 'h->mu' (nextinline, or 'stop' making it final). */
+    j->nextdone = NULL;
+    if (lim->last != NULL)
+      lim->last->nextdone = j;
+    else
+      lim->first = j;
+    lim->last = j;
+  }
+  else if ((err = launch(h, j)) == 0)
+    lim->running++;
+  else {
+    unlist(h, j);
+    unref(lim);
+    j->refs--;
+  }
+  pthread_mutex_unlock(&h->mu);
+  return err;
+}
+
+
+/* Cancels 'j'; 'h->mu' is held. A running job stops at its next
+** instruction (control.c); one in line leaves it at once, cancelled. */
+static void stop (Hub *h, Job *j) {
+  Limit *lim = j->limit;
+  Job *q, *prev = NULL;
+  jobs_cancel(j, JOBS_CANCELLED);  /* order: 'h->mu', then 'j->mu' */
+  for (q = lim->first; q != NULL && q != j; q = q->nextdone)
+    prev = q;
+  if (q == NULL)
+    return;  /* not in line */
+  if (prev != NULL)
+    prev->nextdone = j->nextdone;
+  else
+    lim->first = j->nextdone;
+  if (lim->last == j)
+    lim->last = prev;
+  unlist(h, j);
+  settle(h, j, JOB_CANCELLED);  /* its state goes back to the owner */
+  unref(lim);
+}
+
+
+void jobs_stopjob (Job *j) {
+  Hub *h = j->hub;
+  if (h == NULL) {  /* never started */
+    jobs_cancel(j, JOBS_CANCELLED);
+    return;
+  }
+  pthread_mutex_lock(&h->mu);
+  stop(h, j);
+  pthread_mutex_unlock(&h->mu);
+}
+
+
+Limit *jobs_newlimit (void) {
+  Limit *lim = (Limit *)calloc(1, sizeof(Limit));
+  if (lim != NULL)
+    lim->refs = 1;
+  return lim;
+}
+
+
+/* The manager lets go of 'lim'; its jobs keep it while they last. */
+void jobs_droplimit (Hub *h, Limit *lim) {
+  pthread_mutex_lock(&h->mu);
+  unref(lim);
+  pthread_mutex_unlock(&h->mu);
+}
+
+
+/* Sets how many jobs of 'lim' may run at once (0: no limit), starting
+** those in line that now may; raises in L if no thread is to be had. */
+void jobs_setlimit (lua_State *L, Hub *h, Limit *lim, int max) {
+  Job *j;
+  int err = 0;
+  pthread_mutex_lock(&h->mu);
+  lim->max = max;
+  while (err == 0 && (j = nextinline(lim)) != NULL) {
+    if ((err = launch(h, j)) != 0) {  /* back at the head of the line */
+      lim->running--;
+      j->nextdone = lim->first;
+      lim->first = j;
+      if (lim->last == NULL)
+        lim->last = j;
+    }
+  }
+  pthread_mutex_unlock(&h->mu);
+  if (err != 0)
+    luaL_error(L, "cannot start a thread for a job: %s", strerror(err));
 }
 
 /* }====================================================== */
@@ -488,15 +699,19 @@ void jobs_start (lua_State *L, Job *j, Hub *hub) {
 ** =======================================================
 */
 
-/* Closing the state: waits for its jobs, having cancelled them if the
-** state is that of a job that is itself stopping. */
+/* Closing the state: cancels its daemon jobs (all of them if the state is
+** that of a job that is itself stopping) and waits for every job to end;
+** jobs in line start as threads free up. */
 static int hubgc (lua_State *L) {
   Hub *h = (Hub *)lua_touserdata(L, 1);
-  int cancel = jobs_stopping(jobs_self(L));
-  Job *j;
+  int all = jobs_stopping(jobs_self(L));
+  Job *j, *next;
   pthread_mutex_lock(&h->mu);
-  for (j = h->jobs; cancel && j != NULL; j = j->next)
-    jobs_cancel(j, JOBS_CANCELLED);  /* order: 'h->mu', then 'j->mu' */
+  for (j = h->jobs; j != NULL; j = next) {
+    next = j->next;  /* 'stop' may unlist 'j', never another */
+    if (all || j->opt.daemon)
+      stop(h, j);
+  }
   while (h->running > 0)
     pthread_cond_wait(&h->cv, &h->mu);
   pthread_mutex_unlock(&h->mu);
@@ -513,11 +728,32 @@ static int hubgc (lua_State *L) {
 }
 
 
-/* Pushes a new hub, a userdata whose finalizer waits for its jobs. */
+/* Its address keys, in the registry, the state's hub, for C hosts. */
+static const char hubkey = 0;
+
+
+/* The (light or full) userdata at registry key 'key' of L, or NULL. */
+void *jobs_registered (lua_State *L, const void *key) {
+  void *p;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+  p = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return p;
+}
+
+
+/* The hub of L, or NULL if the module is not open there. */
+Hub *jobs_hubof (lua_State *L) {
+  return (Hub *)jobs_registered(L, &hubkey);
+}
+
+
+/* Pushes a new hub, a userdata whose finalizer waits for its jobs, and
+** makes it the state's. */
 void jobs_newhub (lua_State *L) {
   Hub *h = (Hub *)lua_newuserdatauv(L, sizeof(Hub), 0);
   pthread_mutex_init(&h->mu, NULL);
-  pthread_cond_init(&h->cv, NULL);
+  jobs_initcv(&h->cv);  /* timed waits: jobs.wait_any and wait_all */
   h->running = 0;
   h->done = NULL;
   h->jobs = NULL;
@@ -532,6 +768,8 @@ void jobs_newhub (lua_State *L) {
   lua_setmetatable(L, -2);
   if (h->fd < 0)
     luaL_error(L, "cannot create an eventfd: %s", strerror(errno));
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &hubkey);
 }
 
 /* }====================================================== */

@@ -16,11 +16,26 @@ typedef enum JobStatus {
 #define jobs_isfinal(st)	((st) >= JOB_COMPLETED)
 
 
-/* A thread whose job is over, waiting for its owner to join it. */
+/* A job's thread; once its last job is over, it waits in 'hub->done' for
+** its owner to join it. */
 typedef struct Reap {
   struct Reap *next;
   pthread_t thread;
+  struct Job *job;  /* the first job it runs */
 } Reap;
+
+
+/*
+** How many of one manager's jobs run at once: past 'max', jobs wait in
+** line as "created", and a thread whose job ends runs the first in line.
+** Guarded by the hub's mutex; freed when 'refs' drops to 0.
+*/
+typedef struct Limit {
+  int max;  /* 0: no limit */
+  int running;  /* jobs of the manager holding a thread */
+  struct Job *first, *last;  /* the line, linked by 'nextdone' */
+  int refs;  /* the manager, and each of its jobs not yet over */
+} Limit;
 
 
 /*
@@ -33,7 +48,7 @@ typedef struct Hub {
   pthread_cond_t cv;
   int running;  /* threads not yet in 'done' */
   Reap *done;  /* threads to join */
-  struct Job *jobs;  /* jobs still running, to cancel them all */
+  struct Job *jobs;  /* jobs running or in line, to cancel them all */
   struct Job *finished;  /* jobs finished since the last jobs.poll() */
   int nfinished;  /* how many */
   int pruneat;  /* prune when 'nfinished' reaches it (see prune) */
@@ -47,6 +62,7 @@ typedef struct Options {
   size_t memlimit;  /* bytes its state may hold; 0: no limit */
   int capture;  /* print and io.write go to 'out' */
   int libs;  /* the standard libraries it opens, a bit each (control.c) */
+  int daemon;  /* closing the owner's state cancels it instead of waiting */
 } Options;
 
 
@@ -70,7 +86,7 @@ typedef struct Job {
   JobStatus status;
   int refs;  /* the owner's job object; its thread, then 'hub->finished' */
   int cancel;  /* 0, or why it must stop (control.c); atomic */
-  double started, finished;  /* seconds on the monotonic clock */
+  double started, finished;  /* seconds on the monotonic clock ('mu') */
   double deadline;  /* when its timeout cancels it; 0: never */
   Options opt;
   size_t memused;  /* by 'L', counted by its allocator (owned with 'L') */
@@ -84,24 +100,31 @@ typedef struct Job {
   lua_Number prognum;
   Text progress, progmsg;
   Hub *hub;
-  struct Job *prev, *next;  /* in 'hub->jobs' while it runs (hub->mu) */
-  struct Job *nextdone;  /* in 'hub->finished' (hub->mu) */
-  Reap *reap;  /* its thread's entry for 'hub->done' */
+  Limit *limit;  /* its manager's */
+  struct Job *prev, *next;  /* in 'hub->jobs' until over (hub->mu) */
+  struct Job *nextdone;  /* in its limit's line, then 'hub->finished' */
 } Job;
 
 
 double jobs_now (void);
+void *jobs_registered (lua_State *L, const void *key);
 
 Job *jobs_newjob (void);
 void jobs_release (Job *j);
 
 int jobs_pushpaths (lua_State *L);
 void jobs_inherit (lua_State *L, int paths, lua_State *J);
-void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env);
-void jobs_start (lua_State *L, Job *j, Hub *hub);
+void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
+                   int names);
+int jobs_start (Job *j, Hub *h, Limit *lim);
+void jobs_stopjob (Job *j);
+Limit *jobs_newlimit (void);
+void jobs_droplimit (Hub *h, Limit *lim);
+void jobs_setlimit (lua_State *L, Hub *h, Limit *lim, int max);
 const char *jobs_traceback (lua_State *J, size_t *len);
 
 void jobs_newhub (lua_State *L);
+Hub *jobs_hubof (lua_State *L);
 Job *jobs_takefinished (Hub *h);
 
 #endif

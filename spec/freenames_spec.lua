@@ -1,0 +1,107 @@
+-- freenames_spec.lua: a string job's free names come from the calling
+-- function: its locals, upvalues and globals (§2).
+local lu = require "luaunit"
+local jobs = require "jobs"
+
+TestFreeNames = {}
+
+-- Whether 'job' completed, and its result.
+local function result(job)
+  local ok, value = job:wait(10)
+  return ok, value
+end
+
+local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+
+-- A value that cannot cross: naming it in a string must not copy it unless
+-- it really is a free name there.
+local uncopyable = coroutine.create(print)
+
+function TestFreeNames.setUp()
+  _G.offset = 1000
+end
+
+function TestFreeNames.tearDown()
+  _G.offset, _G.one, _G.two, _G.three, _G.hidden = nil, nil, nil, nil, nil
+end
+
+function TestFreeNames.test_names_from_locals_upvalues_and_globals()
+  local n = 10
+  lu.assertEquals(fib(n), 55)  -- 'fib' is an upvalue here
+  lu.assertEquals({ result(jobs.new("fib(n) + offset")) }, { true, 1055 })
+end
+
+function TestFreeNames.test_locals_shadow_upvalues_which_shadow_globals()
+  _G.one, _G.two, _G.three = "global", "global", "global"
+  local two, three = "upvalue", "upvalue"
+  local function caller()
+    local _ = two .. three  -- both are upvalues of 'caller'
+    local three = "local"   -- luacheck: ignore 421
+    return jobs.new("{ one, two, three }")
+  end
+  local ok, t = result(caller())
+  lu.assertTrue(ok)
+  lu.assertEquals(t, { "global", "upvalue", "local" })
+end
+
+function TestFreeNames.test_a_nil_local_shadows_a_global()
+  _G.hidden = "global"
+  local hidden = nil
+  lu.assertEquals({ result(jobs.new("hidden")) }, { true, nil })
+  lu.assertNil(hidden)
+end
+
+function TestFreeNames.test_values_shared_between_names_stay_shared()
+  local t = {}
+  local u = t
+  lu.assertEquals({ result(jobs.new("t == u and #u")) }, { true, 0 })
+end
+
+function TestFreeNames.test_the_jobs_own_standard_library_wins()
+  local print, string = uncopyable, {}  -- luacheck: ignore 431
+  lu.assertEquals({ result(jobs.new("type(print) .. type(string.rep)")) },
+                  { true, "functionfunction" })
+end
+
+function TestFreeNames.test_fields_keys_strings_and_comments_are_not_names()
+  local upper, key, word, e, p = uncopyable, uncopyable, uncopyable,
+                                 uncopyable, uncopyable
+  local s = "x"
+  local code = [==[
+    -- word --[[ word ]]
+    ('a'):upper() .. string.upper('b') .. #{ key = 1 } .. 'word' .. "word"
+      .. [[word]] .. 1e+3 .. 0x1p-2 .. s..s --[=[ word ]=]
+  ]==]
+  lu.assertEquals({ result(jobs.new(code)) },
+                  { true, "AB0wordwordword1000.00.25xx" })
+  lu.assertNotNil(upper and key and word and e and p)
+end
+
+function TestFreeNames.test_an_env_table_is_all_a_string_sees()
+  local n = 5
+  lu.assertEquals({ result(jobs.new("n", {})) }, { true, nil })
+  lu.assertEquals({ result(jobs.new("n", { n = 7 })) }, { true, 7 })
+  lu.assertEquals({ result(jobs.spawn({ env = { n = 8 } }, "n")) }, { true, 8 })
+  lu.assertEquals(n, 5)
+end
+
+function TestFreeNames.test_spawn_takes_free_names_too()
+  local n = 6
+  lu.assertEquals({ result(jobs.spawn({ name = "six" }, "n * 7")) },
+                  { true, 42 })
+end
+
+function TestFreeNames.test_a_name_that_cannot_cross_is_an_error_naming_it()
+  lu.assertErrorMsgContains("cannot copy thread at conn", function()
+    local conn = uncopyable
+    return jobs.new("conn:send()")
+  end)
+end
+
+function TestFreeNames.test_called_from_c_the_globals_are_the_states()
+  local ok, job = pcall(jobs.new, "offset + 1")
+  lu.assertTrue(ok)
+  lu.assertEquals({ result(job) }, { true, 1001 })
+end
+
+os.exit(lu.LuaUnit.run(), true)

@@ -1,0 +1,276 @@
+-- manager_spec.lua: numbering, listing, status, remove/flush, waits and the
+-- thread limit of a manager (§5).
+local lu = require "luaunit"
+local jobs = require "jobs"
+local helpers = require "helpers"
+
+TestManager = {}
+
+-- Each test gets a manager of its own: numbers start at 1.
+local m
+
+function TestManager.setUp()
+  m = jobs.manager()
+end
+
+-- What 'fn' writes with io.write, as a string.
+local function written(fn)
+  local path = os.tmpname()
+  local old = io.output()
+  io.output(path)
+  local ok, err = pcall(fn)
+  io.output():close()
+  io.output(old)
+  local f = assert(io.open(path))
+  local text = f:read("a")
+  f:close()
+  os.remove(path)
+  assert(ok, err)
+  return text
+end
+
+function TestManager.test_numbers_count_from_one_per_manager()
+  local a, b = m.new("1"), m.new("2")
+  local other = jobs.manager().new("3")
+  lu.assertEquals({ a.num, b.num, other.num }, { 1, 2, 1 })
+  lu.assertIs(m[1], a)
+  lu.assertIs(m[2], b)
+  lu.assertNil(m[3])
+  m.wait_all(10)
+end
+
+function TestManager.test_module_functions_use_the_default_manager()
+  local j = jobs.new("'default'")
+  lu.assertIs(jobs[j.num], j)
+  lu.assertIs(jobs.list()[#jobs.list()], j)
+  j:wait(10)
+  lu.assertEquals(jobs.result(j.num), "default")
+  jobs.remove(j.num)
+  lu.assertNil(jobs[j.num])
+end
+
+function TestManager.test_numbers_are_never_reused_after_flush()
+  m.new("1")
+  m.new("2")
+  lu.assertTrue(m.wait_all(10))
+  lu.assertEquals(m.flush(), 2)
+  lu.assertEquals(#m.list(), 0)
+  lu.assertEquals(m.new("3").num, 3)
+  m[3]:wait(10)
+  lu.assertEquals(m.flush(), 1)
+  lu.assertEquals(m.new("4").num, 4)
+  m.wait_all(10)
+end
+
+function TestManager.test_list_filters_by_status_in_number_order()
+  local gate = helpers.gate()
+  local running = m.spawn({ name = "gated" }, helpers.behind, gate.path)
+  local done = m.new("'done'")
+  local dead = m.new(function() error("boom") end)
+  done:wait(10)
+  dead:wait(10)
+  lu.assertEquals(m.list(), { running, done, dead })
+  lu.assertEquals(m.list("running"), { running })
+  lu.assertEquals(m.list("completed"), { done })
+  lu.assertEquals(m.list("dead"), { dead })
+  lu.assertEquals(m.list("cancelled"), {})
+  lu.assertErrorMsgContains("unknown status 'finished'", m.list, "finished")
+  gate.open()
+  running:wait(10)
+  gate.close()
+end
+
+function TestManager.test_status_groups_jobs_one_line_each()
+  local gate = helpers.gate()
+  m.spawn({ name = "gated" }, helpers.behind, gate.path)
+  m.new("6 * 7")
+  m.spawn({ name = "failing" }, function() error("boom", 0) end)
+  m.spawn({ name = "sleeper" }, jobs.sleep, math.huge):cancel()
+  m.spawn({ name = "long" }, "string.rep('x', 100)")
+  for i = 2, 5 do m[i]:wait(10) end
+  local expected = table.concat({
+    "Running:",
+    "  [1] running    gated    T",
+    "Completed:",
+    "  [2] completed  6 * 7    T  -> 42",
+    "  [5] completed  long     T  -> \"" .. ("x"):rep(36) .. "...",
+    "Dead:",
+    "  [3] dead       failing  T  -- boom",
+    "Cancelled:",
+    "  [4] cancelled  sleeper  T",
+    "" }, "\n")
+  local function shown(fn)  -- elapsed times vary: "0.00s" becomes "T"
+    return (written(fn):gsub("%d+%.%d%ds", "T"))
+  end
+  lu.assertEquals(shown(m.status), expected)
+  lu.assertEquals(shown(function() m() end), expected)
+  gate.open()
+  m.wait_all(10)
+  gate.close()
+end
+
+function TestManager.test_status_of_no_jobs()
+  lu.assertEquals(written(m.status), "No jobs.\n")
+end
+
+function TestManager.test_result_and_traceback_by_number()
+  m.new(function() return 1, "two" end)
+  m.new(function() local function deep() error("deep trouble") end deep() end)
+  m.wait_all(10)
+  lu.assertEquals({ m.result(1) }, { 1, "two" })
+  lu.assertEquals({ m.result(2) }, {})
+  local one = written(function() m.traceback(2) end)
+  lu.assertStrContains(one, "[2] dead")
+  lu.assertStrContains(one, "deep trouble")
+  lu.assertStrContains(one, "in local 'deep'")
+  lu.assertEquals(written(function() m.traceback() end), one)
+  lu.assertEquals(written(function() m.traceback(1) end), "")
+  lu.assertErrorMsgContains("bad argument #1 to 'result' (no job #9)",
+                            m.result, 9)
+end
+
+function TestManager.test_removing_a_running_job_is_an_error()
+  local gate = helpers.gate()
+  local j = m.new(helpers.behind, gate.path)
+  lu.assertErrorMsgContains("job #1 is running", m.remove, 1)
+  lu.assertIs(m[1], j)
+  gate.open()
+  j:wait(10)
+  m.remove(1)
+  lu.assertNil(m[1])
+  lu.assertEquals(m.list(), {})
+  lu.assertErrorMsgContains("no job #1", m.remove, 1)
+  gate.close()
+end
+
+function TestManager.test_wait_all_times_out_then_sees_all_finish()
+  local gate = helpers.gate()
+  m.new(helpers.behind, gate.path)
+  m.new("1")
+  lu.assertEquals({ m.wait_all(0.05) }, { nil, "timeout" })
+  gate.open()
+  lu.assertTrue(m.wait_all(10))
+  for _, job in ipairs(m.list()) do lu.assertTrue(job.done) end
+  gate.close()
+end
+
+function TestManager.test_wait_any_without_a_list_returns_each_job_once()
+  for i = 1, 5 do m.new(function(n) return n end, i) end
+  local seen = {}
+  for _ = 1, 5 do
+    local job = m.wait_any(10)
+    seen[#seen + 1] = job.result
+  end
+  table.sort(seen)
+  lu.assertEquals(seen, { 1, 2, 3, 4, 5 })
+  lu.assertEquals({ m.wait_any(10) }, { nil, "no job to wait for" })
+end
+
+function TestManager.test_wait_any_returns_the_first_to_finish()
+  local first, second = helpers.gate(), helpers.gate()
+  local a = m.new(helpers.behind, first.path, "a")
+  local b = m.new(helpers.behind, second.path, "b")
+  lu.assertEquals({ m.wait_any(0.05) }, { nil, "timeout" })
+  second.open()
+  lu.assertIs(m.wait_any(10), b)
+  lu.assertIs(m.wait_any({ a, b }, 10), b)  -- over already: at once
+  first.open()
+  lu.assertIs(m.wait_any(nil, 10), a)  -- each job once without a list
+  lu.assertEquals({ m.wait_any(10) }, { nil, "no job to wait for" })
+  lu.assertIs(m.wait_any({ b, a }), b)  -- the first to have finished
+  lu.assertErrorMsgContains("job expected, got number", m.wait_any, { 1 })
+  first.close()
+  second.close()
+end
+
+function TestManager.test_cancel_all_cancels_every_unfinished_job()
+  m.new("1"):wait(10)
+  for _ = 1, 5 do m.new(jobs.sleep, math.huge) end
+  lu.assertEquals(m.cancel_all(), 5)
+  lu.assertTrue(m.wait_all(10))
+  lu.assertEquals(#m.list("cancelled"), 5)
+  lu.assertEquals(#m.list("completed"), 1)
+end
+
+function TestManager.test_max_threads_queues_jobs_as_created_in_order()
+  local gates = { helpers.gate(), helpers.gate(), helpers.gate() }
+  lu.assertEquals(m.config{ max_threads = 1 }, { max_threads = 1 })
+  local order = jobs.channel()
+  local list = {}
+  for i = 1, 3 do
+    list[i] = m.new(function(path, out, n) out:push(n) helpers.behind(path) end,
+                    gates[i].path, order, i)
+  end
+  lu.assertEquals(order:pop(10), 1)
+  lu.assertEquals(list[2].status, "created")
+  lu.assertEquals(list[3].status, "created")
+  lu.assertEquals(list[3].elapsed, 0)
+  gates[1].open()
+  lu.assertEquals(order:pop(10), 2)  -- the next in line takes the thread
+  lu.assertEquals(list[3].status, "created")
+  gates[2].open()
+  gates[3].open()
+  lu.assertEquals(order:pop(10), 3)
+  lu.assertTrue(m.wait_all(10))
+  for i = 1, 3 do gates[i].close() end
+end
+
+function TestManager.test_a_job_in_line_cancels_at_once()
+  local gate = helpers.gate()
+  m.config{ max_threads = 1 }
+  local running = m.new(helpers.behind, gate.path)
+  local queued = m.new("'never'")
+  lu.assertTrue(queued:cancel())
+  lu.assertEquals({ queued:wait(10) }, { false, "cancelled" })
+  lu.assertEquals(running.status, "running")
+  gate.open()
+  lu.assertTrue(m.wait_all(10))
+  gate.close()
+end
+
+function TestManager.test_raising_the_limit_starts_jobs_in_line()
+  local gate = helpers.gate()
+  m.config{ max_threads = 1 }
+  m.new(helpers.behind, gate.path)
+  local queued = m.new("'started'")
+  lu.assertEquals(queued.status, "created")
+  lu.assertEquals(m.config{ max_threads = math.huge },
+                  { max_threads = math.huge })
+  lu.assertEquals({ queued:wait(10) }, { true, "started" })
+  gate.open()
+  m.wait_all(10)
+  gate.close()
+end
+
+function TestManager.test_jobs_in_line_outlive_their_dropped_manager()
+  local gate, out = helpers.gate(), jobs.channel()
+  local dropped = jobs.manager()
+  dropped.config{ max_threads = 1 }
+  dropped.new(helpers.behind, gate.path)
+  for i = 1, 3 do dropped.new(function(ch, n) ch:push(n) end, out, i) end
+  dropped = nil
+  collectgarbage()
+  collectgarbage()
+  gate.open()
+  lu.assertEquals({ out:pop(10), out:pop(10), out:pop(10) }, { 1, 2, 3 })
+  gate.close()
+end
+
+function TestManager.test_config_rejects_bad_settings()
+  lu.assertErrorMsgContains("positive integer or math.huge expected",
+                            m.config, { max_threads = 0 })
+  lu.assertErrorMsgContains("positive integer or math.huge expected",
+                            m.config, { max_threads = 1.5 })
+  lu.assertErrorMsgContains("unknown setting 'threads'",
+                            m.config, { threads = 2 })
+  lu.assertEquals(m.config(), { max_threads = math.huge })
+end
+
+function TestManager.test_daemon_must_be_a_boolean()
+  lu.assertErrorMsgContains("bad option 'daemon' to 'spawn' (boolean expected)",
+                            m.spawn, { daemon = 1 }, "1")
+  local j = m.spawn({ daemon = true }, "'fine'")
+  lu.assertEquals({ j:wait(10) }, { true, "fine" })
+end
+
+os.exit(lu.LuaUnit.run(), true)
