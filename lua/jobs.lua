@@ -74,23 +74,28 @@ local function manager()
     return list
   end
 
-  function m.status()
-    local groups, width = {}, 0
+  -- The status printout, a line each, grouped by status.
+  local function report()
+    local groups, width, lines = {}, 0, {}
     for _, job in ipairs(m.list()) do
       local group = groups[job.status] or {}
       groups[job.status] = group
       group[#group + 1] = job
       width = math.max(width, #short(job.name))
     end
-    if next(groups) == nil then write("No jobs.\n") end
     for _, status in ipairs(statuses) do
       if groups[status] then
-        write(headings[status], ":\n")
+        lines[#lines + 1] = headings[status] .. ":"
         for _, job in ipairs(groups[status]) do
-          write("  ", describe(job, width), "\n")
+          lines[#lines + 1] = "  " .. describe(job, width)
         end
       end
     end
+    return #lines > 0 and table.concat(lines, "\n") or "No jobs."
+  end
+
+  function m.status()
+    write(report(), "\n")
   end
 
   function m.result(n)
@@ -189,7 +194,9 @@ local function manager()
     return { max_threads = maxthreads }
   end
 
-  return setmetatable(m, { __index = numbered, __call = m.status })
+  -- tostring(jobs), and 'jobs' alone at the luajobs prompt, show the same.
+  return setmetatable(m, { __index = numbered, __call = m.status,
+                           __tostring = report })
 end
 
 local jobs = manager()

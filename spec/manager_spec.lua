@@ -88,6 +88,8 @@ function TestManager.test_status_groups_jobs_one_line_each()
   m.spawn({ name = "sleeper" }, jobs.sleep, math.huge):cancel()
   m.spawn({ name = "long" }, "string.rep('x', 100)")
   for i = 2, 5 do m[i]:wait(10) end
+  m.config{ max_threads = 1 }  -- "gated" holds the only thread
+  m.spawn({ name = "waiting" }, "1")
   local expected = table.concat({
     "Running:",
     "  [1] running    gated    T",
@@ -98,12 +100,15 @@ function TestManager.test_status_groups_jobs_one_line_each()
     "  [3] dead       failing  T  -- boom",
     "Cancelled:",
     "  [4] cancelled  sleeper  T",
+    "Queued:",
+    "  [6] created    waiting  T",
     "" }, "\n")
   local function shown(fn)  -- elapsed times vary: "0.00s" becomes "T"
     return (written(fn):gsub("%d+%.%d%ds", "T"))
   end
   lu.assertEquals(shown(m.status), expected)
   lu.assertEquals(shown(function() m() end), expected)
+  lu.assertEquals(shown(function() io.write(tostring(m), "\n") end), expected)
   gate.open()
   m.wait_all(10)
   gate.close()
@@ -271,6 +276,9 @@ function TestManager.test_daemon_must_be_a_boolean()
                             m.spawn, { daemon = 1 }, "1")
   local j = m.spawn({ daemon = true }, "'fine'")
   lu.assertEquals({ j:wait(10) }, { true, "fine" })
+  lu.assertTrue(j.daemon)
+  lu.assertFalse(m.new("1").daemon)
+  m.wait_all(10)
 end
 
 os.exit(lu.LuaUnit.run(), true)

@@ -307,6 +307,8 @@ static int field (lua_State *L, Box *b, const char *key) {
     lua_pushstring(L, statusnames[st]);
   else if (strcmp(key, "done") == 0)
     lua_pushboolean(L, jobs_isfinal(st));
+  else if (strcmp(key, "daemon") == 0)
+    lua_pushboolean(L, j->opt.daemon);  /* set before it started */
   else if (strcmp(key, "result") == 0)
     lua_rawgeti(L, 3, 1);
   else if (strcmp(key, "error") == 0)

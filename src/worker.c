@@ -20,6 +20,7 @@
 */
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,15 +554,26 @@ static void *run (void *arg) {
 ** caller's. */
 static int launch (Hub *h, Job *j) {
   int err;
+  sigset_t async, old;
   Reap *r = (Reap *)malloc(sizeof(Reap));
   if (r == NULL)
     return ENOMEM;
   r->job = j;
   begin(j);
   h->running++;
+  /* The thread blocks the signals it does not cause itself: they go to the
+  ** host's threads (a Ctrl-C in luajobs stops its prompt, never a job). */
+  sigfillset(&async);
+  sigdelset(&async, SIGSEGV);
+  sigdelset(&async, SIGBUS);
+  sigdelset(&async, SIGFPE);
+  sigdelset(&async, SIGILL);
+  pthread_sigmask(SIG_BLOCK, &async, &old);
   /* Handoff (step 2): from here the job's state belongs to the new thread;
   ** pthread_create makes all written above visible to it. */
-  if ((err = pthread_create(&r->thread, NULL, run, r)) != 0) {
+  err = pthread_create(&r->thread, NULL, run, r);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (err != 0) {
     free(r);
     h->running--;  /* the owner is here, not waiting for it in hubgc */
     pthread_mutex_lock(&j->mu);

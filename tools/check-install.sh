@@ -1,7 +1,8 @@
 #!/bin/sh
 # check-install.sh LUA: installs luajobs with 'cmake --install' and with
 # 'luarocks make' into temporary trees, then requires it from each with the
-# stock interpreter LUA and runs a job.
+# stock interpreter LUA and runs a job, and runs one with each installed
+# luajobs interpreter.
 set -eu
 lua=$1
 tmp=$(mktemp -d)
@@ -15,6 +16,8 @@ cmake -S . -B "$tmp/build" -DLUAJOBS_TESTS=OFF >/dev/null
 cmake --build "$tmp/build" >/dev/null
 cmake --install "$tmp/build" --prefix "$tmp/cmake" >/dev/null
 LUA_CPATH="$tmp/cmake/lib/lua/5.4/?.so" "$lua" -e "$probe"
+"$tmp/cmake/bin/luajobs" -e "$probe"
 
 luarocks --lua-version 5.4 make --tree "$tmp/rocks" luajobs-0.1-1.rockspec >/dev/null
 LUA_CPATH="$tmp/rocks/lib/lua/5.4/?.so" "$lua" -e "$probe"
+"$tmp/rocks/bin/luajobs" -e "$probe"

@@ -2,7 +2,7 @@
 # setup.sh: installs what luajobs builds and tests with, on Debian (as root,
 # or through sudo). Safe to run again: it installs only what is missing.
 set -euo pipefail
-packages=(gcc cmake make liblua5.4-dev lua5.4 lua-unit luarocks
+packages=(gcc cmake make liblua5.4-dev lua5.4 lua-unit luarocks python3
           dpkg-dev libreadline-dev)
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo

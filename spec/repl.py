@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""repl.py LUAJOBS: drives the luajobs prompt through a pseudo-terminal (§7).
+
+Each check types into the prompt as a user would and waits, with a timeout,
+for what the interpreter must print. Exits non-zero on the first failure.
+"""
+
+import os
+import pty
+import re
+import select
+import signal
+import sys
+import time
+
+EXE = sys.argv[1]
+TIMEOUT = 30  # seconds any single expectation may take
+ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
+
+
+class Session:
+    """A luajobs process on a pseudo-terminal, and what it printed."""
+
+    def __init__(self):
+        env = dict(os.environ, TERM="dumb", INPUTRC="/dev/null")
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execvpe(EXE, [EXE], env)
+        self.seen = b""  # output not yet matched
+
+    def read(self, deadline):
+        ready, _, _ = select.select([self.fd], [], [], max(0, deadline - time.time()))
+        if not ready:
+            return False
+        try:
+            data = os.read(self.fd, 4096)
+        except OSError:  # the process is gone
+            return False
+        self.seen += ESCAPES.sub(b"", data)
+        return bool(data)
+
+    def expect(self, pattern, timeout=TIMEOUT):
+        """Waits for 'pattern' (a regex) and returns its match; drops what
+        came before it."""
+        deadline = time.time() + timeout
+        regex = re.compile(pattern.encode())
+        while True:
+            m = regex.search(self.seen)
+            if m:
+                self.seen = self.seen[m.end():]
+                return m
+            if time.time() > deadline or not self.read(deadline):
+                raise AssertionError("expected %r, got %r" % (pattern, self.seen))
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+    def line(self, text):
+        self.send(text + "\n")
+
+    def exit_status(self, timeout=TIMEOUT):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.read(min(deadline, time.time() + 0.1))  # keep the pty drained
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+        os.kill(self.pid, signal.SIGKILL)
+        raise AssertionError("luajobs did not exit; it printed %r" % self.seen)
+
+
+def announced(s, pattern):
+    """Presses Enter until the notice 'pattern' appears before a prompt."""
+    deadline = time.time() + TIMEOUT
+    while True:
+        s.line("")
+        try:
+            return s.expect(pattern + r".*\n> ", timeout=0.5)
+        except AssertionError:
+            if time.time() > deadline:
+                raise
+
+
+def test_prompt_expressions_background_jobs_and_status():
+    s = Session()
+    s.expect(r"luajobs 0\.1.*\n> ")
+    s.line("function fib(n) if n < 2 then return n end return fib(n-1) + fib(n-2) end")
+    s.expect(r"\n> ")
+    s.line("n = 20")
+    s.expect(r"\n> ")
+    s.line("6 * 7")
+    s.expect(r"\n42\n> ")
+    s.line("for i = 1, 2 do")  # continuation lines
+    s.expect(r"\n>> ")
+    s.line("end")
+    s.expect(r"\n> ")
+    s.line("fib(n) &")
+    s.expect(r"\[1\] fib\(n\)\n> ")
+    announced(s, r"\[1\] completed  fib\(n\)  \d+\.\d\ds  -> 6765\n")
+    s.line("error('boom') &")
+    s.expect(r"\[2\] error\('boom'\)\n")
+    announced(s, r"\[2\] dead       error\('boom'\)  \d+\.\d\ds  -- .*boom\n")
+    s.line("jobs")
+    s.expect(r"Completed:\n  \[1\] completed  fib\(n\)        .*\nDead:\n  \[2\] dead")
+    s.expect(r"\n> ")
+    s.send("\x04")  # Ctrl-D: nothing left to wait for
+    assert s.exit_status() == 0
+
+
+def test_ctrl_c_stops_the_foreground_never_a_job():
+    s = Session()
+    s.expect(r"\n> ")
+    s.line("jobs.sleep(math.huge) &")
+    s.expect(r"\[1\] jobs\.sleep\(math\.huge\)\n> ")
+    s.line("io.write('loo' .. 'ping\\n') while true do end")
+    s.expect(r"\nlooping\n")  # the loop runs: the Ctrl-C must stop it
+    s.send("\x03")
+    s.expect(r"interrupted!")
+    s.expect(r"\n> ")
+    s.line("jobs[1].status")
+    s.expect(r"\nrunning\n> ")
+    s.line("x = 1 +")  # a Ctrl-C at the prompt drops the line being typed
+    s.expect(r"\n>> ")
+    s.send("\x03")
+    s.expect(r"\n> ")
+    s.line("jobs[1].status")
+    s.expect(r"\nrunning\n> ")
+    s.send("\x04")  # Ctrl-D: waits for the running job...
+    s.expect(r"waiting for 1 job \(Ctrl-C cancels\)\n")
+    s.send("\x03")  # ...until a Ctrl-C cancels it
+    s.expect(r"cancelling them\n")
+    assert s.exit_status() == 0
+
+
+def test_end_of_input_waits_for_a_running_job():
+    s = Session()
+    s.expect(r"\n> ")
+    s.line("jobs.sleep(0.5) or io.write('job ran to its end\\n') &")
+    s.expect(r"\[1\] .*\n> ")
+    s.send("\x04")
+    s.expect(r"waiting for 1 job \(Ctrl-C cancels\)\n")
+    s.expect(r"job ran to its end\n")
+    assert s.exit_status() == 0
+
+
+if __name__ == "__main__":
+    for name, test in sorted(globals().items()):
+        if name.startswith("test_"):
+            print(name, flush=True)
+            test()
+    print("all REPL checks passed")
