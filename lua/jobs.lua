@@ -32,7 +32,9 @@ local function outcome(job)
     for i = 1, results.n do shown[i] = show(results[i]) end
     return "  -> " .. short(table.concat(shown, ", "))
   elseif job.status == "dead" or job.error == "timeout" then
-    return "  -- " .. short(tostring(job.error))
+    -- a string job's name is its code: its chunk name adds nothing
+    local err = tostring(job.error):gsub('^%[string ".-"%]:(%d+):', "line %1:")
+    return "  -- " .. short(err)
   end
   return ""
 end

@@ -99,7 +99,7 @@ def test_prompt_expressions_background_jobs_and_status():
     announced(s, r"\[1\] completed  fib\(n\)  \d+\.\d\ds  -> 6765\n")
     s.line("error('boom') &")
     s.expect(r"\[2\] error\('boom'\)\n")
-    announced(s, r"\[2\] dead       error\('boom'\)  \d+\.\d\ds  -- .*boom\n")
+    announced(s, r"\[2\] dead       error\('boom'\)  \d+\.\d\ds  -- line 1: boom\n")
     s.line("jobs")
     s.expect(r"Completed:\n  \[1\] completed  fib\(n\)        .*\nDead:\n  \[2\] dead")
     s.expect(r"\n> ")

@@ -596,7 +596,7 @@ static void awaitjobs (lua_State *L) {
   }
   setsignal(SIGINT, SIG_DFL);
   if (interrupted) {
-    printf("cancelling them\n");
+    printf("\ncancelling them\n");  /* after the terminal's ^C */
     lua_getfield(L, 1, "cancel_all");
     lua_pcall(L, 0, 0, 0);
   }
