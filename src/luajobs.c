@@ -581,12 +581,12 @@ static void awaitjobs (lua_State *L) {
   callrepl(L, "awaited", 0, 1);
   if ((n = (int)lua_tointeger(L, -1)) == 0)
     return;
+  interrupted = 0;
+  setsignal(SIGINT, noteinterrupt);  /* before saying a Ctrl-C cancels */
   printf("waiting for %d job%s (Ctrl-C cancels)\n", n, n == 1 ? "" : "s");
   fflush(stdout);
   lua_settop(L, 0);
   pushjobs(L);  /* at 1 */
-  interrupted = 0;
-  setsignal(SIGINT, noteinterrupt);
   while (!interrupted) {
     lua_getfield(L, 1, "wait_all");
     lua_pushnumber(L, 0.1);  /* a Ctrl-C is seen within 0.1 s */

@@ -1,0 +1,115 @@
+/*
+** baseline.c: the bare costs the benchmarks compare luajobs with, measured
+** in the same run (bench/run.lua): a state's life, a thread's wake-up, a clock.
+*/
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+
+
+static double now (void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+
+/* baseline.now(): seconds on the monotonic clock. */
+static int l_now (lua_State *L) {
+  lua_pushnumber(L, now());
+  return 1;
+}
+
+
+/* baseline.states(n): seconds to create n states with every standard
+** library, and close them. */
+static int l_states (lua_State *L) {
+  lua_Integer i, n = luaL_checkinteger(L, 1);
+  double t0 = now();
+  for (i = 0; i < n; i++) {
+    lua_State *S = luaL_newstate();
+    luaL_openlibs(S);
+    lua_close(S);
+  }
+  lua_pushnumber(L, now() - t0);
+  return 1;
+}
+
+
+/* Two threads passing a turn back and forth under one mutex. */
+typedef struct Pong {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int turn;  /* 0: the pinger's, 1: the ponger's, -1: stop */
+} Pong;
+
+
+static void *ponger (void *arg) {
+  Pong *p = (Pong *)arg;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    while (p->turn == 0)
+      pthread_cond_wait(&p->cv, &p->mu);
+    if (p->turn < 0)
+      break;
+    p->turn = 0;
+    pthread_cond_broadcast(&p->cv);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+
+static int cmp (const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+
+/* baseline.pingpong(n): the median seconds of n round trips of a
+** condition-variable ping-pong between two threads. */
+static int l_pingpong (lua_State *L) {
+  int i, n = (int)luaL_checkinteger(L, 1);
+  double *times = (double *)lua_newuserdatauv(L, sizeof(double) * n, 0);
+  Pong p;
+  pthread_t t;
+  pthread_mutex_init(&p.mu, NULL);
+  pthread_cond_init(&p.cv, NULL);
+  p.turn = 0;
+  pthread_create(&t, NULL, ponger, &p);
+  for (i = 0; i < n; i++) {
+    double t0 = now();
+    pthread_mutex_lock(&p.mu);
+    p.turn = 1;
+    pthread_cond_broadcast(&p.cv);
+    while (p.turn == 1)
+      pthread_cond_wait(&p.cv, &p.mu);
+    pthread_mutex_unlock(&p.mu);
+    times[i] = now() - t0;
+  }
+  pthread_mutex_lock(&p.mu);
+  p.turn = -1;
+  pthread_cond_broadcast(&p.cv);
+  pthread_mutex_unlock(&p.mu);
+  pthread_join(t, NULL);
+  pthread_mutex_destroy(&p.mu);
+  pthread_cond_destroy(&p.cv);
+  qsort(times, (size_t)n, sizeof(double), cmp);
+  lua_pushnumber(L, times[n / 2]);
+  return 1;
+}
+
+
+int luaopen_baseline (lua_State *L) {
+  static const luaL_Reg funcs[] = {
+    {"now", l_now}, {"states", l_states}, {"pingpong", l_pingpong},
+    {NULL, NULL}
+  };
+  luaL_newlib(L, funcs);
+  return 1;
+}
