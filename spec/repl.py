@@ -58,6 +58,11 @@ class Session:
     def line(self, text):
         self.send(text + "\n")
 
+    def ask(self, text, pattern):
+        """Types the line 'text', then waits for 'pattern'."""
+        self.line(text)
+        return self.expect(pattern)
+
     def exit_status(self, timeout=TIMEOUT):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -84,24 +89,17 @@ def announced(s, pattern):
 def test_prompt_expressions_background_jobs_and_status():
     s = Session()
     s.expect(r"luajobs 0\.1.*\n> ")
-    s.line("function fib(n) if n < 2 then return n end return fib(n-1) + fib(n-2) end")
-    s.expect(r"\n> ")
-    s.line("n = 20")
-    s.expect(r"\n> ")
-    s.line("6 * 7")
-    s.expect(r"\n42\n> ")
-    s.line("for i = 1, 2 do")  # continuation lines
-    s.expect(r"\n>> ")
-    s.line("end")
-    s.expect(r"\n> ")
-    s.line("fib(n) &")
-    s.expect(r"\[1\] fib\(n\)\n> ")
+    s.ask("function fib(n) if n < 2 then return n end return fib(n-1) + fib(n-2) end",
+          r"\n> ")
+    s.ask("n = 20", r"\n> ")
+    s.ask("6 * 7", r"\n42\n> ")
+    s.ask("for i = 1, 2 do", r"\n>> ")  # continuation lines
+    s.ask("end", r"\n> ")
+    s.ask("fib(n) &", r"\[1\] fib\(n\)\n> ")
     announced(s, r"\[1\] completed  fib\(n\)  \d+\.\d\ds  -> 6765\n")
-    s.line("error('boom') &")
-    s.expect(r"\[2\] error\('boom'\)\n")
+    s.ask("error('boom') &", r"\[2\] error\('boom'\)\n")
     announced(s, r"\[2\] dead       error\('boom'\)  \d+\.\d\ds  -- line 1: boom\n")
-    s.line("jobs")
-    s.expect(r"Completed:\n  \[1\] completed  fib\(n\)        .*\nDead:\n  \[2\] dead")
+    s.ask("jobs", r"Completed:\n  \[1\] completed  fib\(n\)        .*\nDead:\n  \[2\] dead")
     s.expect(r"\n> ")
     s.send("\x04")  # Ctrl-D: nothing left to wait for
     assert s.exit_status() == 0
@@ -110,21 +108,17 @@ def test_prompt_expressions_background_jobs_and_status():
 def test_ctrl_c_stops_the_foreground_never_a_job():
     s = Session()
     s.expect(r"\n> ")
-    s.line("jobs.sleep(math.huge) &")
-    s.expect(r"\[1\] jobs\.sleep\(math\.huge\)\n> ")
-    s.line("io.write('loo' .. 'ping\\n') while true do end")
-    s.expect(r"\nlooping\n")  # the loop runs: the Ctrl-C must stop it
+    s.ask("jobs.sleep(math.huge) &", r"\[1\] jobs\.sleep\(math\.huge\)\n> ")
+    # the loop runs: the Ctrl-C must stop it
+    s.ask("io.write('loo' .. 'ping\\n') while true do end", r"\nlooping\n")
     s.send("\x03")
     s.expect(r"interrupted!")
     s.expect(r"\n> ")
-    s.line("jobs[1].status")
-    s.expect(r"\nrunning\n> ")
-    s.line("x = 1 +")  # a Ctrl-C at the prompt drops the line being typed
-    s.expect(r"\n>> ")
+    s.ask("jobs[1].status", r"\nrunning\n> ")
+    s.ask("x = 1 +", r"\n>> ")  # a Ctrl-C at the prompt drops this line
     s.send("\x03")
     s.expect(r"\n> ")
-    s.line("jobs[1].status")
-    s.expect(r"\nrunning\n> ")
+    s.ask("jobs[1].status", r"\nrunning\n> ")
     s.send("\x04")  # Ctrl-D: waits for the running job...
     s.expect(r"waiting for 1 job \(Ctrl-C cancels\)\n")
     s.send("\x03")  # ...until a Ctrl-C cancels it
@@ -135,8 +129,7 @@ def test_ctrl_c_stops_the_foreground_never_a_job():
 def test_end_of_input_waits_for_a_running_job():
     s = Session()
     s.expect(r"\n> ")
-    s.line("jobs.sleep(0.5) or io.write('job ran to its end\\n') &")
-    s.expect(r"\[1\] .*\n> ")
+    s.ask("jobs.sleep(0.5) or io.write('job ran to its end\\n') &", r"\[1\] .*\n> ")
     s.send("\x04")
     s.expect(r"waiting for 1 job \(Ctrl-C cancels\)\n")
     s.expect(r"job ran to its end\n")
