@@ -95,7 +95,7 @@ def test_prompt_expressions_background_jobs_and_status():
     s.ask("6 * 7", r"\n42\n> ")
     s.ask("for i = 1, 2 do", r"\n>> ")  # continuation lines
     s.ask("end", r"\n> ")
-    s.ask("fib(n) &", r"\[1\] fib\(n\)\n> ")
+    s.ask("fib(n) &", r"\[1\] fib\(n\)\n")  # announced maybe at once
     announced(s, r"\[1\] completed  fib\(n\)  \d+\.\d\ds  -> 6765\n")
     s.ask("error('boom') &", r"\[2\] error\('boom'\)\n")
     announced(s, r"\[2\] dead       error\('boom'\)  \d+\.\d\ds  -- line 1: boom\n")
