@@ -63,6 +63,35 @@ function TestErrors.test_uncopyable_upvalue_names_the_upvalue()
     jobs.new, function() return conn end)
 end
 
+-- What takes the most C stack, on a job's own thread: copies as deep as
+-- they may go, C calls and the parser as deep as Lua lets them. Each ends
+-- in a result or a clean error, never a crash, whatever the thread's stack.
+function TestErrors.test_deep_work_on_a_jobs_thread_fits_its_stack()
+  local j = jobs.new(function()
+    local jobs = require "jobs"
+    local deep = {}
+    for _ = 1, 998 do deep = { deep } end
+    local ch = jobs.channel()
+    ch:push(deep)  -- a copy 999 levels deep, made on this thread
+    local inner = jobs.new(function(t) local n = 0 while t[1] do t, n = t[1], n + 1 end return n end,
+                           ch:pop())
+    local depth = select(2, inner:wait())
+    local function nest()  -- C calls, until Lua stops them: its message
+      return select(2, pcall(nest))
+    end
+    local nested = { nest() }
+    local parsed = { load("return " .. ("("):rep(1000) .. "1" .. (")"):rep(1000)) }
+    local sorted = { pcall(table.sort, { 3, 2, 1 }, function(a, b)
+      return select(2, pcall(string.gsub, "x", "x", function() return tostring(a < b) end)) end) }
+    return depth, nested[1], parsed[2], sorted[1]
+  end)
+  local ok, depth, nested, parsed = j:wait(60)
+  lu.assertTrue(ok, tostring(depth))
+  lu.assertEquals(depth, 998)
+  lu.assertStrContains(nested, "stack overflow")
+  lu.assertStrContains(parsed, "overflow")
+end
+
 function TestErrors.test_string_env_with_uncopyable_value()
   lu.assertErrorMsgEquals("cannot copy userdata at env.out",
     jobs.new, "out", { out = io.stdout })

@@ -31,24 +31,23 @@ static const char selfkey = 0;
 ** =======================================================
 */
 
-/* Allocator of a job's state: counts what it holds, and fails past the
-** 'memory_limit'. Only the thread owning the state calls it. */
+/* Allocator of a job's state, 'ud' its Meter: counts what it holds, and
+** fails past the 'memory_limit'. Only the thread owning the state calls it. */
 void *jobs_alloc (void *ud, void *p, size_t osize, size_t nsize) {
-  Job *j = (Job *)ud;
+  Meter *m = (Meter *)ud;
   void *q;
   if (p == NULL)
     osize = 0;  /* then 'osize' tells the kind of object */
   if (nsize == 0) {
     free(p);
-    j->memused -= osize;
+    m->used -= osize;
     return NULL;
   }
-  if (nsize > osize && j->opt.memlimit != 0 &&
-      j->memused + (nsize - osize) > j->opt.memlimit)
+  if (nsize > osize && m->limit != 0 && m->used + (nsize - osize) > m->limit)
     return NULL;
   if ((q = realloc(p, nsize)) == NULL)
     return nsize > osize ? NULL : p;  /* a shrink never fails for Lua */
-  j->memused += nsize - osize;
+  m->used += nsize - osize;
   return q;
 }
 
@@ -167,19 +166,26 @@ static int capwrite (lua_State *L) {
 }
 
 
-/* Opens what 'j->opt' asks for in J; with captured output, replaces print
-** and io.write there. Runs protected in J. */
-void jobs_openlibs (lua_State *J, Job *j) {
-  int k;
+/* Opens in J the libraries of 'bits' (see libbit), base and package
+** always. Runs protected in J. */
+int jobs_openlibs (lua_State *J) {
+  int k, bits = (int)lua_tointeger(J, 1);
   luaL_requiref(J, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(J, LUA_LOADLIBNAME, luaopen_package, 1);
   lua_pop(J, 2);
   for (k = 0; libs[k].name != NULL; k++) {
-    if (j->opt.libs & (1 << k)) {
+    if (bits & (1 << k)) {
       luaL_requiref(J, libs[k].name, libs[k].func, 1);
       lua_pop(J, 1);
     }
   }
+  return 0;
+}
+
+
+/* Makes J, its libraries open, the state of job 'j': with captured output,
+** replaces print and io.write there. Runs protected in J. */
+void jobs_adopt (lua_State *J, Job *j) {
   if (j->opt.capture) {
     lua_pushlightuserdata(J, j);
     lua_pushcclosure(J, capprint, 1);

@@ -630,7 +630,7 @@ static void readoptions (lua_State *L, Job *j) {
   if (option(L, "memory_limit")) {
     if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) <= 0)
       optionerror(L, "memory_limit", "positive integer expected");
-    j->opt.memlimit = (size_t)lua_tointeger(L, -1);
+    j->meter.limit = (size_t)lua_tointeger(L, -1);
     lua_pop(L, 1);
   }
   if (option(L, "daemon")) {
@@ -702,7 +702,8 @@ static int start (lua_State *L, int base) {
   lua_setiuservalue(L, ud, UV_NAME);
   if (t == LUA_TSTRING && env == 0)
     names = jobs_freenames(L, base);
-  jobs_prepare(L, j, base, nargs, env, names);
+  jobs_prepare(L, (Hub *)lua_touserdata(L, lua_upvalueindex(1)), j, base,
+               nargs, env, names);
   b->num = j->num = jobs_enroll(L, lua_upvalueindex(2), ud);
   lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
   lua_pushvalue(L, ud);

@@ -24,6 +24,33 @@
 #define JOBS_PRUNEMIN	64
 #endif
 
+/* Seconds a thread whose job ended waits for the next before it exits:
+** starting a job on a waiting thread costs a wake-up (tens of
+** microseconds), a new thread ten times that. */
+#if !defined(JOBS_IDLETIME)
+#define JOBS_IDLETIME	1.0
+#endif
+
+/* Fresh states with every library that waiting threads keep ready: a job
+** with the default libraries takes one instead of building its own on the
+** caller's thread (about 35 microseconds). Each holds about 25 KiB. */
+#if !defined(JOBS_SPARES)
+#define JOBS_SPARES	2
+#endif
+
+/* Bytes of C stack of a job's thread. Lua stops C recursion at about 200
+** calls (LUAI_MAXCCALLS) and a copy at JOBS_MAXDEPTH levels, both far
+** within it (errors_spec checks both on a job's thread); the default 8 MiB
+** would cost each blocked job 8 MiB of address space. Sanitizers need
+** several times more stack for the same work. */
+#if !defined(JOBS_STACKSIZE)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define JOBS_STACKSIZE	(4 << 20)
+#else
+#define JOBS_STACKSIZE	(512 << 10)
+#endif
+#endif
+
 /* Characters of a job's name that tostring(job) shows. */
 #if !defined(JOBS_SHORTNAME)
 #define JOBS_SHORTNAME	40

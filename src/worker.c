@@ -1,6 +1,7 @@
 /*
-** worker.c: builds a job's lua_State, runs it on a thread, keeps a manager's
-** jobs in line past its limit, and lets a closing state wait for its jobs.
+** worker.c: builds a job's lua_State, runs it on a pooled thread, keeps a
+** manager's jobs in line past its limit, and lets a closing state wait for
+** its jobs.
 ** Owns the handoffs of a job's state.
 **
 ** Who owns a job's state 'j->L', and when:
@@ -9,7 +10,8 @@
 **      line, the state is the line's: whichever thread takes the job out
 **      under 'hub->mu' owns it (a thread whose job ended, to run it; the
 **      owner raising the limit; or a cancel, making it final: step 3);
-**   2. the job's thread, from pthread_create (or from taking the job out of
+**   2. the job's thread, from pthread_create (or from being handed the job
+**      under 'hub->mu' while it waits idle, or from taking the job out of
 **      line) until it sets a final status under 'j->mu' (settle);
 **   3. the owner's thread again, once it has read that final status under
 **      'j->mu' (job.c), until it closes the state. Only the owner's thread
@@ -109,6 +111,7 @@ void jobs_release (Job *j) {
 typedef struct Prep {
   lua_State *from;  /* the caller, holding the job's function at 'base' */
   Job *j;
+  int spare;  /* the state is a spare: its libraries are open */
   int base, nargs;  /* the function or string, and what follows it */
   int env;  /* index in 'from' of the env table, or 0 */
   int names;  /* index in 'from' of the string's free names, or 0 */
@@ -266,7 +269,12 @@ static void setnames (Prep *p, lua_State *J) {
 static int prepare (lua_State *J) {
   Prep *p = (Prep *)lua_touserdata(J, 1);
   lua_pop(J, 1);
-  jobs_openlibs(J, p->j);
+  if (!p->spare) {
+    lua_pushcfunction(J, jobs_openlibs);
+    lua_pushinteger(J, p->j->opt.libs);
+    lua_call(J, 1, 0);
+  }
+  jobs_adopt(J, p->j);
   jobs_inherit(p->from, p->paths, J);
   if (p->env != 0)
     setglobals(p, J);
@@ -281,15 +289,40 @@ static int prepare (lua_State *J) {
 }
 
 
+/* A spare state of 'h' for 'j', whose allocator now counts for 'j'; or
+** NULL if there is none, or 'j' asks for fewer libraries or a limit. */
+static lua_State *takespare (Hub *h, Job *j) {
+  Spare *s;
+  lua_State *J;
+  if (j->opt.libs != JOBS_ALLLIBS || j->meter.limit != 0)
+    return NULL;
+  pthread_mutex_lock(&h->mu);
+  if ((s = h->spares) != NULL) {
+    h->spares = s->next;
+    h->nspares--;
+  }
+  pthread_mutex_unlock(&h->mu);
+  if (s == NULL)
+    return NULL;
+  /* Handoff: a spare taken out of 'h->spares' under 'h->mu' is ours. */
+  J = s->L;
+  j->meter.used = s->meter.used;
+  lua_setallocf(J, jobs_alloc, &j->meter);
+  free(s);
+  return J;
+}
+
+
 /*
-** Gives 'j' a fresh state holding what the caller's function or string at
-** 'base' and the 'nargs' - 1 values after it ask it to run, with the globals
-** of the table at 'env' (0: none). Raises in L on failure (syntax error, a
+** Gives 'j' a fresh state (a spare of 'h' if it has one) holding what the
+** caller's function or string at 'base' and the 'nargs' - 1 values after it
+** ask it to run, with the globals of the table at 'env' (0: none) or the
+** free names at 'names' (0: none). Raises in L on failure (syntax error, a
 ** value that cannot be copied, out of memory), leaving 'j->L' for the job
 ** object to close.
 */
-void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
-                   int names) {
+void jobs_prepare (lua_State *L, Hub *h, Job *j, int base, int nargs,
+                   int env, int names) {
   Prep p;
   lua_State *J;
   int top = lua_gettop(L);
@@ -300,8 +333,10 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
   p.env = env;
   p.names = names;
   p.paths = jobs_pushpaths(L);  /* reads of L that may raise come first... */
-  j->L = J = lua_newstate(jobs_alloc, j);
-  if (J == NULL)
+  p.spare = ((J = takespare(h, j)) != NULL);
+  if (!p.spare)
+    J = lua_newstate(jobs_alloc, &j->meter);
+  if ((j->L = J) == NULL)
     luaL_error(L, "not enough memory");
   lua_pushcfunction(J, prepare);  /* ...so that now only J may raise */
   lua_pushlightuserdata(J, &p);
@@ -335,7 +370,7 @@ static void unlist (Hub *h, Job *j) {
 }
 
 
-/* One job fewer runs; 'h->mu' is held. Its closing may wait for this. */
+/* One thread fewer runs; 'h->mu' is held. Its closing may wait for this. */
 static void leave (Hub *h) {
   if (--h->running == 0)
     pthread_cond_broadcast(&h->cv);
@@ -403,18 +438,20 @@ static void prune (Hub *h) {
 }
 
 
-/* Joins the threads whose jobs are over; called by the owner's thread. */
+/* Joins the threads that gave up waiting for jobs; called by the owner's
+** thread. */
 static void reap (Hub *h) {
-  Reap *r;
+  Worker *w;
   pthread_mutex_lock(&h->mu);
-  r = h->done;
+  w = h->done;
   h->done = NULL;
   pthread_mutex_unlock(&h->mu);
-  while (r != NULL) {
-    Reap *next = r->next;
-    pthread_join(r->thread, NULL);  /* at most the few steps after finish */
-    free(r);
-    r = next;
+  while (w != NULL) {
+    Worker *next = w->next;
+    pthread_join(w->thread, NULL);  /* at most the few steps after 'idle' */
+    pthread_cond_destroy(&w->cv);
+    free(w);
+    w = next;
   }
 }
 
@@ -478,10 +515,9 @@ static void unref (Limit *lim) {
 /*
 ** The end of a job on its thread, under the hub's mutex, so that a poll
 ** after a wait finds the job listed. Returns the next job in line of its
-** manager for this thread to run, if one may start; else lists the thread
-** to join, the thread's last touch of 'h' (it may go after).
+** manager for this thread to run, if one may start.
 */
-static Job *finish (Job *j, JobStatus st, Reap *r) {
+static Job *finish (Job *j, JobStatus st) {
   Hub *h = j->hub;
   Limit *lim = j->limit;
   Job *next;
@@ -493,13 +529,73 @@ static Job *finish (Job *j, JobStatus st, Reap *r) {
   unref(lim);  /* 'next', if any, holds it still */
   if (next != NULL)
     begin(next);  /* Handoff (step 2): 'next's state is now this thread's */
-  else {
-    r->next = h->done;
-    h->done = r;
+  pthread_mutex_unlock(&h->mu);
+  return next;
+}
+
+
+/* Builds a spare state for 'h', whose place in 'h->nspares' the caller
+** took; a failure gives the place back. Called without 'h->mu'. */
+static void addspare (Hub *h) {
+  Spare *s = (Spare *)malloc(sizeof(Spare));
+  lua_State *J = NULL;
+  if (s != NULL) {
+    s->meter.used = s->meter.limit = 0;
+    J = lua_newstate(jobs_alloc, &s->meter);
+  }
+  if (J != NULL) {
+    lua_pushcfunction(J, jobs_openlibs);
+    lua_pushinteger(J, JOBS_ALLLIBS);
+    if (lua_pcall(J, 1, 0, 0) != LUA_OK) {
+      lua_close(J);
+      J = NULL;
+    }
+  }
+  pthread_mutex_lock(&h->mu);
+  if (J == NULL) {
+    free(s);
+    h->nspares--;
+  }
+  else {  /* Handoff: a spare is the state of whoever takes it out */
+    s->L = J;
+    s->next = h->spares;
+    h->spares = s;
+  }
+  pthread_mutex_unlock(&h->mu);
+}
+
+
+/*
+** Waits, in 'h->idle', to be handed a job (see 'launch') for JOBS_IDLETIME
+** seconds at most, or until the state closes. Returns the job; or, having
+** given up, NULL, the thread listed to join: its last touch of 'h'.
+*/
+static Job *idle (Hub *h, Worker *w) {
+  double until = jobs_now() + JOBS_IDLETIME;
+  Job *j;
+  pthread_mutex_lock(&h->mu);
+  w->job = NULL;
+  w->next = h->idle;
+  h->idle = w;
+  if (h->nspares < JOBS_SPARES && !h->closing) {  /* meanwhile, a spare */
+    h->nspares++;
+    pthread_mutex_unlock(&h->mu);
+    addspare(h);
+    pthread_mutex_lock(&h->mu);
+  }
+  while (w->job == NULL && !h->closing &&
+         jobs_waitcv(&w->cv, &h->mu, until) != ETIMEDOUT) {}
+  /* Handoff (step 2): a job handed over under 'h->mu' is this thread's. */
+  if ((j = w->job) == NULL) {  /* still in 'h->idle': leave it */
+    Worker **p;
+    for (p = &h->idle; *p != w; p = &(*p)->next) {}
+    *p = w->next;
+    w->next = h->done;
+    h->done = w;
     leave(h);
   }
   pthread_mutex_unlock(&h->mu);
-  return next;
+  return j;
 }
 
 
@@ -538,44 +634,68 @@ static JobStatus execute (Job *j) {
 }
 
 
-/* A job's thread: runs its job, then each job its manager had in line for
-** it. */
+/* A worker's thread: runs the job it is handed, then each job its
+** manager has in line for it, then waits for another. */
 static void *run (void *arg) {
-  Reap *r = (Reap *)arg;
-  Job *j = r->job;  /* its state ours since pthread_create (step 2) */
-  while (j != NULL)
-    j = finish(j, execute(j), r);
+  Worker *w = (Worker *)arg;
+  Job *j = w->job;  /* its state ours since pthread_create (step 2) */
+  do {
+    while (j != NULL)
+      j = finish(j, execute(j));
+  } while ((j = idle(w->hub, w)) != NULL);
   return NULL;
 }
 
 
-/* Starts 'j', just out of line or new, on a thread of its own; 'h->mu' is
-** held. Returns 0 or an error number, the job's state then still the
-** caller's. */
-static int launch (Hub *h, Job *j) {
+/* A new thread for job 'j'; 'h->mu' is held. The thread blocks the signals
+** it does not cause itself: they go to the host's threads (a Ctrl-C in
+** luajobs stops its prompt, never a job). */
+static int newworker (Hub *h, Job *j) {
   int err;
   sigset_t async, old;
-  Reap *r = (Reap *)malloc(sizeof(Reap));
-  if (r == NULL)
+  pthread_attr_t attr;
+  Worker *w = (Worker *)malloc(sizeof(Worker));
+  if (w == NULL)
     return ENOMEM;
-  r->job = j;
-  begin(j);
-  h->running++;
-  /* The thread blocks the signals it does not cause itself: they go to the
-  ** host's threads (a Ctrl-C in luajobs stops its prompt, never a job). */
+  w->hub = h;
+  w->job = j;
+  jobs_initcv(&w->cv);
   sigfillset(&async);
   sigdelset(&async, SIGSEGV);
   sigdelset(&async, SIGBUS);
   sigdelset(&async, SIGFPE);
   sigdelset(&async, SIGILL);
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, JOBS_STACKSIZE);
   pthread_sigmask(SIG_BLOCK, &async, &old);
   /* Handoff (step 2): from here the job's state belongs to the new thread;
   ** pthread_create makes all written above visible to it. */
-  err = pthread_create(&r->thread, NULL, run, r);
+  err = pthread_create(&w->thread, &attr, run, w);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
   if (err != 0) {
-    free(r);
-    h->running--;  /* the owner is here, not waiting for it in hubgc */
+    pthread_cond_destroy(&w->cv);
+    free(w);
+  }
+  else
+    h->running++;
+  return err;
+}
+
+
+/* Starts 'j', just out of line or new, on a waiting thread or a new one;
+** 'h->mu' is held. Returns 0 or an error number, the job's state then
+** still the caller's. */
+static int launch (Hub *h, Job *j) {
+  Worker *w = h->idle;
+  int err = 0;
+  begin(j);
+  if (w != NULL) {
+    h->idle = w->next;
+    w->job = j;  /* Handoff (step 2): the state is the waiting thread's */
+    pthread_cond_signal(&w->cv);
+  }
+  else if ((err = newworker(h, j)) != 0) {
     pthread_mutex_lock(&j->mu);
     j->status = JOB_CREATED;
     pthread_mutex_unlock(&j->mu);
@@ -718,7 +838,11 @@ static int hubgc (lua_State *L) {
   Hub *h = (Hub *)lua_touserdata(L, 1);
   int all = jobs_stopping(jobs_self(L));
   Job *j, *next;
+  Worker *w;
   pthread_mutex_lock(&h->mu);
+  h->closing = 1;
+  for (w = h->idle; w != NULL; w = w->next)
+    pthread_cond_signal(&w->cv);
   for (j = h->jobs; j != NULL; j = next) {
     next = j->next;  /* 'stop' may unlist 'j', never another */
     if (all || j->opt.daemon)
@@ -728,6 +852,12 @@ static int hubgc (lua_State *L) {
     pthread_cond_wait(&h->cv, &h->mu);
   pthread_mutex_unlock(&h->mu);
   reap(h);  /* every thread has left the module's code */
+  while (h->spares != NULL) {
+    Spare *s = h->spares;
+    h->spares = s->next;
+    lua_close(s->L);
+    free(s);
+  }
   for (j = jobs_takefinished(h); j != NULL; ) {
     Job *next = j->nextdone;
     jobs_release(j);
@@ -767,7 +897,11 @@ void jobs_newhub (lua_State *L) {
   pthread_mutex_init(&h->mu, NULL);
   jobs_initcv(&h->cv);  /* timed waits: jobs.wait_any and wait_all */
   h->running = 0;
+  h->idle = NULL;
   h->done = NULL;
+  h->closing = 0;
+  h->spares = NULL;
+  h->nspares = 0;
   h->jobs = NULL;
   h->finished = NULL;
   h->nfinished = 0;

@@ -1,6 +1,6 @@
 /*
 ** worker.h: the record a job's owner shares with the job's thread, building a
-** job's lua_State, and running it on a thread of its own.
+** job's lua_State, and running it on a thread of the owner's pool.
 */
 #ifndef worker_h
 #define worker_h
@@ -16,13 +16,18 @@ typedef enum JobStatus {
 #define jobs_isfinal(st)	((st) >= JOB_COMPLETED)
 
 
-/* A job's thread; once its last job is over, it waits in 'hub->done' for
-** its owner to join it. */
-typedef struct Reap {
-  struct Reap *next;
+/*
+** A thread that runs jobs: between them it waits a while in 'hub->idle' to
+** be handed the next; once it gives up, it waits in 'hub->done' for its
+** owner to join it. Guarded by the hub's mutex.
+*/
+typedef struct Worker {
+  struct Worker *next;  /* in 'hub->idle', then in 'hub->done' */
   pthread_t thread;
-  struct Job *job;  /* the first job it runs */
-} Reap;
+  pthread_cond_t cv;  /* signalled when it is handed a job or must go */
+  struct Hub *hub;
+  struct Job *job;  /* the job it is handed; NULL while it waits */
+} Worker;
 
 
 /*
@@ -38,6 +43,22 @@ typedef struct Limit {
 } Limit;
 
 
+/* What a state's allocator counts, and its limit: owned with the state. */
+typedef struct Meter {
+  size_t used;  /* bytes the state holds */
+  size_t limit;  /* bytes it may hold ('memory_limit'); 0: no limit */
+} Meter;
+
+
+/* A fresh state with every library, built by a waiting thread for the
+** next job that opens them all; in 'hub->spares' (hub->mu). */
+typedef struct Spare {
+  struct Spare *next;
+  lua_State *L;
+  Meter meter;  /* its allocator's, until a job adopts it */
+} Spare;
+
+
 /*
 ** The counterpart of one owning lua_State: its jobs' threads, so that closing
 ** that state can wait for every one to have exited (the module's code may
@@ -47,7 +68,11 @@ typedef struct Hub {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int running;  /* threads not yet in 'done' */
-  Reap *done;  /* threads to join */
+  Worker *idle;  /* threads waiting for a job, the last to wait first */
+  Worker *done;  /* threads to join */
+  int closing;  /* the state is closing: idle threads must go */
+  Spare *spares;  /* states ready for jobs */
+  int nspares;  /* how many, with those being built */
   struct Job *jobs;  /* jobs running or in line, to cancel them all */
   struct Job *finished;  /* jobs finished since the last jobs.poll() */
   int nfinished;  /* how many */
@@ -59,7 +84,6 @@ typedef struct Hub {
 /* What jobs.spawn's options ask of a job's state and thread. */
 typedef struct Options {
   double timeout;  /* seconds before it is cancelled; negative: never */
-  size_t memlimit;  /* bytes its state may hold; 0: no limit */
   int capture;  /* print and io.write go to 'out' */
   int libs;  /* the standard libraries it opens, a bit each (control.c) */
   int daemon;  /* closing the owner's state cancels it instead of waiting */
@@ -89,7 +113,7 @@ typedef struct Job {
   double started, finished;  /* seconds on the monotonic clock ('mu') */
   double deadline;  /* when its timeout cancels it; 0: never */
   Options opt;
-  size_t memused;  /* by 'L', counted by its allocator (owned with 'L') */
+  Meter meter;  /* of 'L', owned with it */
   pthread_mutex_t *waitmu;  /* what it is blocked on, if anything: a */
   pthread_cond_t *waitcv;   /* cancel broadcasts 'waitcv' under 'waitmu' */
   lua_Integer num;  /* what jobs.self() says (set before it starts) */
@@ -114,8 +138,8 @@ void jobs_release (Job *j);
 
 int jobs_pushpaths (lua_State *L);
 void jobs_inherit (lua_State *L, int paths, lua_State *J);
-void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
-                   int names);
+void jobs_prepare (lua_State *L, Hub *h, Job *j, int base, int nargs,
+                   int env, int names);
 int jobs_start (Job *j, Hub *h, Limit *lim);
 void jobs_stopjob (Job *j);
 Limit *jobs_newlimit (void);
