@@ -108,29 +108,6 @@ do
       "", ">= 1.9x")
 end
 
--- memory: 1,000 jobs blocked on a channel.
-do
-  local m, n = jobs.manager(), 1000
-  collectgarbage()
-  local rss0, vsz0 = memory()
-  local ready, gate = jobs.channel(), jobs.channel()
-  for _ = 1, n do
-    m.new(function(r, g) r:push(true) return g:pop() end, ready, gate)
-  end
-  for _ = 1, n do ready:pop() end
-  local rss1, vsz1 = memory()
-  gate:close()
-  m.wait_all()
-  m.flush()
-  collectgarbage()
-  collectgarbage()
-  local rss2 = memory()
-  row("memory", ("%s RSS, %s address space per job"):format(
-        kib((rss1 - rss0) / n), kib((vsz1 - vsz0) / n)),
-      ("RSS %s before, %s after flush"):format(mib(rss0), mib(rss2)),
-      "", "<= 32 KiB RSS, <= 1 MiB address space")
-end
-
 -- churn: 100,000 jobs through one manager, flushed every 1,000. The heap
 -- breathes with the allocator's arenas, so each figure is the median RSS of
 -- ten flushes: the 11th to 20th, and the last ten.
@@ -156,6 +133,29 @@ do
       ("median RSS %s after 20,000 jobs, %s after 100,000"):format(
         mib(first), mib(last)),
       "", "flat")
+end
+
+-- memory: 1,000 jobs blocked on a channel.
+do
+  local m, n = jobs.manager(), 1000
+  collectgarbage()
+  local rss0, vsz0 = memory()
+  local ready, gate = jobs.channel(), jobs.channel()
+  for _ = 1, n do
+    m.new(function(r, g) r:push(true) return g:pop() end, ready, gate)
+  end
+  for _ = 1, n do ready:pop() end
+  local rss1, vsz1 = memory()
+  gate:close()
+  m.wait_all()
+  m.flush()
+  collectgarbage()
+  collectgarbage()
+  local rss2 = memory()
+  row("memory", ("%s RSS, %s address space per job"):format(
+        kib((rss1 - rss0) / n), kib((vsz1 - vsz0) / n)),
+      ("RSS %s before, %s after flush"):format(mib(rss0), mib(rss2)),
+      "", "<= 32 KiB RSS, <= 1 MiB address space")
 end
 
 io.stderr:write("\n")

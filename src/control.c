@@ -166,26 +166,19 @@ static int capwrite (lua_State *L) {
 }
 
 
-/* Opens in J the libraries of 'bits' (see libbit), base and package
-** always. Runs protected in J. */
-int jobs_openlibs (lua_State *J) {
-  int k, bits = (int)lua_tointeger(J, 1);
+/* Opens what 'j->opt' asks for in J; with captured output, replaces print
+** and io.write there. Runs protected in J. */
+void jobs_openlibs (lua_State *J, Job *j) {
+  int k;
   luaL_requiref(J, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(J, LUA_LOADLIBNAME, luaopen_package, 1);
   lua_pop(J, 2);
   for (k = 0; libs[k].name != NULL; k++) {
-    if (bits & (1 << k)) {
+    if (j->opt.libs & (1 << k)) {
       luaL_requiref(J, libs[k].name, libs[k].func, 1);
       lua_pop(J, 1);
     }
   }
-  return 0;
-}
-
-
-/* Makes J, its libraries open, the state of job 'j': with captured output,
-** replaces print and io.write there. Runs protected in J. */
-void jobs_adopt (lua_State *J, Job *j) {
   if (j->opt.capture) {
     lua_pushlightuserdata(J, j);
     lua_pushcclosure(J, capprint, 1);

@@ -16,8 +16,7 @@
 
 void *jobs_alloc (void *ud, void *p, size_t osize, size_t nsize);
 int jobs_checklibs (lua_State *L, int idx);
-int jobs_openlibs (lua_State *J);
-void jobs_adopt (lua_State *J, Job *j);
+void jobs_openlibs (lua_State *J, Job *j);
 
 void jobs_arm (lua_State *J);
 Job *jobs_self (lua_State *L);

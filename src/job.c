@@ -702,8 +702,7 @@ static int start (lua_State *L, int base) {
   lua_setiuservalue(L, ud, UV_NAME);
   if (t == LUA_TSTRING && env == 0)
     names = jobs_freenames(L, base);
-  jobs_prepare(L, (Hub *)lua_touserdata(L, lua_upvalueindex(1)), j, base,
-               nargs, env, names);
+  jobs_prepare(L, j, base, nargs, env, names);
   b->num = j->num = jobs_enroll(L, lua_upvalueindex(2), ud);
   lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
   lua_pushvalue(L, ud);

@@ -31,13 +31,6 @@
 #define JOBS_IDLETIME	1.0
 #endif
 
-/* Fresh states with every library that waiting threads keep ready: a job
-** with the default libraries takes one instead of building its own on the
-** caller's thread (about 35 microseconds). Each holds about 25 KiB. */
-#if !defined(JOBS_SPARES)
-#define JOBS_SPARES	2
-#endif
-
 /* Bytes of C stack of a job's thread. Lua stops C recursion at about 200
 ** calls (LUAI_MAXCCALLS) and a copy at JOBS_MAXDEPTH levels, both far
 ** within it (errors_spec checks both on a job's thread); the default 8 MiB

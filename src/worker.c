@@ -111,7 +111,6 @@ void jobs_release (Job *j) {
 typedef struct Prep {
   lua_State *from;  /* the caller, holding the job's function at 'base' */
   Job *j;
-  int spare;  /* the state is a spare: its libraries are open */
   int base, nargs;  /* the function or string, and what follows it */
   int env;  /* index in 'from' of the env table, or 0 */
   int names;  /* index in 'from' of the string's free names, or 0 */
@@ -269,12 +268,7 @@ static void setnames (Prep *p, lua_State *J) {
 static int prepare (lua_State *J) {
   Prep *p = (Prep *)lua_touserdata(J, 1);
   lua_pop(J, 1);
-  if (!p->spare) {
-    lua_pushcfunction(J, jobs_openlibs);
-    lua_pushinteger(J, p->j->opt.libs);
-    lua_call(J, 1, 0);
-  }
-  jobs_adopt(J, p->j);
+  jobs_openlibs(J, p->j);
   jobs_inherit(p->from, p->paths, J);
   if (p->env != 0)
     setglobals(p, J);
@@ -289,40 +283,15 @@ static int prepare (lua_State *J) {
 }
 
 
-/* A spare state of 'h' for 'j', whose allocator now counts for 'j'; or
-** NULL if there is none, or 'j' asks for fewer libraries or a limit. */
-static lua_State *takespare (Hub *h, Job *j) {
-  Spare *s;
-  lua_State *J;
-  if (j->opt.libs != JOBS_ALLLIBS || j->meter.limit != 0)
-    return NULL;
-  pthread_mutex_lock(&h->mu);
-  if ((s = h->spares) != NULL) {
-    h->spares = s->next;
-    h->nspares--;
-  }
-  pthread_mutex_unlock(&h->mu);
-  if (s == NULL)
-    return NULL;
-  /* Handoff: a spare taken out of 'h->spares' under 'h->mu' is ours. */
-  J = s->L;
-  j->meter.used = s->meter.used;
-  lua_setallocf(J, jobs_alloc, &j->meter);
-  free(s);
-  return J;
-}
-
-
 /*
-** Gives 'j' a fresh state (a spare of 'h' if it has one) holding what the
-** caller's function or string at 'base' and the 'nargs' - 1 values after it
-** ask it to run, with the globals of the table at 'env' (0: none) or the
-** free names at 'names' (0: none). Raises in L on failure (syntax error, a
-** value that cannot be copied, out of memory), leaving 'j->L' for the job
-** object to close.
+** Gives 'j' a fresh state holding what the caller's function or string at
+** 'base' and the 'nargs' - 1 values after it ask it to run, with the globals
+** of the table at 'env' (0: none) or the free names at 'names' (0: none).
+** Raises in L on failure (syntax error, a value that cannot be copied, out
+** of memory), leaving 'j->L' for the job object to close.
 */
-void jobs_prepare (lua_State *L, Hub *h, Job *j, int base, int nargs,
-                   int env, int names) {
+void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
+                   int names) {
   Prep p;
   lua_State *J;
   int top = lua_gettop(L);
@@ -333,10 +302,7 @@ void jobs_prepare (lua_State *L, Hub *h, Job *j, int base, int nargs,
   p.env = env;
   p.names = names;
   p.paths = jobs_pushpaths(L);  /* reads of L that may raise come first... */
-  p.spare = ((J = takespare(h, j)) != NULL);
-  if (!p.spare)
-    J = lua_newstate(jobs_alloc, &j->meter);
-  if ((j->L = J) == NULL)
+  if ((j->L = J = lua_newstate(jobs_alloc, &j->meter)) == NULL)
     luaL_error(L, "not enough memory");
   lua_pushcfunction(J, prepare);  /* ...so that now only J may raise */
   lua_pushlightuserdata(J, &p);
@@ -534,37 +500,6 @@ static Job *finish (Job *j, JobStatus st) {
 }
 
 
-/* Builds a spare state for 'h', whose place in 'h->nspares' the caller
-** took; a failure gives the place back. Called without 'h->mu'. */
-static void addspare (Hub *h) {
-  Spare *s = (Spare *)malloc(sizeof(Spare));
-  lua_State *J = NULL;
-  if (s != NULL) {
-    s->meter.used = s->meter.limit = 0;
-    J = lua_newstate(jobs_alloc, &s->meter);
-  }
-  if (J != NULL) {
-    lua_pushcfunction(J, jobs_openlibs);
-    lua_pushinteger(J, JOBS_ALLLIBS);
-    if (lua_pcall(J, 1, 0, 0) != LUA_OK) {
-      lua_close(J);
-      J = NULL;
-    }
-  }
-  pthread_mutex_lock(&h->mu);
-  if (J == NULL) {
-    free(s);
-    h->nspares--;
-  }
-  else {  /* Handoff: a spare is the state of whoever takes it out */
-    s->L = J;
-    s->next = h->spares;
-    h->spares = s;
-  }
-  pthread_mutex_unlock(&h->mu);
-}
-
-
 /*
 ** Waits, in 'h->idle', to be handed a job (see 'launch') for JOBS_IDLETIME
 ** seconds at most, or until the state closes. Returns the job; or, having
@@ -577,12 +512,6 @@ static Job *idle (Hub *h, Worker *w) {
   w->job = NULL;
   w->next = h->idle;
   h->idle = w;
-  if (h->nspares < JOBS_SPARES && !h->closing) {  /* meanwhile, a spare */
-    h->nspares++;
-    pthread_mutex_unlock(&h->mu);
-    addspare(h);
-    pthread_mutex_lock(&h->mu);
-  }
   while (w->job == NULL && !h->closing &&
          jobs_waitcv(&w->cv, &h->mu, until) != ETIMEDOUT) {}
   /* Handoff (step 2): a job handed over under 'h->mu' is this thread's. */
@@ -852,12 +781,6 @@ static int hubgc (lua_State *L) {
     pthread_cond_wait(&h->cv, &h->mu);
   pthread_mutex_unlock(&h->mu);
   reap(h);  /* every thread has left the module's code */
-  while (h->spares != NULL) {
-    Spare *s = h->spares;
-    h->spares = s->next;
-    lua_close(s->L);
-    free(s);
-  }
   for (j = jobs_takefinished(h); j != NULL; ) {
     Job *next = j->nextdone;
     jobs_release(j);
@@ -900,8 +823,6 @@ void jobs_newhub (lua_State *L) {
   h->idle = NULL;
   h->done = NULL;
   h->closing = 0;
-  h->spares = NULL;
-  h->nspares = 0;
   h->jobs = NULL;
   h->finished = NULL;
   h->nfinished = 0;

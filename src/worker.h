@@ -50,15 +50,6 @@ typedef struct Meter {
 } Meter;
 
 
-/* A fresh state with every library, built by a waiting thread for the
-** next job that opens them all; in 'hub->spares' (hub->mu). */
-typedef struct Spare {
-  struct Spare *next;
-  lua_State *L;
-  Meter meter;  /* its allocator's, until a job adopts it */
-} Spare;
-
-
 /*
 ** The counterpart of one owning lua_State: its jobs' threads, so that closing
 ** that state can wait for every one to have exited (the module's code may
@@ -71,8 +62,6 @@ typedef struct Hub {
   Worker *idle;  /* threads waiting for a job, the last to wait first */
   Worker *done;  /* threads to join */
   int closing;  /* the state is closing: idle threads must go */
-  Spare *spares;  /* states ready for jobs */
-  int nspares;  /* how many, with those being built */
   struct Job *jobs;  /* jobs running or in line, to cancel them all */
   struct Job *finished;  /* jobs finished since the last jobs.poll() */
   int nfinished;  /* how many */
@@ -138,8 +127,8 @@ void jobs_release (Job *j);
 
 int jobs_pushpaths (lua_State *L);
 void jobs_inherit (lua_State *L, int paths, lua_State *J);
-void jobs_prepare (lua_State *L, Hub *h, Job *j, int base, int nargs,
-                   int env, int names);
+void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
+                   int names);
 int jobs_start (Job *j, Hub *h, Limit *lim);
 void jobs_stopjob (Job *j);
 Limit *jobs_newlimit (void);
