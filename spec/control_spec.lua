@@ -262,6 +262,33 @@ function TestOptions.test_libs_chooses_the_standard_libraries()
   lu.assertEquals({ j:wait(10) }, { true, "table", "nil", "nil", "nil", "function", "function" })
 end
 
+-- Libraries beyond base, package and string open at their first use; a
+-- job sees each as a whole library all the same.
+function TestOptions.test_every_library_works_from_its_first_use()
+  local j = jobs.new(function()
+    local seen = {}
+    for _, name in ipairs({ "coroutine", "table", "io", "os", "math", "utf8", "debug" }) do
+      local lib = _G[name]
+      local n = 0
+      for _ in pairs(lib) do n = n + 1 end  -- pairs first: it must see all
+      seen[name] = n > 0 and lib == package.loaded[name] and lib == require(name)
+    end
+    math.extra = 1  -- a field set before any read keeps its value
+    return seen, math.floor(2.5), math.pi > 3, math.extra, ("%d"):format(7),
+           table.concat({ "a", "b" }), type(io.stdout), utf8.char(72)
+  end)
+  local ok, seen, floor, pi, extra, fmt, cat, out, h = j:wait(10)
+  lu.assertTrue(ok, tostring(seen))
+  lu.assertEquals(seen, { coroutine = true, table = true, io = true, os = true,
+                          math = true, utf8 = true, debug = true })
+  lu.assertEquals({ floor, pi, extra, fmt, cat, out, h },
+                  { 2, true, 1, "7", "ab", "userdata", "H" })
+  local k = jobs.new(function() math.x = 1 return math.floor(1.5), math.x, #os.date("%Y") end)
+  lu.assertEquals({ k:wait(10) }, { true, 1, 1, 4 })
+  local c = jobs.new(function() return math end)  -- crosses by name
+  lu.assertEquals({ c:wait(10) }, { true, math })
+end
+
 function TestOptions.test_name_and_env_options()
   local j = jobs.spawn({ name = "adder", env = { base = 10 } }, function(x) return base + x end, 5)
   lu.assertEquals({ j:wait(10) }, { true, 15 })

@@ -19,6 +19,7 @@
 #include "jobs.h"
 #include "jobsconf.h"
 #include "control.h"
+#include "copy.h"
 
 
 /* Its address keys, in a job's registry, a light userdata: its Job. */
@@ -166,7 +167,81 @@ static int capwrite (lua_State *L) {
 }
 
 
-/* Opens what 'j->opt' asks for in J; with captured output, replaces print
+/*
+** A library opened at its first use. Opening them all takes five times as
+** long as a state with base, package and string alone, and most jobs use
+** few. Its table stands in the globals and package.loaded from the start,
+** empty, with a metatable whose '__open' is its luaopen_ function: the
+** first read of a field it lacks, or 'pairs', fills it (fields set before
+** stay) and drops the metatable.
+*/
+static void fill (lua_State *L) {  /* the table at 1 */
+  if (!lua_getmetatable(L, 1))
+    return;
+  if (lua_getfield(L, -1, "__open") != LUA_TFUNCTION) {
+    lua_pop(L, 2);
+    return;
+  }
+  lua_call(L, 0, 1);  /* the library, opened */
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pushvalue(L, -2);
+    if (lua_rawget(L, 1) == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, 1);
+    }
+    else
+      lua_pop(L, 2);
+  }
+  lua_pop(L, 2);
+  lua_pushnil(L);
+  lua_setmetatable(L, 1);
+  jobs_forgetnames(L);  /* its C functions now have names to cross by */
+}
+
+
+static int lazyindex (lua_State *L) {
+  lua_settop(L, 2);
+  fill(L);
+  lua_rawget(L, 1);
+  return 1;
+}
+
+
+static int lazypairs (lua_State *L) {
+  lua_settop(L, 1);
+  fill(L);
+  lua_getglobal(L, "next");
+  lua_insert(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+
+/* Sets global 'name' and package.loaded[name] to a library table that
+** 'open' fills at its first use. */
+static void lazylib (lua_State *J, const char *name, lua_CFunction open) {
+  luaL_getsubtable(J, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_createtable(J, 0, 0);
+  lua_createtable(J, 0, 3);
+  lua_pushcfunction(J, open);
+  lua_setfield(J, -2, "__open");
+  lua_pushcfunction(J, lazyindex);
+  lua_setfield(J, -2, "__index");
+  lua_pushcfunction(J, lazypairs);
+  lua_setfield(J, -2, "__pairs");
+  lua_setmetatable(J, -2);
+  lua_pushvalue(J, -1);
+  lua_setfield(J, -3, name);
+  lua_setglobal(J, name);
+  lua_pop(J, 1);
+}
+
+
+/* Opens what 'j->opt' asks for in J (string at once, for the methods of
+** strings; the others at first use); with captured output, replaces print
 ** and io.write there. Runs protected in J. */
 void jobs_openlibs (lua_State *J, Job *j) {
   int k;
@@ -174,10 +249,14 @@ void jobs_openlibs (lua_State *J, Job *j) {
   luaL_requiref(J, LUA_LOADLIBNAME, luaopen_package, 1);
   lua_pop(J, 2);
   for (k = 0; libs[k].name != NULL; k++) {
-    if (j->opt.libs & (1 << k)) {
+    if (!(j->opt.libs & (1 << k)))
+      continue;
+    if (libs[k].func == luaopen_string) {
       luaL_requiref(J, libs[k].name, libs[k].func, 1);
       lua_pop(J, 1);
     }
+    else
+      lazylib(J, libs[k].name, libs[k].func);
   }
   if (j->opt.capture) {
     lua_pushlightuserdata(J, j);

@@ -351,6 +351,12 @@ int jobs_indexnames (lua_State *L) {
 }
 
 
+void jobs_forgetnames (lua_State *L) {
+  lua_pushnil(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &nameskey);
+}
+
+
 int jobs_pushname (lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &nameskey) != LUA_TTABLE) {

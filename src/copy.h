@@ -25,6 +25,9 @@ void jobs_copy (lua_State *from, int first, int n, lua_State *to,
 */
 int jobs_indexnames (lua_State *L);
 
+/* Drops L's index of names: the next copy from L builds it anew. */
+void jobs_forgetnames (lua_State *L);
+
 /* Pushes "mod.field", the indexed name of the C function at 'idx' of L,
 ** and returns 1; or returns 0, pushing nothing. */
 int jobs_pushname (lua_State *L, int idx);
