@@ -261,6 +261,16 @@ function TestManager.test_jobs_in_line_outlive_their_dropped_manager()
   gate.close()
 end
 
+function TestManager.test_a_job_that_fails_to_start_is_not_listed()
+  lu.assertErrorMsgContains("function as on_done expected",
+                            m.spawn, { on_done = 1 }, "1")
+  lu.assertErrorMsgContains("unexpected symbol", m.new, "1 +")
+  lu.assertEquals(m.list(), {})
+  lu.assertTrue(m.wait_all(1))
+  lu.assertEquals(m.new("1").num, 1)
+  m.wait_all(10)
+end
+
 function TestManager.test_config_rejects_bad_settings()
   lu.assertErrorMsgContains("positive integer or math.huge expected",
                             m.config, { max_threads = 0 })

@@ -646,6 +646,10 @@ static void readoptions (lua_State *L, Job *j) {
   lua_getfield(L, 1, "libs");
   j->opt.libs = jobs_checklibs(L, lua_gettop(L));
   lua_pop(L, 1);
+  if (option(L, "on_done")) {
+    luaL_argexpected(L, lua_isfunction(L, -1), 1, "function as on_done");
+    lua_pop(L, 1);
+  }
   if (lua_getfield(L, 1, "env") != LUA_TNIL && !lua_istable(L, -1))
     optionerror(L, "env", "table expected");
   if (lua_getfield(L, 1, "name") != LUA_TNIL && !lua_isstring(L, -1))
@@ -703,17 +707,18 @@ static int start (lua_State *L, int base) {
   if (t == LUA_TSTRING && env == 0)
     names = jobs_freenames(L, base);
   jobs_prepare(L, j, base, nargs, env, names);
-  b->num = j->num = jobs_enroll(L, lua_upvalueindex(2), ud);
   lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
   lua_pushvalue(L, ud);
   lua_rawsetp(L, -2, j);  /* for jobs.poll */
   if (base == 2 && option(L, "on_done")) {
-    luaL_argexpected(L, lua_isfunction(L, -1), 1, "function as on_done");
     lua_pushcfunction(L, job_ondone);
     lua_pushvalue(L, ud);
     lua_pushvalue(L, -3);
     lua_call(L, 2, 0);
   }
+  /* Last: the manager lists the job (this may raise, listing nothing),
+  ** and it starts. */
+  b->num = j->num = jobs_enroll(L, lua_upvalueindex(2), ud);
   err = jobs_start(j, (Hub *)lua_touserdata(L, lua_upvalueindex(1)),
                    jobs_limitof(L, lua_upvalueindex(2)));
   if (err != 0) {
