@@ -261,22 +261,12 @@ static int collectargs (char **argv, int *first) {
         return args;
       case '\0':
         return args;  /* the script is "-" */
-      case 'E':
+      case 'E': case 'W': case 'i': case 'v':  /* nothing may follow */
         if (argv[i][2] != '\0')
           return has_error;
-        args |= has_E;
-        break;
-      case 'W':
-        if (argv[i][2] != '\0')
-          return has_error;
-        break;
-      case 'i':
-        args |= has_i;  /* and -v */
-        /* FALLTHROUGH */
-      case 'v':
-        if (argv[i][2] != '\0')
-          return has_error;
-        args |= has_v;
+        args |= argv[i][1] == 'E' ? has_E :
+                argv[i][1] == 'i' ? has_i | has_v :  /* -i implies -v */
+                argv[i][1] == 'v' ? has_v : 0;
         break;
       case 'e':
         args |= has_e;
