@@ -210,10 +210,21 @@ static int lazyindex (lua_State *L) {
 }
 
 
+/* The 'next' of pairs over a library: the job's global 'next' may be
+** anything by then. */
+static int rawnext (lua_State *L) {
+  lua_settop(L, 2);
+  if (lua_next(L, 1))
+    return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
+
 static int lazypairs (lua_State *L) {
   lua_settop(L, 1);
   fill(L);
-  lua_getglobal(L, "next");
+  lua_pushcfunction(L, rawnext);
   lua_insert(L, 1);
   lua_pushnil(L);
   return 3;
