@@ -32,8 +32,11 @@ local function outcome(job)
     for i = 1, results.n do shown[i] = show(results[i]) end
     return "  -> " .. short(table.concat(shown, ", "))
   elseif job.status == "dead" or job.error == "timeout" then
-    -- a string job's name is its code: its chunk name adds nothing
-    local err = tostring(job.error):gsub('^%[string ".-"%]:(%d+):', "line %1:")
+    local err = tostring(job.error)
+    local chunk, rest = err:match('^%[string "(.-)"%]:(%d+:.*)')
+    if chunk and job.name:find(chunk:gsub("%.%.%.$", ""), 1, true) == 1 then
+      err = "line " .. rest  -- the job's own code, which its name shows
+    end
     return "  -- " .. short(err)
   end
   return ""

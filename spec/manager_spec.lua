@@ -85,23 +85,27 @@ function TestManager.test_status_groups_jobs_one_line_each()
   m.spawn({ name = "gated" }, helpers.behind, gate.path)
   m.new("6 * 7")
   m.spawn({ name = "failing" }, function() error("boom", 0) end)
+  m.new("error('oops')")  -- its own code: "line 1:" says enough
+  m.spawn({ name = "loader" }, function() return load("error('x')")() end)
   m.spawn({ name = "sleeper" }, jobs.sleep, math.huge):cancel()
   m.spawn({ name = "long" }, "string.rep('x', 100)")
-  for i = 2, 5 do m[i]:wait(10) end
+  for i = 2, 7 do m[i]:wait(10) end
   m.config{ max_threads = 1 }  -- "gated" holds the only thread
   m.spawn({ name = "waiting" }, "1")
   local expected = table.concat({
     "Running:",
-    "  [1] running    gated    T",
+    "  [1] running    gated          T",
     "Completed:",
-    "  [2] completed  6 * 7    T  -> 42",
-    "  [5] completed  long     T  -> \"" .. ("x"):rep(36) .. "...",
+    "  [2] completed  6 * 7          T  -> 42",
+    "  [7] completed  long           T  -> \"" .. ("x"):rep(36) .. "...",
     "Dead:",
-    "  [3] dead       failing  T  -- boom",
+    "  [3] dead       failing        T  -- boom",
+    "  [4] dead       error('oops')  T  -- line 1: oops",
+    "  [5] dead       loader         T  -- [string \"error('x')\"]:1: x",
     "Cancelled:",
-    "  [4] cancelled  sleeper  T",
+    "  [6] cancelled  sleeper        T",
     "Queued:",
-    "  [6] created    waiting  T",
+    "  [8] created    waiting        T",
     "" }, "\n")
   local function shown(fn)  -- elapsed times vary: "0.00s" becomes "T"
     return (written(fn):gsub("%d+%.%d%ds", "T"))
