@@ -292,6 +292,19 @@ function TestOptions.test_every_library_works_from_its_first_use()
   lu.assertEquals({ c:wait(10) }, { true, math })
 end
 
+-- A Ctrl-C (SIGINT) or any other asynchronous signal goes to the host's
+-- threads: a job's thread blocks them, and a fault still reaches it.
+function TestOptions.test_job_threads_block_asynchronous_signals()
+  local sigmask = require "sigmask"
+  local SIGINT, SIGTERM, SIGSEGV = 2, 15, 11
+  lu.assertFalse(sigmask.blocked(SIGINT))
+  local j = jobs.new(function(int, term, segv)
+    local mask = require "sigmask"
+    return mask.blocked(int), mask.blocked(term), mask.blocked(segv)
+  end, SIGINT, SIGTERM, SIGSEGV)
+  lu.assertEquals({ j:wait(10) }, { true, true, true, false })
+end
+
 function TestOptions.test_name_and_env_options()
   local j = jobs.spawn({ name = "adder", env = { base = 10 } }, function(x) return base + x end, 5)
   lu.assertEquals({ j:wait(10) }, { true, 15 })
