@@ -77,6 +77,27 @@ function TestCopy.test_a_table_reached_twice_arrives_as_one()
   lu.assertIs(a.x, b)
 end
 
+function TestCopy.test_thousands_of_shared_tables_stay_shared()
+  local n, list, again = 5000, {}, {}
+  for i = 1, n do list[i] = { i } end
+  for i = 1, n do again[i] = list[n + 1 - i] end
+  local a, b = roundtrip(list, again)
+  for i = 1, n do
+    lu.assertIs(b[i], a[n + 1 - i])
+    lu.assertEquals(a[i][1], i)
+  end
+end
+
+function TestCopy.test_rows_with_many_and_changing_keys_copy_exactly()
+  local rows = {}
+  for i = 1, 300 do
+    local row = { id = i }
+    for k = 1, i % 97 do row["k" .. ((i * k) % 211)] = k end
+    rows[i] = row
+  end
+  lu.assertEquals(roundtrip(rows), rows)
+end
+
 function TestCopy.test_cycles_are_kept()
   local t = { name = "t" }
   t.self = t

@@ -3,6 +3,7 @@
 ** Owns what may cross between states (SPEC §4) and the paths its errors name.
 */
 
+#include <stdint.h>
 #include <string.h>
 
 #include "lua.h"
@@ -30,13 +31,32 @@ typedef struct Step {
 } Step;
 
 
+/* How many string keys a copy keeps at hand: rows of a table repeat them. */
+#define NKEYS	64
+
+
+/* An entry of the 'seen' map: a source object's address and a number. */
+typedef struct Seen {
+  const void *p;
+  lua_Integer n;
+} Seen;
+
+
 typedef struct Copier {
   lua_State *from, *to;
   const char *root;
   int names;  /* index in 'from' of its index of names, or 0 if it has none */
-  int seen;  /* index in 'to' of the map from source objects to their
-                copies (nil until first needed) */
-  int nclosures;  /* closures copied so far, listed in 'seen' as 1..n */
+  int copies;  /* index in 'to' of the list of objects copied so far (nil
+                  until the first), so that a second reference finds one */
+  int map;  /* index in 'to' of the userdata holding 'seen' */
+  Seen *seen;  /* open addressing: source object -> its number in 'copies';
+                  upvalue id -> its closure's number * 256 + upvalue number */
+  size_t mask;  /* size of 'seen' - 1 (0 until the first object) */
+  size_t nseen;  /* entries in 'seen' */
+  lua_Integer ncopies;
+  int keys;  /* index in 'to' of the copies of recent string keys (nil
+                until the first); 'keysof' holds their sources */
+  const char *keysof[NKEYS];
   int depth;
 } Copier;
 
@@ -153,25 +173,75 @@ static void fail (Copier *c, const Step *at, const char *what,
 ** =======================================================
 */
 
-/* Pushes the copy of the object at 'idx' and returns 1 if it was copied
-** already; otherwise pushes nothing and returns 0. */
-static int lookup (Copier *c, int idx) {
-  if (lua_isnil(c->to, c->seen)) {
-    lua_newtable(c->to);
-    lua_replace(c->to, c->seen);
-    return 0;
-  }
-  if (lua_rawgetp(c->to, c->seen, lua_topointer(c->from, idx)) != LUA_TNIL)
-    return 1;
-  lua_pop(c->to, 1);
-  return 0;
+/*
+** 'seen' lives in C for speed and in a userdata of 'to' so that an error
+** in mid-copy leaves nothing to free. Its hash keeps nearby addresses in
+** nearby slots: objects made one after the other are looked up in order.
+*/
+static Seen *slot (Copier *c, const void *p) {
+  size_t h = (size_t)(uintptr_t)p >> 4;
+  Seen *e;
+  h ^= h >> 20;
+  while ((e = &c->seen[h & c->mask])->p != NULL && e->p != p)
+    h++;
+  return e;
 }
 
 
-/* Records the value on top of 'to' as the copy of the object at 'idx'. */
-static void remember (Copier *c, int idx) {
+/* The number recorded for 'p', or 0. */
+static lua_Integer seenas (Copier *c, const void *p) {
+  return c->mask == 0 ? 0 : slot(c, p)->n;
+}
+
+
+/* Doubles 'seen' (from 0 to 16 slots at first) and moves its entries. */
+static void grow (Copier *c) {
+  size_t i, size = c->mask == 0 ? 16 : (c->mask + 1) * 2;
+  Seen *old = c->seen;
+  size_t oldsize = c->mask == 0 ? 0 : c->mask + 1;
+  c->seen = (Seen *)lua_newuserdatauv(c->to, size * sizeof(Seen), 0);
+  memset(c->seen, 0, size * sizeof(Seen));
+  c->mask = size - 1;
+  for (i = 0; i < oldsize; i++)
+    if (old[i].p != NULL)
+      *slot(c, old[i].p) = old[i];
+  lua_replace(c->to, c->map);  /* the old map is garbage now */
+}
+
+
+/* Records number 'n' for 'p', which has none yet. */
+static void see (Copier *c, const void *p, lua_Integer n) {
+  Seen *e;
+  if (++c->nseen > (c->mask + 1) / 2)  /* keep it half free */
+    grow(c);
+  e = slot(c, p);
+  e->p = p;
+  e->n = n;
+}
+
+
+/* Pushes the copy of the object at 'idx' and returns 1 if it was copied
+** already; otherwise pushes nothing and returns 0. */
+static int lookup (Copier *c, int idx) {
+  lua_Integer n = seenas(c, lua_topointer(c->from, idx));
+  if (n == 0)
+    return 0;
+  lua_rawgeti(c->to, c->copies, n);
+  return 1;
+}
+
+
+/* Records the value on top of 'to' as the copy of the object at 'idx';
+** returns its number. */
+static lua_Integer remember (Copier *c, int idx) {
+  if (c->ncopies == 0) {
+    lua_newtable(c->to);
+    lua_replace(c->to, c->copies);
+  }
   lua_pushvalue(c->to, -1);
-  lua_rawsetp(c->to, c->seen, lua_topointer(c->from, idx));
+  lua_rawseti(c->to, c->copies, ++c->ncopies);
+  see(c, lua_topointer(c->from, idx), c->ncopies);
+  return c->ncopies;
 }
 
 
@@ -379,6 +449,57 @@ int jobs_pushname (lua_State *L, int idx) {
 /* }====================================================== */
 
 
+/*
+** Pushes onto 'to' a table sized for the one at 'idx' of 'from': its border,
+** and a slot for each key that follows the border. Sized once, the copy
+** skips the rehash that every doubling of its hash part would cost.
+*/
+static void newtable (lua_State *from, int idx, lua_State *to) {
+  lua_Unsigned narr = lua_rawlen(from, idx);
+  int nrec = 0;
+  if (narr > 0)
+    lua_pushinteger(from, (lua_Integer)narr);
+  else
+    lua_pushnil(from);
+  while (lua_next(from, idx)) {
+    lua_pop(from, 1);
+    nrec++;
+  }
+  lua_createtable(to, (int)narr, nrec);
+}
+
+
+/*
+** Copies the string key at 'idx', taking the copy made for an earlier key
+** when there is one: pushing a string hashes and interns it, fetching a
+** kept one does not. The strings of 'from' stay put while it is copied
+** (the roots reach them all), so their addresses tell them apart. Each
+** address has two slots, the newer key first.
+*/
+static void copykey (Copier *c, int idx) {
+  lua_State *to = c->to;
+  size_t len;
+  const char *s = lua_tolstring(c->from, idx, &len);
+  size_t h = (size_t)(uintptr_t)s >> 4;
+  h = (h ^ (h >> 7)) & (NKEYS - 2);
+  if (c->keysof[h] == s || c->keysof[h + 1] == s) {
+    lua_rawgeti(to, c->keys, (lua_Integer)h + (c->keysof[h] != s) + 1);
+    return;
+  }
+  if (lua_isnil(to, c->keys)) {
+    lua_createtable(to, NKEYS, 0);
+    lua_replace(to, c->keys);
+  }
+  lua_rawgeti(to, c->keys, (lua_Integer)h + 1);  /* the newer one ages */
+  lua_rawseti(to, c->keys, (lua_Integer)h + 2);
+  c->keysof[h + 1] = c->keysof[h];
+  lua_pushlstring(to, s, len);
+  lua_pushvalue(to, -1);
+  lua_rawseti(to, c->keys, (lua_Integer)h + 1);
+  c->keysof[h] = s;
+}
+
+
 static void copytable (Copier *c, int idx, const Step *at) {
   lua_State *from = c->from, *to = c->to;
   Step step;
@@ -389,14 +510,17 @@ static void copytable (Copier *c, int idx, const Step *at) {
     return;
   }
   enter(c, at, "table");
-  lua_createtable(to, (int)lua_rawlen(from, idx), 0);
+  newtable(from, idx, to);
   remember(c, idx);
   step.up = at;
   step.kind = KEY;
   lua_pushnil(from);
   while (lua_next(from, idx)) {
     step.n = lua_gettop(from) - 1;
-    copyvalue(c, step.n, &step);
+    if (lua_type(from, step.n) == LUA_TSTRING)
+      copykey(c, step.n);
+    else
+      copyvalue(c, step.n, &step);
     copyvalue(c, step.n + 1, &step);
     lua_rawset(to, -3);
     lua_pop(from, 1);
@@ -420,34 +544,29 @@ static int writer (lua_State *L, const void *p, size_t sz, void *b) {
 
 /*
 ** Copies the upvalues of the function at 'idx' of 'from' into the fresh
-** closure on top of 'to'. An upvalue met before is joined to its first copy
-** (each is recorded in 'seen' as slot * 256 + n, where slot numbers the
-** closure that holds it). '_ENV' holding the sender's globals becomes the
-** receiver's globals.
+** closure on top of 'to', number 'fn' in 'copies'. An upvalue met before
+** is joined to its first copy (each is recorded in 'seen' as fn * 256 + n).
+** '_ENV' holding the sender's globals becomes the receiver's globals.
 */
-static void copyupvalues (Copier *c, int idx, const Step *at) {
+static void copyupvalues (Copier *c, int idx, lua_Integer fn,
+                          const Step *at) {
   lua_State *from = c->from, *to = c->to;
-  int slot = ++c->nclosures;
   const char *name;
   Step step;
   step.up = at;
   step.kind = UPVAL;
   step.fn = idx;
-  lua_pushvalue(to, -1);
-  lua_rawseti(to, c->seen, slot);
   for (step.n = 1; (name = lua_getupvalue(from, idx, step.n)) != NULL;
        step.n++) {
     void *id = lua_upvalueid(from, idx, step.n);
-    if (lua_rawgetp(to, c->seen, id) == LUA_TNUMBER) {  /* shared */
-      lua_Integer code = lua_tointeger(to, -1);
-      lua_rawgeti(to, c->seen, code / 256);
-      lua_upvaluejoin(to, -3, step.n, -1, (int)(code % 256));
-      lua_pop(to, 2);
+    lua_Integer code = seenas(c, id);
+    if (code != 0) {  /* shared */
+      lua_rawgeti(to, c->copies, code / 256);
+      lua_upvaluejoin(to, -2, step.n, -1, (int)(code % 256));
+      lua_pop(to, 1);
     }
     else {
-      lua_pop(to, 1);
-      lua_pushinteger(to, (lua_Integer)slot * 256 + step.n);
-      lua_rawsetp(to, c->seen, id);
+      see(c, id, fn * 256 + step.n);
       lua_rawgeti(from, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
       if (strcmp(name, "_ENV") == 0 && lua_rawequal(from, -1, -2))
         lua_rawgeti(to, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
@@ -487,8 +606,7 @@ static void copyfunction (Copier *c, int idx, const Step *at) {
   if (luaL_loadbufferx(to, code, len, "=copy", "b") != LUA_OK)
     lua_error(to);  /* out of memory */
   lua_remove(to, -2);
-  remember(c, idx);
-  copyupvalues(c, idx, at);
+  copyupvalues(c, idx, remember(c, idx), at);
   c->depth--;
 }
 
@@ -572,10 +690,13 @@ void jobs_copy (lua_State *from, int first, int n, lua_State *to,
   c.from = from;
   c.to = to;
   c.root = root;
-  c.nclosures = 0;
+  c.seen = NULL;
+  c.mask = 0;
+  c.nseen = 0;
+  c.ncopies = 0;
   c.depth = 0;
   first = lua_absindex(from, first);
-  luaL_checkstack(to, n + 1, "too many values to copy");
+  luaL_checkstack(to, n + 3, "too many values to copy");
   if (!lua_checkstack(from, 1))
     luaL_error(to, "not enough stack space to copy");
   if (lua_rawgetp(from, LUA_REGISTRYINDEX, &nameskey) == LUA_TTABLE)
@@ -585,14 +706,20 @@ void jobs_copy (lua_State *from, int first, int n, lua_State *to,
     c.names = 0;
   }
   lua_pushnil(to);
-  c.seen = lua_gettop(to);
+  c.copies = lua_gettop(to);
+  lua_pushnil(to);
+  c.map = lua_gettop(to);
+  lua_pushnil(to);
+  c.keys = lua_gettop(to);
+  memset((void *)c.keysof, 0, sizeof(c.keysof));
   step.up = NULL;
   step.kind = ROOT;
   for (i = 0; i < n; i++) {
     step.n = label + i;
     copyvalue(&c, first + i, &step);
   }
-  lua_remove(to, c.seen);
+  lua_rotate(to, c.copies, -3);
+  lua_pop(to, 3);  /* 'copies', the map and 'keys' */
   if (c.names != 0)
     lua_remove(from, c.names);
 }
