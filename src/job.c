@@ -376,8 +376,16 @@ static int job_tostring (lua_State *L) {
 
 static int job_gc (lua_State *L) {
   Box *b = checkbox(L);
-  if (b->j != NULL) {
-    jobs_release(b->j);  /* a running job lives on: see 'prune' */
+  Job *j = b->j;
+  if (j != NULL) {
+    if (j->L != NULL && jobs_isfinal(getstatus(j))) {
+      /* The final status was read under 'j->mu': the state is ours (step
+      ** 3 in worker.c). Its memory goes back now, not when a poll or a
+      ** prune lets go of the job. */
+      lua_close(j->L);
+      j->L = NULL;
+    }
+    jobs_release(j);  /* a running job lives on: see 'prune' */
     b->j = NULL;
   }
   return 0;

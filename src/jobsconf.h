@@ -31,6 +31,13 @@
 #define JOBS_IDLETIME	1.0
 #endif
 
+/* Threads kept waiting for a job at most: one whose job ends past these
+** exits at once, so a burst of jobs leaves no crowd of idle threads (and
+** their stacks) behind. */
+#if !defined(JOBS_IDLEMAX)
+#define JOBS_IDLEMAX	16
+#endif
+
 /* Bytes of C stack of a job's thread. Lua stops C recursion at about 200
 ** calls (LUAI_MAXCCALLS) and a copy at JOBS_MAXDEPTH levels, both far
 ** within it (errors_spec checks both on a job's thread); the default 8 MiB

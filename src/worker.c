@@ -404,6 +404,18 @@ static void prune (Hub *h) {
 }
 
 
+/* Joins the threads of list 'w' (linked by 'next'), which have given up. */
+static void join (Worker *w) {
+  while (w != NULL) {
+    Worker *next = w->next;
+    pthread_join(w->thread, NULL);  /* at most the few steps after 'idle' */
+    pthread_cond_destroy(&w->cv);
+    free(w);
+    w = next;
+  }
+}
+
+
 /* Joins the threads that gave up waiting for jobs; called by the owner's
 ** thread. */
 static void reap (Hub *h) {
@@ -412,13 +424,7 @@ static void reap (Hub *h) {
   w = h->done;
   h->done = NULL;
   pthread_mutex_unlock(&h->mu);
-  while (w != NULL) {
-    Worker *next = w->next;
-    pthread_join(w->thread, NULL);  /* at most the few steps after 'idle' */
-    pthread_cond_destroy(&w->cv);
-    free(w);
-    w = next;
-  }
+  join(w);
 }
 
 
@@ -502,29 +508,43 @@ static Job *finish (Job *j, JobStatus st) {
 
 /*
 ** Waits, in 'h->idle', to be handed a job (see 'launch') for JOBS_IDLETIME
-** seconds at most, or until the state closes. Returns the job; or, having
-** given up, NULL, the thread listed to join: its last touch of 'h'.
+** seconds at most, or until the state closes; past JOBS_IDLEMAX waiting
+** threads, does not wait. Returns the job; or, having given up, NULL, the
+** thread listed to join. The thread then joins those listed before it, so
+** that one at most waits to be joined.
 */
 static Job *idle (Hub *h, Worker *w) {
   double until = jobs_now() + JOBS_IDLETIME;
-  Job *j;
+  Job *j = NULL;
+  Worker *before;
   pthread_mutex_lock(&h->mu);
-  w->job = NULL;
-  w->next = h->idle;
-  h->idle = w;
-  while (w->job == NULL && !h->closing &&
-         jobs_waitcv(&w->cv, &h->mu, until) != ETIMEDOUT) {}
-  /* Handoff (step 2): a job handed over under 'h->mu' is this thread's. */
-  if ((j = w->job) == NULL) {  /* still in 'h->idle': leave it */
-    Worker **p;
-    for (p = &h->idle; *p != w; p = &(*p)->next) {}
-    *p = w->next;
-    w->next = h->done;
-    h->done = w;
-    leave(h);
+  if (h->nidle < JOBS_IDLEMAX) {
+    w->job = NULL;
+    w->next = h->idle;
+    h->idle = w;
+    h->nidle++;
+    while (w->job == NULL && !h->closing &&
+           jobs_waitcv(&w->cv, &h->mu, until) != ETIMEDOUT) {}
+    /* Handoff (step 2): a job handed over under 'h->mu' is this thread's
+    ** ('launch' took it out of 'h->idle'). */
+    if ((j = w->job) == NULL) {  /* still in 'h->idle': leave it */
+      Worker **p;
+      for (p = &h->idle; *p != w; p = &(*p)->next) {}
+      *p = w->next;
+      h->nidle--;
+    }
   }
+  if (j != NULL) {
+    pthread_mutex_unlock(&h->mu);
+    return j;
+  }
+  before = h->done;
+  w->next = NULL;
+  h->done = w;
+  leave(h);  /* its last touch of 'h' */
   pthread_mutex_unlock(&h->mu);
-  return j;
+  join(before);  /* a closing state joins this thread, hence them too */
+  return NULL;
 }
 
 
@@ -621,6 +641,7 @@ static int launch (Hub *h, Job *j) {
   begin(j);
   if (w != NULL) {
     h->idle = w->next;
+    h->nidle--;
     w->job = j;  /* Handoff (step 2): the state is the waiting thread's */
     pthread_cond_signal(&w->cv);
   }
@@ -821,6 +842,7 @@ void jobs_newhub (lua_State *L) {
   jobs_initcv(&h->cv);  /* timed waits: jobs.wait_any and wait_all */
   h->running = 0;
   h->idle = NULL;
+  h->nidle = 0;
   h->done = NULL;
   h->closing = 0;
   h->jobs = NULL;

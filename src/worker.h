@@ -18,8 +18,9 @@ typedef enum JobStatus {
 
 /*
 ** A thread that runs jobs: between them it waits a while in 'hub->idle' to
-** be handed the next; once it gives up, it waits in 'hub->done' for its
-** owner to join it. Guarded by the hub's mutex.
+** be handed the next; once it gives up, it waits in 'hub->done' to be
+** joined by the next thread to give up, or by its owner. Guarded by the
+** hub's mutex.
 */
 typedef struct Worker {
   struct Worker *next;  /* in 'hub->idle', then in 'hub->done' */
@@ -60,6 +61,7 @@ typedef struct Hub {
   pthread_cond_t cv;
   int running;  /* threads not yet in 'done' */
   Worker *idle;  /* threads waiting for a job, the last to wait first */
+  int nidle;  /* how many */
   Worker *done;  /* threads to join */
   int closing;  /* the state is closing: idle threads must go */
   struct Job *jobs;  /* jobs running or in line, to cancel them all */
