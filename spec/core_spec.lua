@@ -205,24 +205,4 @@ function TestCore.test_a_collected_job_closes_its_state_at_once()
   lu.assertEquals(closed:pop(10), "closed")  -- no poll, no new job needed
 end
 
--- Threads of this process, from Linux's /proc.
-local function threads()
-  local f = assert(io.open("/proc/self/status"))
-  local n = tonumber(f:read("a"):match("Threads:%s*(%d+)"))
-  f:close()
-  return n
-end
-
-function TestCore.test_a_burst_leaves_at_most_sixteen_threads_waiting()
-  local gate, m = helpers.gate(), jobs.manager()
-  local before = threads()
-  for _ = 1, 40 do m.new(helpers.behind, gate.path) end
-  gate.open()
-  lu.assertTrue(m.wait_all(60))
-  local deadline = os.clock() + 0.9  -- a waiting thread gives up after 1 s
-  while threads() > before + 16 and os.clock() < deadline do end
-  lu.assertTrue(threads() <= before + 16)
-  gate.close()
-end
-
 os.exit(lu.LuaUnit.run(), true)
