@@ -205,4 +205,15 @@ function TestCore.test_a_collected_job_closes_its_state_at_once()
   lu.assertEquals(closed:pop(10), "closed")  -- no poll, no new job needed
 end
 
+function TestCore.test_fetching_the_outcome_closes_the_state()
+  local closed = jobs.channel()
+  local j = jobs.new(function(ch)
+    keep = setmetatable({}, { __gc = function() ch:push("closed") end })
+    return { 1, 2, 3 }
+  end, closed)
+  lu.assertEquals(select(2, j:wait(10)), { 1, 2, 3 })
+  lu.assertEquals(closed:pop(10), "closed")  -- the job object still lives
+  lu.assertEquals(j.result, { 1, 2, 3 })
+end
+
 os.exit(lu.LuaUnit.run(), true)

@@ -147,8 +147,7 @@ static void fetch (lua_State *L, int ud) {
   }
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, ud, UV_OUTCOME);
-  lua_close(j->L);
-  j->L = NULL;
+  jobs_closestate(j);
 }
 
 
@@ -382,8 +381,7 @@ static int job_gc (lua_State *L) {
       /* The final status was read under 'j->mu': the state is ours (step
       ** 3 in worker.c). Its memory goes back now, not when a poll or a
       ** prune lets go of the job. */
-      lua_close(j->L);
-      j->L = NULL;
+      jobs_closestate(j);
     }
     jobs_release(j);  /* a running job lives on: see 'prune' */
     b->j = NULL;

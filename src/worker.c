@@ -14,9 +14,10 @@
 **      under 'hub->mu' while it waits idle, or from taking the job out of
 **      line) until it sets a final status under 'j->mu' (settle);
 **   3. the owner's thread again, once it has read that final status under
-**      'j->mu' (job.c), until it closes the state. Only the owner's thread
-**      frees a job: the job's thread hands its reference to the hub's list
-**      of finished jobs, which jobs.poll() and pruning release.
+**      'j->mu' (job.c), until it closes the state or hands it, under
+**      'hub->mu', to a thread waiting idle, to be closed there (step 4:
+**      jobs_closestate). The job's thread hands its reference to the
+**      hub's list of finished jobs, which jobs.poll() and pruning release.
 ** The job's thread never touches the owner's state; the owner's thread
 ** reads a job's state only in steps 1 and 3.
 */
@@ -100,6 +101,39 @@ void jobs_release (Job *j) {
 }
 
 /* }====================================================== */
+
+
+/*
+** Closes the state of 'j', which the owner's thread holds (step 3) and
+** will not read again. An idle thread of the job's hub, if one waits, does
+** it, holding a reference to 'j' (the state's allocator counts in
+** 'j->meter'), so that the owner goes on at once: closing a big state
+** costs as much as a copy of it.
+*/
+void jobs_closestate (Job *j) {
+  Hub *h = j->hub;
+  lua_State *J = j->L;
+  Worker *w = NULL;
+  j->L = NULL;
+  if (h != NULL) {
+    pthread_mutex_lock(&h->mu);
+    if ((w = h->idle) != NULL && !h->closing) {
+      h->idle = w->next;
+      h->nidle--;
+      pthread_mutex_lock(&j->mu);
+      j->refs++;
+      pthread_mutex_unlock(&j->mu);
+      w->job = j;
+      w->spent = J;  /* Handoff (step 4): the state is the waiting thread's */
+      pthread_cond_signal(&w->cv);
+    }
+    else
+      w = NULL;
+    pthread_mutex_unlock(&h->mu);
+  }
+  if (w == NULL)
+    lua_close(J);
+}
 
 
 /*
@@ -584,12 +618,18 @@ static JobStatus execute (Job *j) {
 
 
 /* A worker's thread: runs the job it is handed, then each job its
-** manager has in line for it, then waits for another. */
+** manager has in line for it, then waits for another; or closes the state
+** of a job that is over. */
 static void *run (void *arg) {
   Worker *w = (Worker *)arg;
   Job *j = w->job;  /* its state ours since pthread_create (step 2) */
   do {
-    while (j != NULL)
+    if (w->spent != NULL) {  /* a state to close (step 4) */
+      lua_close(w->spent);
+      w->spent = NULL;
+      jobs_release(j);
+    }
+    else while (j != NULL)
       j = finish(j, execute(j));
   } while ((j = idle(w->hub, w)) != NULL);
   return NULL;
@@ -608,6 +648,7 @@ static int newworker (Hub *h, Job *j) {
     return ENOMEM;
   w->hub = h;
   w->job = j;
+  w->spent = NULL;
   jobs_initcv(&w->cv);
   sigfillset(&async);
   sigdelset(&async, SIGSEGV);

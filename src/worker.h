@@ -28,6 +28,7 @@ typedef struct Worker {
   pthread_cond_t cv;  /* signalled when it is handed a job or must go */
   struct Hub *hub;
   struct Job *job;  /* the job it is handed; NULL while it waits */
+  lua_State *spent;  /* or, with 'job', that job's state to close */
 } Worker;
 
 
@@ -126,6 +127,7 @@ void *jobs_registered (lua_State *L, const void *key);
 
 Job *jobs_newjob (void);
 void jobs_release (Job *j);
+void jobs_closestate (Job *j);
 
 int jobs_pushpaths (lua_State *L);
 void jobs_inherit (lua_State *L, int paths, lua_State *J);
