@@ -380,7 +380,9 @@ static int job_gc (lua_State *L) {
     if (j->L != NULL && jobs_isfinal(getstatus(j))) {
       /* The final status was read under 'j->mu': the state is ours (step
       ** 3 in worker.c). Its memory goes back now, not when a poll or a
-      ** prune lets go of the job. */
+      ** prune lets go of the job. Closing the owner's state, this runs
+      ** before the hub's finalizer: the hub was marked for finalization
+      ** first, and finalizers run in reverse order. */
       jobs_closestate(j);
     }
     jobs_release(j);  /* a running job lives on: see 'prune' */
