@@ -98,6 +98,37 @@ function TestCopy.test_rows_with_many_and_changing_keys_copy_exactly()
   lu.assertEquals(roundtrip(rows), rows)
 end
 
+function TestCopy.test_records_of_every_size_copy_whole()
+  local key = { "table key" }
+  for n = 0, 40 do
+    local t = {}
+    for k = 1, n do
+      local which = k % 4
+      if which == 0 then t["f" .. k] = k
+      elseif which == 1 then t[k * 1000] = { k }
+      elseif which == 2 then t[k + 0.5] = "half" .. k
+      else t[k % 3 == 0] = k end
+    end
+    if n % 5 == 0 then t[key] = n end
+    local c = roundtrip(t)
+    if n % 5 == 0 then  -- a copied table key is another table
+      local found, value
+      for k, v in pairs(c) do
+        if type(k) == "table" then found, value, c[k] = k, v, nil end
+      end
+      lu.assertEquals(found, key)
+      lu.assertEquals(value, n)
+      t[key] = nil
+    end
+    lu.assertEquals(c, t)
+  end
+end
+
+function TestCopy.test_arrays_with_holes_and_fields_copy_whole()
+  local t = { 1, nil, 3, nil, nil, 6, x = "x", [10] = 10, [-1] = -1 }
+  lu.assertEquals(roundtrip(t), t)
+end
+
 function TestCopy.test_cycles_are_kept()
   local t = { name = "t" }
   t.self = t

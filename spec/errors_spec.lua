@@ -45,6 +45,17 @@ function TestErrors.test_string_env_must_be_a_table()
   lu.assertErrorMsgContains("bad argument #3 to 'jobs.new'", jobs.new, "x", {}, 1)
 end
 
+function TestErrors.test_paths_name_a_records_key_wherever_it_stands()
+  for _, n in ipairs({ 1, 15, 16, 17, 40 }) do
+    local t = {}
+    for k = 1, n do t["f" .. k] = k end
+    t["f" .. n] = coroutine.create(print)
+    lu.assertErrorMsgEquals("cannot copy thread at argument 2.f" .. n,
+      jobs.new, nop, t)
+  end
+  healthy()
+end
+
 function TestErrors.test_uncopyable_arguments_name_type_and_path()
   lu.assertErrorMsgEquals("cannot copy userdata at argument 2",
     jobs.new, nop, io.stdout)

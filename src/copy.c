@@ -34,6 +34,10 @@ typedef struct Step {
 /* How many string keys a copy keeps at hand: rows of a table repeat them. */
 #define NKEYS	64
 
+/* How many pairs of a table without a border wait on the stack of 'from'
+** while its copy is sized: a table that small is walked once. */
+#define NGATHER	16
+
 
 /* An entry of the 'seen' map: a source object's address and a number. */
 typedef struct Seen {
@@ -252,7 +256,7 @@ static void enter (Copier *c, const Step *at, const char *what) {
     fail(c, at, what, lua_tostring(c->to, -1));
   }
   luaL_checkstack(c->to, 6, "copying a value");
-  if (!lua_checkstack(c->from, 6))
+  if (!lua_checkstack(c->from, 2 * NGATHER + 4))
     fail(c, at, what, "not enough stack space");
 }
 
@@ -451,21 +455,34 @@ int jobs_pushname (lua_State *L, int idx) {
 
 /*
 ** Pushes onto 'to' a table sized for the one at 'idx' of 'from': its border,
-** and a slot for each key that follows the border. Sized once, the copy
-** skips the rehash that every doubling of its hash part would cost.
+** and a slot for each other key, so that no rehash follows. A table with a
+** border has the keys past it counted. One without (a record) is walked
+** once if it is small: its first NGATHER pairs are left on the stack of
+** 'from', and only the rest of a bigger one is counted. Returns how many
+** pairs were left; sets 'walk' if the copy must walk the table, from
+** after the last of them (or from the start if none).
 */
-static void newtable (lua_State *from, int idx, lua_State *to) {
+static int newtable (lua_State *from, int idx, lua_State *to, int *walk) {
   lua_Unsigned narr = lua_rawlen(from, idx);
-  int nrec = 0;
+  int n = 0, nrec = 0;
   if (narr > 0)
     lua_pushinteger(from, (lua_Integer)narr);
-  else
+  else {
     lua_pushnil(from);
-  while (lua_next(from, idx)) {
-    lua_pop(from, 1);
-    nrec++;
+    while (n < NGATHER && lua_next(from, idx)) {
+      lua_pushvalue(from, -2);  /* the key again, for the next step */
+      n++;
+    }
   }
-  lua_createtable(to, (int)narr, nrec);
+  *walk = (narr > 0 || n == NGATHER);
+  if (*walk) {
+    while (lua_next(from, idx)) {
+      lua_pop(from, 1);
+      nrec++;
+    }
+  }
+  lua_createtable(to, (int)narr, n + nrec);
+  return n;
 }
 
 
@@ -500,8 +517,22 @@ static void copykey (Copier *c, int idx) {
 }
 
 
+/* Copies the key at 'k' of 'from' and the value above it into the table
+** on top of 'to'. */
+static void copypair (Copier *c, int k, Step *step) {
+  step->n = k;
+  if (lua_type(c->from, k) == LUA_TSTRING)
+    copykey(c, k);
+  else
+    copyvalue(c, k, step);
+  copyvalue(c, k + 1, step);
+  lua_rawset(c->to, -3);
+}
+
+
 static void copytable (Copier *c, int idx, const Step *at) {
   lua_State *from = c->from, *to = c->to;
+  int base = lua_gettop(from) + 1, n, i, walk;
   Step step;
   if (lookup(c, idx))
     return;
@@ -510,21 +541,23 @@ static void copytable (Copier *c, int idx, const Step *at) {
     return;
   }
   enter(c, at, "table");
-  newtable(from, idx, to);
+  n = newtable(from, idx, to, &walk);
   remember(c, idx);
   step.up = at;
   step.kind = KEY;
-  lua_pushnil(from);
-  while (lua_next(from, idx)) {
-    step.n = lua_gettop(from) - 1;
-    if (lua_type(from, step.n) == LUA_TSTRING)
-      copykey(c, step.n);
+  for (i = 0; i < n; i++)
+    copypair(c, base + 2 * i, &step);
+  if (walk) {
+    if (n > 0)
+      lua_pushvalue(from, base + 2 * n - 2);
     else
-      copyvalue(c, step.n, &step);
-    copyvalue(c, step.n + 1, &step);
-    lua_rawset(to, -3);
-    lua_pop(from, 1);
+      lua_pushnil(from);
+    while (lua_next(from, idx)) {
+      copypair(c, lua_gettop(from) - 1, &step);
+      lua_pop(from, 1);
+    }
   }
+  lua_settop(from, base - 1);
   if (lua_getmetatable(from, idx)) {  /* raw: '__metatable' is not asked */
     step.kind = META;
     copyvalue(c, lua_gettop(from), &step);
