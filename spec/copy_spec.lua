@@ -129,6 +129,18 @@ function TestCopy.test_arrays_with_holes_and_fields_copy_whole()
   lu.assertEquals(roundtrip(t), t)
 end
 
+function TestCopy.test_copies_leave_each_collector_as_it_was()
+  local running = function() return collectgarbage("isrunning") end
+  lu.assertEquals(select(2, jobs.new(running, { 1, 2 }):wait(10)), true)
+  collectgarbage("stop")
+  jobs.new(function() return { 1 } end):wait(10)
+  lu.assertFalse(collectgarbage("isrunning"))
+  collectgarbage("restart")
+  local j = jobs.new(function() return coroutine.create(print) end)
+  lu.assertFalse(j:wait(10))  -- its result cannot cross
+  lu.assertTrue(collectgarbage("isrunning"))
+end
+
 function TestCopy.test_cycles_are_kept()
   local t = { name = "t" }
   t.self = t

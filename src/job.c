@@ -127,15 +127,21 @@ static int copyoutcome (lua_State *L) {
 static void fetch (lua_State *L, int ud) {
   Box *b = (Box *)lua_touserdata(L, ud);
   Job *j = b->j;
+  int gc, st;
   if (lua_getiuservalue(L, ud, UV_OUTCOME) != LUA_TNIL ||
       !jobs_isfinal(getstatus(j)))
     return;
   /* The final status was read under 'j->mu': the job's state is ours now
   ** (step 3 in worker.c). */
   lua_pop(L, 1);
+  gc = lua_gc(L, LUA_GCISRUNNING);
+  lua_gc(L, LUA_GCSTOP);  /* what the copy makes is alive: no use looking */
   lua_pushcfunction(L, copyoutcome);
   lua_pushlightuserdata(L, j);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+  st = lua_pcall(L, 1, 1, 0);
+  if (gc)
+    lua_gc(L, LUA_GCRESTART);
+  if (st != LUA_OK) {
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, "error");

@@ -338,6 +338,7 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
   p.paths = jobs_pushpaths(L);  /* reads of L that may raise come first... */
   if ((j->L = J = lua_newstate(jobs_alloc, &j->meter)) == NULL)
     luaL_error(L, "not enough memory");
+  lua_gc(J, LUA_GCSTOP);  /* all it holds until it runs is alive */
   lua_pushcfunction(J, prepare);  /* ...so that now only J may raise */
   lua_pushlightuserdata(J, &p);
   if (lua_pcall(J, 1, LUA_MULTRET, 0) != LUA_OK) {
@@ -347,6 +348,7 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
     j->L = NULL;
     lua_error(L);
   }
+  lua_gc(J, LUA_GCRESTART);
   lua_settop(L, top);
 }
 
