@@ -132,13 +132,19 @@ end
 function TestCopy.test_copies_leave_each_collector_as_it_was()
   local running = function() return collectgarbage("isrunning") end
   lu.assertEquals(select(2, jobs.new(running, { 1, 2 }):wait(10)), true)
-  collectgarbage("stop")
-  jobs.new(function() return { 1 } end):wait(10)
-  lu.assertFalse(collectgarbage("isrunning"))
-  collectgarbage("restart")
-  local j = jobs.new(function() return coroutine.create(print) end)
-  lu.assertFalse(j:wait(10))  -- its result cannot cross
-  lu.assertTrue(collectgarbage("isrunning"))
+  for _, size in ipairs({ 0, 4 << 20 }) do  -- a big outcome pauses ours
+    collectgarbage("stop")
+    jobs.new(function(n) return { ("x"):rep(n) } end, size):wait(10)
+    lu.assertFalse(collectgarbage("isrunning"))
+    collectgarbage("restart")
+    jobs.new(function(n) return { ("x"):rep(n) } end, size):wait(10)
+    lu.assertTrue(collectgarbage("isrunning"))
+    local j = jobs.new(function(n)
+      return ("x"):rep(n), coroutine.create(print)
+    end, size)
+    lu.assertFalse(j:wait(10))  -- its result cannot cross
+    lu.assertTrue(collectgarbage("isrunning"))
+  end
 end
 
 function TestCopy.test_cycles_are_kept()

@@ -207,13 +207,16 @@ end
 
 function TestCore.test_fetching_the_outcome_closes_the_state()
   local closed = jobs.channel()
-  local j = jobs.new(function(ch)
-    keep = setmetatable({}, { __gc = function() ch:push("closed") end })
-    return { 1, 2, 3 }
-  end, closed)
-  lu.assertEquals(select(2, j:wait(10)), { 1, 2, 3 })
-  lu.assertEquals(closed:pop(10), "closed")  -- the job object still lives
-  lu.assertEquals(j.result, { 1, 2, 3 })
+  for _, size in ipairs({ 0, 4 << 20 }) do  -- a big one closes on a pool thread
+    local j = jobs.new(function(ch, n)
+      keep = setmetatable({ ("x"):rep(n) }, {
+        __gc = function() ch:push("closed") end })
+      return { 1, 2, 3 }
+    end, closed, size)
+    lu.assertEquals(select(2, j:wait(10)), { 1, 2, 3 })
+    lu.assertEquals(closed:pop(10), "closed")  -- the job object still lives
+    lu.assertEquals(j.result, { 1, 2, 3 })
+  end
 end
 
 os.exit(lu.LuaUnit.run(), true)

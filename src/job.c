@@ -134,8 +134,9 @@ static void fetch (lua_State *L, int ud) {
   /* The final status was read under 'j->mu': the job's state is ours now
   ** (step 3 in worker.c). */
   lua_pop(L, 1);
-  gc = lua_gc(L, LUA_GCISRUNNING);
-  lua_gc(L, LUA_GCSTOP);  /* what the copy makes is alive: no use looking */
+  gc = j->meter.used >= JOBS_BIGSTATE && lua_gc(L, LUA_GCISRUNNING);
+  if (gc)  /* what the copy makes is alive: no use looking */
+    lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, copyoutcome);
   lua_pushlightuserdata(L, j);
   st = lua_pcall(L, 1, 1, 0);

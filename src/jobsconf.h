@@ -24,6 +24,15 @@
 #define JOBS_PRUNEMIN	64
 #endif
 
+/* Bytes that make a finished job's state big: its owner copies the outcome
+** with its own collector paused, and an idle thread closes it. Copying or
+** closing a megabyte of objects takes a millisecond or more, a hundred
+** wake-ups; for a small state, the collector's restart (which steps it at
+** once) and the handoff cost more than they save. */
+#if !defined(JOBS_BIGSTATE)
+#define JOBS_BIGSTATE	(1 << 20)
+#endif
+
 /* Seconds a thread whose job ended waits for the next before it exits:
 ** starting a job on a waiting thread costs a wake-up (tens of
 ** microseconds), a new thread ten times that. */

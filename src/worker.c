@@ -105,17 +105,17 @@ void jobs_release (Job *j) {
 
 /*
 ** Closes the state of 'j', which the owner's thread holds (step 3) and
-** will not read again. An idle thread of the job's hub, if one waits, does
-** it, holding a reference to 'j' (the state's allocator counts in
-** 'j->meter'), so that the owner goes on at once: closing a big state
-** costs as much as a copy of it.
+** will not read again. A big state is closed by an idle thread of the
+** job's hub, if one waits, holding a reference to 'j' (the state's
+** allocator counts in 'j->meter'), so that the owner goes on at once:
+** closing it costs as much as a copy of it.
 */
 void jobs_closestate (Job *j) {
   Hub *h = j->hub;
   lua_State *J = j->L;
   Worker *w = NULL;
   j->L = NULL;
-  if (h != NULL) {
+  if (h != NULL && j->meter.used >= JOBS_BIGSTATE) {
     pthread_mutex_lock(&h->mu);
     if ((w = h->idle) != NULL && !h->closing) {
       h->idle = w->next;
