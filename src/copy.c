@@ -50,6 +50,8 @@ typedef struct Copier {
   lua_State *from, *to;
   const char *root;
   int names;  /* index in 'from' of its index of names, or 0 if it has none */
+  const void **named;  /* the addresses the index has (see 'addset') */
+  size_t namemask;  /* size of 'named' - 1 */
   int copies;  /* index in 'to' of the list of objects copied so far (nil
                   until the first), so that a second reference finds one */
   int map;  /* index in 'to' of the userdata holding 'seen' */
@@ -182,10 +184,15 @@ static void fail (Copier *c, const Step *at, const char *what,
 ** in mid-copy leaves nothing to free. Its hash keeps nearby addresses in
 ** nearby slots: objects made one after the other are looked up in order.
 */
-static Seen *slot (Copier *c, const void *p) {
+static size_t hashp (const void *p) {
   size_t h = (size_t)(uintptr_t)p >> 4;
+  return h ^ (h >> 20);
+}
+
+
+static Seen *slot (Copier *c, const void *p) {
+  size_t h = hashp(p);
   Seen *e;
-  h ^= h >> 20;
   while ((e = &c->seen[h & c->mask])->p != NULL && e->p != p)
     h++;
   return e;
@@ -291,8 +298,14 @@ static int byname (Copier *c, int idx, const Step *at) {
   lua_State *from = c->from, *to = c->to;
   int top = lua_gettop(from);
   const char *field = NULL;
+  const void *p, *q;
+  size_t h;
   if (c->names == 0)
     return 0;
+  p = lua_topointer(from, idx);
+  for (h = hashp(p); (q = c->named[h & c->namemask]) != p; h++)
+    if (q == NULL)
+      return 0;  /* most values: not asked of the index */
   lua_pushvalue(from, idx);
   if (lua_rawget(from, c->names) == LUA_TNIL) {
     lua_settop(from, top);
@@ -391,6 +404,36 @@ static int uptodate (lua_State *L) {
 }
 
 
+/*
+** Puts at [2] of the index at 'index' the set of the addresses of its keys,
+** open addressing in a userdata, half free: a copy asks it of each table
+** and function, and the set answers "not a name" in C.
+*/
+static void addset (lua_State *L, int index) {
+  size_t n = 0, size = 16, h;
+  const void **set, *p;
+  lua_pushnil(L);
+  while (lua_next(L, index)) {
+    lua_pop(L, 1);
+    n++;
+  }
+  while (size < 2 * n)
+    size *= 2;
+  set = (const void **)lua_newuserdatauv(L, size * sizeof(void *), 0);
+  memset((void *)set, 0, size * sizeof(void *));
+  lua_pushnil(L);
+  while (lua_next(L, index)) {
+    if (lua_type(L, -2) != LUA_TNUMBER) {  /* [0] and [1] are no names */
+      p = lua_topointer(L, -2);
+      for (h = hashp(p); set[h & (size - 1)] != NULL; h++) {}
+      set[h & (size - 1)] = p;
+    }
+    lua_pop(L, 1);
+  }
+  lua_rawseti(L, index, 2);
+}
+
+
 int jobs_indexnames (lua_State *L) {
   int index, snapshot;
   lua_Integer n = 0;
@@ -419,6 +462,7 @@ int jobs_indexnames (lua_State *L) {
   lua_rawseti(L, index, 0);
   lua_pushinteger(L, n);
   lua_rawseti(L, index, 1);
+  addset(L, index);
   lua_pushvalue(L, index);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &nameskey);
   return 0;
@@ -730,10 +774,15 @@ void jobs_copy (lua_State *from, int first, int n, lua_State *to,
   c.depth = 0;
   first = lua_absindex(from, first);
   luaL_checkstack(to, n + 3, "too many values to copy");
-  if (!lua_checkstack(from, 1))
+  if (!lua_checkstack(from, 2))
     luaL_error(to, "not enough stack space to copy");
-  if (lua_rawgetp(from, LUA_REGISTRYINDEX, &nameskey) == LUA_TTABLE)
+  if (lua_rawgetp(from, LUA_REGISTRYINDEX, &nameskey) == LUA_TTABLE) {
     c.names = lua_gettop(from);
+    lua_rawgeti(from, c.names, 2);  /* the index keeps it */
+    c.named = (const void **)lua_touserdata(from, -1);
+    c.namemask = lua_rawlen(from, -1) / sizeof(void *) - 1;
+    lua_pop(from, 1);
+  }
   else {
     lua_pop(from, 1);
     c.names = 0;
