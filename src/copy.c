@@ -541,8 +541,7 @@ static void copykey (Copier *c, int idx) {
   lua_State *to = c->to;
   size_t len;
   const char *s = lua_tolstring(c->from, idx, &len);
-  size_t h = (size_t)(uintptr_t)s >> 4;
-  h = (h ^ (h >> 7)) & (NKEYS - 2);
+  size_t h = hashp(s) & (NKEYS - 2);
   if (c->keysof[h] == s || c->keysof[h + 1] == s) {
     lua_rawgeti(to, c->keys, (lua_Integer)h + (c->keysof[h] != s) + 1);
     return;
