@@ -522,11 +522,7 @@ int jobs_luapoll (lua_State *L) {
   lua_pushlightuserdata(L, j);
   lua_pushvalue(L, -3);
   st = lua_pcall(L, 2, 0, 0);
-  while (j != NULL) {  /* the list's references go, whatever happened */
-    Job *next = j->nextdone;
-    jobs_release(j);
-    j = next;
-  }
+  jobs_releaselist(j);  /* the list's references go, whatever happened */
   if (st != LUA_OK)
     return lua_error(L);
   runpending(L);

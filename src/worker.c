@@ -100,6 +100,16 @@ void jobs_release (Job *j) {
     destroy(j);
 }
 
+
+/* Releases each job of the list 'j', linked by 'nextdone'. */
+void jobs_releaselist (Job *j) {
+  while (j != NULL) {
+    Job *next = j->nextdone;
+    jobs_release(j);
+    j = next;
+  }
+}
+
 /* }====================================================== */
 
 
@@ -432,11 +442,7 @@ static void prune (Hub *h) {
   h->pruneat = h->nfinished < JOBS_PRUNEMIN / 2 ? JOBS_PRUNEMIN
                                                 : 2 * h->nfinished;
   pthread_mutex_unlock(&h->mu);
-  while (gone != NULL) {
-    Job *next = gone->nextdone;
-    jobs_release(gone);
-    gone = next;
-  }
+  jobs_releaselist(gone);
 }
 
 
@@ -845,11 +851,7 @@ static int hubgc (lua_State *L) {
     pthread_cond_wait(&h->cv, &h->mu);
   pthread_mutex_unlock(&h->mu);
   reap(h);  /* every thread has left the module's code */
-  for (j = jobs_takefinished(h); j != NULL; ) {
-    Job *next = j->nextdone;
-    jobs_release(j);
-    j = next;
-  }
+  jobs_releaselist(jobs_takefinished(h));
   close(h->fd);
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);

@@ -127,6 +127,7 @@ void *jobs_registered (lua_State *L, const void *key);
 
 Job *jobs_newjob (void);
 void jobs_release (Job *j);
+void jobs_releaselist (Job *j);
 void jobs_closestate (Job *j);
 
 int jobs_pushpaths (lua_State *L);
