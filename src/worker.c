@@ -114,39 +114,6 @@ void jobs_releaselist (Job *j) {
 
 
 /*
-** Closes the state of 'j', which the owner's thread holds (step 3) and
-** will not read again. A big state is closed by an idle thread of the
-** job's hub, if one waits, holding a reference to 'j' (the state's
-** allocator counts in 'j->meter'), so that the owner goes on at once:
-** closing it costs as much as a copy of it.
-*/
-void jobs_closestate (Job *j) {
-  Hub *h = j->hub;
-  lua_State *J = j->L;
-  Worker *w = NULL;
-  j->L = NULL;
-  if (h != NULL && j->meter.used >= JOBS_BIGSTATE) {
-    pthread_mutex_lock(&h->mu);
-    if ((w = h->idle) != NULL && !h->closing) {
-      h->idle = w->next;
-      h->nidle--;
-      pthread_mutex_lock(&j->mu);
-      j->refs++;
-      pthread_mutex_unlock(&j->mu);
-      w->job = j;
-      w->spent = J;  /* Handoff (step 4): the state is the waiting thread's */
-      pthread_cond_signal(&w->cv);
-    }
-    else
-      w = NULL;
-    pthread_mutex_unlock(&h->mu);
-  }
-  if (w == NULL)
-    lua_close(J);
-}
-
-
-/*
 ** {======================================================
 ** Building a job's state (on the owner's thread, step 1)
 ** =======================================================
@@ -549,7 +516,7 @@ static Job *finish (Job *j, JobStatus st) {
 
 
 /*
-** Waits, in 'h->idle', to be handed a job (see 'launch') for JOBS_IDLETIME
+** Waits, in 'h->idle', to be handed a job (see 'handidle') for JOBS_IDLETIME
 ** seconds at most, or until the state closes; past JOBS_IDLEMAX waiting
 ** threads, does not wait. Returns the job; or, having given up, NULL, the
 ** thread listed to join. The thread then joins those listed before it, so
@@ -568,7 +535,7 @@ static Job *idle (Hub *h, Worker *w) {
     while (w->job == NULL && !h->closing &&
            jobs_waitcv(&w->cv, &h->mu, until) != ETIMEDOUT) {}
     /* Handoff (step 2): a job handed over under 'h->mu' is this thread's
-    ** ('launch' took it out of 'h->idle'). */
+    ** ('handidle' took it out of 'h->idle'). */
     if ((j = w->job) == NULL) {  /* still in 'h->idle': leave it */
       Worker **p;
       for (p = &h->idle; *p != w; p = &(*p)->next) {}
@@ -681,20 +648,56 @@ static int newworker (Hub *h, Job *j) {
 }
 
 
+/* Hands the thread that waited last in 'h->idle' job 'j' to run or, with
+** 'spent', that job's state to close; 'h->mu' is held. Returns 0 if no
+** thread waits. */
+static int handidle (Hub *h, Job *j, lua_State *spent) {
+  Worker *w = h->idle;
+  if (w == NULL)
+    return 0;
+  h->idle = w->next;
+  h->nidle--;
+  w->job = j;
+  w->spent = spent;  /* Handoff (step 2, or 4 with 'spent'): the state is
+                        the waiting thread's once it has 'h->mu' */
+  pthread_cond_signal(&w->cv);
+  return 1;
+}
+
+
+/*
+** Closes the state of 'j', which the owner's thread holds (step 3) and
+** will not read again. A big state is closed by an idle thread of the
+** job's hub, if one waits, so that the owner goes on at once: closing it
+** costs as much as a copy of it.
+*/
+void jobs_closestate (Job *j) {
+  Hub *h = j->hub;
+  lua_State *J = j->L;
+  int handed = 0;
+  j->L = NULL;
+  if (h != NULL && j->meter.used >= JOBS_BIGSTATE) {
+    pthread_mutex_lock(&h->mu);
+    if (!h->closing && handidle(h, j, J)) {
+      handed = 1;
+      pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
+      j->refs++;  /* the closing thread's: the allocator counts in 'j' */
+      pthread_mutex_unlock(&j->mu);
+    }
+    pthread_mutex_unlock(&h->mu);  /* only now may that thread go on */
+  }
+  if (!handed)
+    lua_close(J);
+}
+
+
 /* Starts 'j', just out of line or new, on a waiting thread or a new one;
 ** 'h->mu' is held. Returns 0 or an error number, the job's state then
 ** still the caller's. */
 static int launch (Hub *h, Job *j) {
-  Worker *w = h->idle;
   int err = 0;
   begin(j);
-  if (w != NULL) {
-    h->idle = w->next;
-    h->nidle--;
-    w->job = j;  /* Handoff (step 2): the state is the waiting thread's */
-    pthread_cond_signal(&w->cv);
-  }
-  else if ((err = newworker(h, j)) != 0) {
+  if (!handidle(h, j, NULL) && (err = newworker(h, j)) != 0) {
     pthread_mutex_lock(&j->mu);
     j->status = JOB_CREATED;
     pthread_mutex_unlock(&j->mu);
