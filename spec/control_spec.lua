@@ -250,6 +250,32 @@ function TestOptions.test_memory_limit_kills_only_that_job()
   gate.close()
 end
 
+function TestOptions.test_memory_limit_counts_small_blocks()
+  local hog = jobs.spawn({ memory_limit = 256 << 10 }, function()
+    local t = {}
+    for i = 1, 1e8 do t[i] = {} end
+  end)
+  lu.assertEquals({ hog:wait(30) }, { false, "not enough memory" })
+end
+
+function TestOptions.test_memory_limit_credits_what_is_freed()
+  -- 40 MB of blocks of every small size and some big ones, never more
+  -- than about 1 MB alive at a time, within a 4 MiB limit.
+  local j = jobs.spawn({ memory_limit = 4 << 20 }, function()
+    local kept = 0
+    for round = 1, 40 do
+      local t = {}
+      for i = 1, 2000 do t[i] = ("x"):rep((i * 7 + round) % 600) .. i end
+      t[#t + 1] = ("y"):rep(100000)
+      kept = kept + #t
+      t = nil
+      collectgarbage()
+    end
+    return kept
+  end)
+  lu.assertEquals({ j:wait(60) }, { true, 40 * 2001 })
+end
+
 function TestOptions.test_memory_limit_too_small_for_the_arguments()
   lu.assertErrorMsgContains("not enough memory",
     jobs.spawn, { memory_limit = 64 << 10 }, function() end, ("x"):rep(1 << 20))

@@ -1,6 +1,6 @@
 /*
 ** control.c: steering a running job (SPEC §6): cancel and timeouts, waits a
-** cancel wakes, sleep, progress, captured output, memory limit, libraries.
+** cancel wakes, sleep, progress, captured output, libraries.
 **
 ** A cancel never touches the job's state: it sets 'j->cancel' and wakes
 ** what the job is blocked on. The job's own thread notices, through a count
@@ -28,30 +28,9 @@ static const char selfkey = 0;
 
 /*
 ** {======================================================
-** The state of a job: its allocator and its libraries
+** The libraries of a job's state
 ** =======================================================
 */
-
-/* Allocator of a job's state, 'ud' its Meter: counts what it holds, and
-** fails past the 'memory_limit'. Only the thread owning the state calls it. */
-void *jobs_alloc (void *ud, void *p, size_t osize, size_t nsize) {
-  Meter *m = (Meter *)ud;
-  void *q;
-  if (p == NULL)
-    osize = 0;  /* then 'osize' tells the kind of object */
-  if (nsize == 0) {
-    free(p);
-    m->used -= osize;
-    return NULL;
-  }
-  if (nsize > osize && m->limit != 0 && m->used + (nsize - osize) > m->limit)
-    return NULL;
-  if ((q = realloc(p, nsize)) == NULL)
-    return nsize > osize ? NULL : p;  /* a shrink never fails for Lua */
-  m->used += nsize - osize;
-  return q;
-}
-
 
 static const luaL_Reg libs[] = {  /* base and package are always opened */
   {LUA_COLIBNAME, luaopen_coroutine},

@@ -1,6 +1,6 @@
 /*
 ** control.h: steering a running job (SPEC §6): cancel and timeouts, waits
-** that a cancel wakes, sleep, progress, captured output, memory and libraries.
+** that a cancel wakes, sleep, progress, captured output and libraries.
 */
 #ifndef control_h
 #define control_h
@@ -14,7 +14,6 @@
 
 #define JOBS_ALLLIBS	(~0)  /* Options.libs: every standard library */
 
-void *jobs_alloc (void *ud, void *p, size_t osize, size_t nsize);
 int jobs_checklibs (lua_State *L, int idx);
 void jobs_openlibs (lua_State *J, Job *j);
 

@@ -134,7 +134,7 @@ static void fetch (lua_State *L, int ud) {
   /* The final status was read under 'j->mu': the job's state is ours now
   ** (step 3 in worker.c). */
   lua_pop(L, 1);
-  gc = j->meter.used >= JOBS_BIGSTATE && lua_gc(L, LUA_GCISRUNNING);
+  gc = j->heap.used >= JOBS_BIGSTATE && lua_gc(L, LUA_GCISRUNNING);
   if (gc)  /* what the copy makes is alive: no use looking */
     lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, copyoutcome);
@@ -641,7 +641,7 @@ static void readoptions (lua_State *L, Job *j) {
   if (option(L, "memory_limit")) {
     if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) <= 0)
       optionerror(L, "memory_limit", "positive integer expected");
-    j->meter.limit = (size_t)lua_tointeger(L, -1);
+    j->heap.limit = (size_t)lua_tointeger(L, -1);
     lua_pop(L, 1);
   }
   if (option(L, "daemon")) {

@@ -33,6 +33,20 @@
 #define JOBS_BIGSTATE	(1 << 20)
 #endif
 
+/* Bytes of the chunk that a job's state takes its small blocks from while
+** it lasts, with no lock, header or search: creating and closing a state is
+** a few hundred small blocks, a fresh job's state about 14 KiB of them. A
+** state keeps its chunk until it closes; past it, blocks come from malloc. */
+#if !defined(JOBS_CHUNKSIZE)
+#define JOBS_CHUNKSIZE	(64 << 10)
+#endif
+
+/* Bytes of the biggest block the chunk serves (a multiple of 16): tables,
+** short strings, closures, small arrays. */
+#if !defined(JOBS_SMALLBLOCK)
+#define JOBS_SMALLBLOCK	512
+#endif
+
 /* Seconds a thread whose job ended waits for the next before it exits:
 ** starting a job on a waiting thread costs a wake-up (tens of
 ** microseconds), a new thread ten times that. */

@@ -313,7 +313,7 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
   p.env = env;
   p.names = names;
   p.paths = jobs_pushpaths(L);  /* reads of L that may raise come first... */
-  if ((j->L = J = lua_newstate(jobs_alloc, &j->meter)) == NULL)
+  if ((j->L = J = lua_newstate(jobs_alloc, &j->heap)) == NULL)
     luaL_error(L, "not enough memory");
   lua_gc(J, LUA_GCSTOP);  /* all it holds until it runs is alive */
   lua_pushcfunction(J, prepare);  /* ...so that now only J may raise */
@@ -676,7 +676,7 @@ void jobs_closestate (Job *j) {
   lua_State *J = j->L;
   int handed = 0;
   j->L = NULL;
-  if (h != NULL && j->meter.used >= JOBS_BIGSTATE) {
+  if (h != NULL && j->heap.used >= JOBS_BIGSTATE) {
     pthread_mutex_lock(&h->mu);
     if (!h->closing && handidle(h, j, J)) {
       handed = 1;

@@ -9,6 +9,8 @@
 
 #include "lua.h"
 
+#include "alloc.h"
+
 typedef enum JobStatus {
   JOB_CREATED, JOB_RUNNING, JOB_COMPLETED, JOB_DEAD, JOB_CANCELLED
 } JobStatus;
@@ -43,13 +45,6 @@ typedef struct Limit {
   struct Job *first, *last;  /* the line, linked by 'nextdone' */
   int refs;  /* the manager, and each of its jobs not yet over */
 } Limit;
-
-
-/* What a state's allocator counts, and its limit: owned with the state. */
-typedef struct Meter {
-  size_t used;  /* bytes the state holds */
-  size_t limit;  /* bytes it may hold ('memory_limit'); 0: no limit */
-} Meter;
 
 
 /*
@@ -105,7 +100,7 @@ typedef struct Job {
   double started, finished;  /* seconds on the monotonic clock ('mu') */
   double deadline;  /* when its timeout cancels it; 0: never */
   Options opt;
-  Meter meter;  /* of 'L', owned with it */
+  Heap heap;  /* of 'L', owned with it */
   pthread_mutex_t *waitmu;  /* what it is blocked on, if anything: a */
   pthread_cond_t *waitcv;   /* cancel broadcasts 'waitcv' under 'waitmu' */
   lua_Integer num;  /* what jobs.self() says (set before it starts) */
