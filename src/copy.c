@@ -205,11 +205,14 @@ static lua_Integer seenas (Copier *c, const void *p) {
 }
 
 
-/* Doubles 'seen' (from 0 to 16 slots at first) and moves its entries. */
-static void grow (Copier *c) {
+/* Makes 'seen' room for 'n' entries, half free, at least doubling it
+** (from 0 to 16 slots at first), and moves its entries. */
+static void grow (Copier *c, size_t n) {
   size_t i, size = c->mask == 0 ? 16 : (c->mask + 1) * 2;
   Seen *old = c->seen;
   size_t oldsize = c->mask == 0 ? 0 : c->mask + 1;
+  while (size < 2 * n)
+    size *= 2;
   c->seen = (Seen *)lua_newuserdatauv(c->to, size * sizeof(Seen), 0);
   memset(c->seen, 0, size * sizeof(Seen));
   c->mask = size - 1;
@@ -224,7 +227,7 @@ static void grow (Copier *c) {
 static void see (Copier *c, const void *p, lua_Integer n) {
   Seen *e;
   if (++c->nseen > (c->mask + 1) / 2)  /* keep it half free */
-    grow(c);
+    grow(c, c->nseen);
   e = slot(c, p);
   e->p = p;
   e->n = n;
@@ -498,6 +501,23 @@ int jobs_pushname (lua_State *L, int idx) {
 
 
 /*
+** The 'n' elements of the array at 'idx' are about to be copied; if they
+** are objects (as the first one is), each will have an entry in 'seen':
+** make room for them all at once rather than doubling 'seen' again and
+** again.
+*/
+static void reserve (Copier *c, int idx, lua_Unsigned n) {
+  int t;
+  if (n < NGATHER || c->nseen + n <= (c->mask + 1) / 2)
+    return;
+  t = lua_rawgeti(c->from, idx, 1);
+  lua_pop(c->from, 1);
+  if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA)
+    grow(c, c->nseen + n);
+}
+
+
+/*
 ** Pushes onto 'to' a table sized for the one at 'idx' of 'from': its border,
 ** and a slot for each other key, so that no rehash follows. A table with a
 ** border has the keys past it counted. One without (a record) is walked
@@ -506,11 +526,14 @@ int jobs_pushname (lua_State *L, int idx) {
 ** pairs were left; sets 'walk' if the copy must walk the table, from
 ** after the last of them (or from the start if none).
 */
-static int newtable (lua_State *from, int idx, lua_State *to, int *walk) {
+static int newtable (Copier *c, int idx, int *walk) {
+  lua_State *from = c->from;
   lua_Unsigned narr = lua_rawlen(from, idx);
   int n = 0, nrec = 0;
-  if (narr > 0)
+  if (narr > 0) {
+    reserve(c, idx, narr);
     lua_pushinteger(from, (lua_Integer)narr);
+  }
   else {
     lua_pushnil(from);
     while (n < NGATHER && lua_next(from, idx)) {
@@ -525,7 +548,7 @@ static int newtable (lua_State *from, int idx, lua_State *to, int *walk) {
       nrec++;
     }
   }
-  lua_createtable(to, (int)narr, n + nrec);
+  lua_createtable(c->to, (int)narr, n + nrec);
   return n;
 }
 
@@ -563,8 +586,14 @@ static void copykey (Copier *c, int idx) {
 /* Copies the key at 'k' of 'from' and the value above it into the table
 ** on top of 'to'. */
 static void copypair (Copier *c, int k, Step *step) {
+  lua_State *from = c->from;
   step->n = k;
-  if (lua_type(c->from, k) == LUA_TSTRING)
+  if (lua_isinteger(from, k)) {  /* an array's: no key to push */
+    copyvalue(c, k + 1, step);
+    lua_rawseti(c->to, -2, lua_tointeger(from, k));
+    return;
+  }
+  if (lua_type(from, k) == LUA_TSTRING)
     copykey(c, k);
   else
     copyvalue(c, k, step);
@@ -584,7 +613,7 @@ static void copytable (Copier *c, int idx, const Step *at) {
     return;
   }
   enter(c, at, "table");
-  n = newtable(from, idx, to, &walk);
+  n = newtable(c, idx, &walk);
   remember(c, idx);
   step.up = at;
   step.kind = KEY;
