@@ -248,7 +248,7 @@ static int lookup (Copier *c, int idx) {
 /* Records the value on top of 'to' as the copy of the object at 'idx';
 ** returns its number. */
 static lua_Integer remember (Copier *c, int idx) {
-  if (c->ncopies == 0) {
+  if (c->ncopies == 0 && lua_isnil(c->to, c->copies)) {
     lua_newtable(c->to);
     lua_replace(c->to, c->copies);
   }
@@ -502,9 +502,9 @@ int jobs_pushname (lua_State *L, int idx) {
 
 /*
 ** The 'n' elements of the array at 'idx' are about to be copied; if they
-** are objects (as the first one is), each will have an entry in 'seen':
-** make room for them all at once rather than doubling 'seen' again and
-** again.
+** are objects (as the first one is), each will have an entry in 'seen'
+** and in 'copies': make room for them all at once rather than doubling
+** both again and again ('copies' only if it is still to be made).
 */
 static void reserve (Copier *c, int idx, lua_Unsigned n) {
   int t;
@@ -512,8 +512,13 @@ static void reserve (Copier *c, int idx, lua_Unsigned n) {
     return;
   t = lua_rawgeti(c->from, idx, 1);
   lua_pop(c->from, 1);
-  if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA)
-    grow(c, c->nseen + n);
+  if (t != LUA_TTABLE && t != LUA_TFUNCTION && t != LUA_TUSERDATA)
+    return;
+  grow(c, c->nseen + n);
+  if (c->ncopies == 0 && lua_isnil(c->to, c->copies)) {
+    lua_createtable(c->to, (int)n + 1, 0);  /* + the array itself */
+    lua_replace(c->to, c->copies);
+  }
 }
 
 
