@@ -1,6 +1,7 @@
 /*
 ** baseline.c: the bare costs the benchmarks compare luajobs with, measured
-** in the same run (bench/run.lua): a state's life, a thread's wake-up, a clock.
+** in the same run (bench/run.lua): a state's life, a thread's wake-up, a
+** copy through Lua's C API at its plainest, a clock.
 */
 
 #include <pthread.h>
@@ -105,9 +106,72 @@ static int l_pingpong (lua_State *L) {
 }
 
 
+/* Pushes onto 'to' the number or string at 'idx' of 'from'. */
+static void pushscalar (lua_State *from, int idx, lua_State *to) {
+  size_t len;
+  const char *s;
+  if (lua_type(from, idx) == LUA_TSTRING) {
+    s = lua_tolstring(from, idx, &len);
+    lua_pushlstring(to, s, len);
+  }
+  else if (lua_isinteger(from, idx))
+    lua_pushinteger(to, lua_tointeger(from, idx));
+  else
+    lua_pushnumber(to, lua_tonumber(from, idx));
+}
+
+
+/* Pushes onto 'to' a copy of the array at 'idx' of 'from', whose rows are
+** tables of 'nrec' numbers and strings, as plainly as Lua's C API allows:
+** the shape known, no record of tables met twice, no key cache. */
+static void copyrows (lua_State *from, int idx, lua_State *to, int nrec) {
+  lua_Integer i, n = (lua_Integer)lua_rawlen(from, idx);
+  lua_createtable(to, (int)n, 0);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(from, idx, i);
+    lua_createtable(to, 0, nrec);
+    lua_pushnil(from);
+    while (lua_next(from, -2)) {
+      pushscalar(from, -2, to);
+      pushscalar(from, -1, to);
+      lua_rawset(to, -3);
+      lua_pop(from, 1);
+    }
+    lua_pop(from, 1);
+    lua_rawseti(to, -2, i);
+  }
+}
+
+
+/* baseline.copyrows(rows, nrec): seconds to copy 'rows' (see copyrows)
+** into a fresh state and back, each receiver's collector stopped; and the
+** copy that came back. */
+static int l_copyrows (lua_State *L) {
+  int nrec = (int)luaL_checkinteger(L, 2);
+  int gc = lua_gc(L, LUA_GCISRUNNING);
+  lua_State *S = luaL_newstate();
+  double t0, t;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checkstack(L, 4, NULL);
+  lua_gc(S, LUA_GCSTOP);
+  lua_gc(L, LUA_GCSTOP);
+  t0 = now();
+  copyrows(L, 1, S, nrec);
+  copyrows(S, 1, L, nrec);
+  t = now() - t0;
+  if (gc)
+    lua_gc(L, LUA_GCRESTART);
+  lua_close(S);
+  lua_pushnumber(L, t);
+  lua_insert(L, -2);
+  return 2;
+}
+
+
 int luaopen_baseline (lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"now", l_now}, {"states", l_states}, {"pingpong", l_pingpong},
+    {"copyrows", l_copyrows},
     {NULL, NULL}
   };
   luaL_newlib(L, funcs);
