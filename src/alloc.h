@@ -9,7 +9,7 @@
 
 #include "jobsconf.h"
 
-/* Size classes of the blocks the first chunk serves, 16 bytes apart. */
+/* Size classes of the blocks a state's chunk serves, 16 bytes apart. */
 #define JOBS_NCLASS	(JOBS_SMALLBLOCK / 16)
 
 /* What a job's state allocates from and how much it holds; owned with the

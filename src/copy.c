@@ -500,19 +500,23 @@ int jobs_pushname (lua_State *L, int idx) {
 /* }====================================================== */
 
 
+/* Whether the value at [i] of the table at 'idx' of 'from' is an object. */
+static int isobject (lua_State *from, int idx, lua_Integer i) {
+  int t = lua_rawgeti(from, idx, i);
+  lua_pop(from, 1);
+  return t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA;
+}
+
+
 /*
 ** The 'n' elements of the array at 'idx' are about to be copied; if they
-** are objects (as the first one is), each will have an entry in 'seen'
-** and in 'copies': make room for them all at once rather than doubling
-** both again and again ('copies' only if it is still to be made).
+** are objects (as the first and the last are), each will have an entry in
+** 'seen' and in 'copies': make room for them all at once rather than
+** doubling both again and again ('copies' only if it is still to be made).
 */
 static void reserve (Copier *c, int idx, lua_Unsigned n) {
-  int t;
-  if (n < NGATHER || c->nseen + n <= (c->mask + 1) / 2)
-    return;
-  t = lua_rawgeti(c->from, idx, 1);
-  lua_pop(c->from, 1);
-  if (t != LUA_TTABLE && t != LUA_TFUNCTION && t != LUA_TUSERDATA)
+  if (n < NGATHER || c->nseen + n <= (c->mask + 1) / 2 ||
+      !isobject(c->from, idx, 1) || !isobject(c->from, idx, (lua_Integer)n))
     return;
   grow(c, c->nseen + n);
   if (c->ncopies == 0 && lua_isnil(c->to, c->copies)) {
