@@ -245,13 +245,19 @@ static int lookup (Copier *c, int idx) {
 }
 
 
+/* Makes 'copies', with room for 'size' objects, unless it is made. */
+static void makecopies (Copier *c, int size) {
+  if (c->ncopies == 0 && lua_isnil(c->to, c->copies)) {
+    lua_createtable(c->to, size, 0);
+    lua_replace(c->to, c->copies);
+  }
+}
+
+
 /* Records the value on top of 'to' as the copy of the object at 'idx';
 ** returns its number. */
 static lua_Integer remember (Copier *c, int idx) {
-  if (c->ncopies == 0 && lua_isnil(c->to, c->copies)) {
-    lua_newtable(c->to);
-    lua_replace(c->to, c->copies);
-  }
+  makecopies(c, 0);
   lua_pushvalue(c->to, -1);
   lua_rawseti(c->to, c->copies, ++c->ncopies);
   see(c, lua_topointer(c->from, idx), c->ncopies);
@@ -519,10 +525,7 @@ static void reserve (Copier *c, int idx, lua_Unsigned n) {
       !isobject(c->from, idx, 1) || !isobject(c->from, idx, (lua_Integer)n))
     return;
   grow(c, c->nseen + n);
-  if (c->ncopies == 0 && lua_isnil(c->to, c->copies)) {
-    lua_createtable(c->to, (int)n + 1, 0);  /* + the array itself */
-    lua_replace(c->to, c->copies);
-  }
+  makecopies(c, (int)n + 1);  /* + the array itself */
 }
 
 
