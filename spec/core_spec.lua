@@ -69,6 +69,19 @@ function TestCore.test_jobs_can_be_required_inside_a_job()
   lu.assertEquals({ j:wait(10) }, { true, 42 })
 end
 
+-- lua5.4 and luajobs run scripts with a generational collector; a job's
+-- state collects the same way, so that the same code runs alike in both.
+function TestCore.test_a_job_state_collects_in_generational_mode()
+  local j = jobs.new(function()
+    local before = collectgarbage("incremental")
+    local t = {}
+    for i = 1, 1000 do t[i] = { i } end  -- and it still collects after
+    collectgarbage()
+    return before, collectgarbage("generational"), #t
+  end)
+  lu.assertEquals({ j:wait(10) }, { true, "generational", "incremental", 1000 })
+end
+
 function TestCore.test_job_has_its_own_globals()
   shared_global_of_core_spec = "caller's"
   local j = jobs.new(function()

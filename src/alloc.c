@@ -5,7 +5,9 @@
 ** A state is born and dies in a burst of small blocks; taking them from a
 ** chunk of its own costs a pointer bump where malloc takes a lock and keeps
 ** headers. Blocks given back wait in a list per size class for the next
-** block of that class; the chunk itself goes when the state closes.
+** block of that class. Past the chunk, a block costs what it costs in a
+** plain state (malloc, realloc, free) plus one range test; only a state
+** with a memory limit also counts its bytes.
 */
 
 #include <stdint.h>
@@ -40,31 +42,45 @@ static int classof (size_t n) {
 #define classbytes(k)	((size_t)((k) + 1) << 4)
 
 
+/* Whether 'p' is a block of the chunk; the chunk is there for the state's
+** whole life, so NULL never is. */
 static int inchunk (const Heap *h, const void *p) {
-  uintptr_t a = (uintptr_t)p, c = (uintptr_t)h->chunk;
-  return h->chunk != NULL && a >= c && a - c < JOBS_CHUNKSIZE;
+  return __builtin_expect((uintptr_t)p - (uintptr_t)h->chunk < JOBS_CHUNKSIZE,
+                          0);
 }
 
 
-/* A block of class 'k' from the chunk, or NULL if the chunk cannot have
-** one: the last given back of that class, else the next unused bytes. */
-static void *take (Heap *h, int k) {
-  void *b = h->free[k];
-  if (b != NULL) {
+/*
+** A block for 'n' (> 0) bytes while the chunk has room: the last one of its
+** class given back, else the chunk's next unused bytes. Once a block finds
+** no room, the chunk is closed ('next' NULL): from then on every block is
+** malloc's, and what the chunk's blocks give back stays unused until the
+** state closes (a few KiB at most).
+*/
+static __attribute__((noinline)) void *fromchunk (Heap *h, size_t n) {
+  int k = classof(n);
+  void *b;
+  if ((b = h->free[k]) != NULL) {
     unpoison(b, sizeof(void *));
     h->free[k] = *(void **)b;
-    return b;
   }
-  if (h->chunk == NULL) {
-    if ((h->chunk = h->next = (char *)malloc(JOBS_CHUNKSIZE)) == NULL)
-      return NULL;
-    poison(h->chunk, JOBS_CHUNKSIZE);
+  else if ((size_t)(h->chunk + JOBS_CHUNKSIZE - h->next) >= classbytes(k)) {
+    b = h->next;
+    h->next += classbytes(k);
   }
-  if ((size_t)(h->chunk + JOBS_CHUNKSIZE - h->next) < classbytes(k))
-    return NULL;  /* used up: malloc serves the rest */
-  b = h->next;
-  h->next += classbytes(k);
+  else {
+    h->next = NULL;
+    return malloc(n);
+  }
+  unpoison(b, n);
   return b;
+}
+
+
+static void *newblock (Heap *h, size_t n) {
+  if (h->next != NULL && classof(n) >= 0)
+    return fromchunk(h, n);
+  return malloc(n);
 }
 
 
@@ -72,84 +88,83 @@ static void *take (Heap *h, int k) {
 static void give (Heap *h, void *b, size_t n) {
   int k = classof(n);
   unpoison(b, sizeof(void *));  /* a block may hold fewer bytes */
-  *(void **)b = h->free[k];
-  h->free[k] = b;
+  if (h->next != NULL) {
+    *(void **)b = h->free[k];
+    h->free[k] = b;
+  }
   poison(b, classbytes(k));
 }
 
 
-static void *newblock (Heap *h, size_t n) {
-  int k = classof(n);
-  void *b;
-  if (k >= 0 && (b = take(h, k)) != NULL) {
-    unpoison(b, n);
-    return b;
-  }
-  return malloc(n);
-}
-
-
-/* Moves the block 'p' of 'osize' bytes to one of 'nsize' (both > 0); a
-** block of the chunk that keeps its class stays where it is. Returns
-** NULL, 'p' untouched, on failure. */
-static void *resize (Heap *h, void *p, size_t osize, size_t nsize) {
+/*
+** A block of the chunk 'p' of 'osize' bytes resized to 'nsize' (0: freed).
+** One that keeps its class stays where it is; a shrink that cannot move
+** leaves it as it is too (Lua then counts it at its new size). NULL, 'p'
+** untouched, if a growth fails.
+*/
+static __attribute__((noinline)) void *rechunk (Heap *h, void *p, size_t osize,
+                                              size_t nsize) {
   int k = classof(nsize);
   void *q;
-  if (!inchunk(h, p))
-    return realloc(p, nsize);
+  if (nsize == 0) {
+    give(h, p, osize);
+    return NULL;
+  }
   if (k >= 0 && k == classof(osize)) {
     poison(p, classbytes(k));
     unpoison(p, nsize);
     return p;
   }
   if ((q = newblock(h, nsize)) == NULL)
-    return NULL;
+    return nsize < osize ? p : NULL;
   memcpy(q, p, osize < nsize ? osize : nsize);
   give(h, p, osize);
   return q;
 }
 
 
-/* The state's last block is gone: so is its chunk. */
-static void reset (Heap *h) {
-  if (h->chunk != NULL) {
-    unpoison(h->chunk, JOBS_CHUNKSIZE);
-    free(h->chunk);
+/* The allocator of a state without a memory limit: past the chunk, a range
+** test and malloc, realloc or free, as a plain state's. */
+static void *plain (void *ud, void *p, size_t osize, size_t nsize) {
+  Heap *h = (Heap *)ud;
+  if (inchunk(h, p))
+    return rechunk(h, p, osize, nsize);
+  if (nsize == 0) {
+    free(p);
+    return NULL;
   }
-  h->chunk = h->next = NULL;
-  memset((void *)h->free, 0, sizeof(h->free));
+  return p == NULL ? newblock(h, nsize) : realloc(p, nsize);
 }
 
 
-/*
-** 'used' follows Lua's own count: a shrink that cannot move its block
-** leaves it as it is, and Lua then counts it at its new size. Past the
-** memory limit a growth fails, and Lua raises "not enough memory".
-*/
-void *jobs_alloc (void *ud, void *p, size_t osize, size_t nsize) {
+/* The allocator of a state with a memory limit: past it, a growth fails
+** and Lua raises "not enough memory". 'used' follows Lua's own count. */
+static void *limited (void *ud, void *p, size_t osize, size_t nsize) {
   Heap *h = (Heap *)ud;
   void *q;
   if (p == NULL)
     osize = 0;  /* then 'osize' tells the kind of object */
-  if (nsize == 0) {
-    if (p == NULL)
-      return NULL;
-    if (inchunk(h, p))
-      give(h, p, osize);
-    else
-      free(p);
-    if ((h->used -= osize) == 0)
-      reset(h);
+  if (nsize > osize && h->used + (nsize - osize) > h->limit)
     return NULL;
-  }
-  if (nsize > osize && h->limit != 0 && h->used + (nsize - osize) > h->limit)
+  if ((q = plain(ud, p, osize, nsize)) == NULL && nsize > 0)
     return NULL;
-  q = (p == NULL) ? newblock(h, nsize) : resize(h, p, osize, nsize);
-  if (q == NULL) {
-    if (nsize > osize)
-      return NULL;
-    q = p;  /* a shrink never fails for Lua */
-  }
   h->used += nsize - osize;
   return q;
+}
+
+
+lua_Alloc jobs_newheap (Heap *h) {
+  if ((h->chunk = h->next = (char *)malloc(JOBS_CHUNKSIZE)) == NULL)
+    return NULL;
+  poison(h->chunk, JOBS_CHUNKSIZE);
+  return h->limit != 0 ? limited : plain;
+}
+
+
+void jobs_freeheap (Heap *h) {
+  unpoison(h->chunk, JOBS_CHUNKSIZE);
+  free(h->chunk);
+  h->chunk = h->next = NULL;
+  h->used = 0;
+  memset((void *)h->free, 0, sizeof(h->free));
 }

@@ -134,7 +134,7 @@ static void fetch (lua_State *L, int ud) {
   /* The final status was read under 'j->mu': the job's state is ours now
   ** (step 3 in worker.c). */
   lua_pop(L, 1);
-  gc = j->heap.used >= JOBS_BIGSTATE && lua_gc(L, LUA_GCISRUNNING);
+  gc = jobs_bigstate(j->L) && lua_gc(L, LUA_GCISRUNNING);
   if (gc)  /* what the copy makes is alive: no use looking */
     lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, copyoutcome);

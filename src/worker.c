@@ -76,10 +76,25 @@ Job *jobs_newjob (void) {
 }
 
 
+/* Closes J, the state of 'j', and frees its heap; the calling thread owns
+** J and will not read it again. */
+static void closejob (Job *j, lua_State *J) {
+  lua_close(J);
+  jobs_freeheap(&j->heap);
+}
+
+
+/* Whether J is big enough for its owner to copy its outcome with its own
+** collector paused and for an idle thread to close it (JOBS_BIGSTATE). */
+int jobs_bigstate (lua_State *J) {
+  return (size_t)lua_gc(J, LUA_GCCOUNT) >= (JOBS_BIGSTATE >> 10);
+}
+
+
 /* Frees a job nobody refers to any more; the caller owns its state. */
 static void destroy (Job *j) {
   if (j->L != NULL)
-    lua_close(j->L);
+    closejob(j, j->L);
   pthread_mutex_destroy(&j->mu);
   pthread_cond_destroy(&j->cv);
   pthread_cond_destroy(&j->wake);
@@ -305,6 +320,7 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
                    int names) {
   Prep p;
   lua_State *J;
+  lua_Alloc alloc;
   int top = lua_gettop(L);
   p.from = L;
   p.j = j;
@@ -313,15 +329,22 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
   p.env = env;
   p.names = names;
   p.paths = jobs_pushpaths(L);  /* reads of L that may raise come first... */
-  if ((j->L = J = lua_newstate(jobs_alloc, &j->heap)) == NULL)
+  if ((alloc = jobs_newheap(&j->heap)) == NULL)
     luaL_error(L, "not enough memory");
+  if ((j->L = J = lua_newstate(alloc, &j->heap)) == NULL) {
+    jobs_freeheap(&j->heap);
+    luaL_error(L, "not enough memory");
+  }
+  /* The collector's mode of the states lua5.4 and luajobs run scripts in,
+  ** set while the state is empty (entering it collects once). */
+  lua_gc(J, LUA_GCGEN, 0, 0);
   lua_gc(J, LUA_GCSTOP);  /* all it holds until it runs is alive */
   lua_pushcfunction(J, prepare);  /* ...so that now only J may raise */
   lua_pushlightuserdata(J, &p);
   if (lua_pcall(J, 1, LUA_MULTRET, 0) != LUA_OK) {
     lua_pushstring(L, lua_type(J, -1) == LUA_TSTRING ? lua_tostring(J, -1)
                                                       : "cannot start job");
-    lua_close(J);
+    closejob(j, J);
     j->L = NULL;
     lua_error(L);
   }
@@ -600,7 +623,7 @@ static void *run (void *arg) {
   Job *j = w->job;  /* its state ours since pthread_create (step 2) */
   do {
     if (w->spent != NULL) {  /* a state to close (step 4) */
-      lua_close(w->spent);
+      closejob(j, w->spent);
       w->spent = NULL;
       jobs_release(j);
     }
@@ -676,7 +699,7 @@ void jobs_closestate (Job *j) {
   lua_State *J = j->L;
   int handed = 0;
   j->L = NULL;
-  if (h != NULL && j->heap.used >= JOBS_BIGSTATE) {
+  if (h != NULL && jobs_bigstate(J)) {
     pthread_mutex_lock(&h->mu);
     if (!h->closing && handidle(h, j, J)) {
       handed = 1;
@@ -687,7 +710,7 @@ void jobs_closestate (Job *j) {
     pthread_mutex_unlock(&h->mu);  /* only now may that thread go on */
   }
   if (!handed)
-    lua_close(J);
+    closejob(j, J);
 }
 
 

@@ -124,6 +124,7 @@ Job *jobs_newjob (void);
 void jobs_release (Job *j);
 void jobs_releaselist (Job *j);
 void jobs_closestate (Job *j);
+int jobs_bigstate (lua_State *J);
 
 int jobs_pushpaths (lua_State *L);
 void jobs_inherit (lua_State *L, int paths, lua_State *J);
