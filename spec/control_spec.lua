@@ -105,17 +105,89 @@ function TestCancel.test_a_thousand_jobs_cancelled_at_once()
   end
 end
 
-function TestCancel.test_a_job_without_the_hook_can_poll_cancelled()
+-- A job runs with no hook of ours: Lua code runs at full speed until a
+-- cancel or a timeout needs one.
+function TestCancel.test_a_running_job_has_no_hook()
+  for _, opts in ipairs({ {}, { timeout = 3600 } }) do
+    local j = jobs.spawn(opts, function()
+      local co = coroutine.create(function() return debug.gethook() end)
+      return debug.gethook(), select(2, coroutine.resume(co))
+    end)
+    lu.assertEquals({ j:wait(10) }, { true })
+  end
+end
+
+-- The job tells the spec it is about to spin, through a channel (its first
+-- argument, before the others given here).
+local function spinning(body, ...)
+  local ready = jobs.channel()
+  local j = jobs.new(body, ready, ...)
+  lu.assertEquals({ ready:pop(10) }, { true })
+  return j
+end
+
+-- Whatever hooks a job sets or removes, a cancel lands.
+function TestCancel.test_a_job_with_its_own_hook_or_none_is_still_cancelled()
+  local hooks = {
+    none = function() debug.sethook() end,
+    own = function() debug.sethook(function() end, "", 100) end,
+    line = function() debug.sethook(function() end, "l") end,
+  }
+  for name, sethook in pairs(hooks) do
+    local j = spinning(function(ready, set)
+      set()
+      ready:push(true)
+      while true do end
+    end, sethook)
+    j:cancel()
+    lu.assertEquals({ j:wait(10) }, { false, "cancelled" }, name)
+  end
+end
+
+function TestCancel.test_a_jobs_own_hook_works_as_in_plain_lua()
   local j = jobs.new(function()
-    debug.sethook()  -- opts out of being interrupted
-    local before = jobs.cancelled()
-    jobs.progress("polling")
-    while not jobs.cancelled() do end
-    return before, "noticed"
+    local counts, lines = 0, {}
+    local function count() counts = counts + 1 end
+    debug.sethook(count, "", 10)
+    for _ = 1, 1000 do end
+    local f, mask, n = debug.gethook()
+    debug.sethook(function(_, line) lines[#lines + 1] = line end, "l")
+    local here = debug.getinfo(1, "l").currentline
+    debug.sethook()
+    return counts > 50, f == count, mask, n, lines[#lines] == here + 1
   end)
-  while j.progress ~= "polling" do end
-  j:cancel()
-  lu.assertEquals({ j:wait(10) }, { true, false, "noticed" })
+  lu.assertEquals({ j:wait(10) }, { true, true, true, "", 10, true })
+end
+
+function TestCancel.test_cancel_reaches_a_coroutine_made_before_it()
+  local bodies = {
+    resumed = function(ready)  -- spins inside, resumed once
+      local co = coroutine.create(function() while true do end end)
+      ready:push(true)
+      coroutine.resume(co)
+    end,
+    yielding = function(ready)  -- yields and is resumed, again and again
+      local co = coroutine.create(function() while true do coroutine.yield() end end)
+      ready:push(true)
+      while true do coroutine.resume(co) end
+    end,
+    nested = function(ready)  -- a coroutine inside a coroutine spins
+      local inner = coroutine.create(function() while true do end end)
+      local outer = coroutine.wrap(function() coroutine.resume(inner) end)
+      ready:push(true)
+      outer()
+    end,
+    caught = function(ready)  -- each resume's error is caught, and it goes on
+      local co = coroutine.wrap(function() while true do end end)
+      ready:push(true)
+      while true do pcall(co) end
+    end,
+  }
+  for name, body in pairs(bodies) do
+    local j = spinning(body)
+    j:cancel()
+    lu.assertEquals({ j:wait(10) }, { false, "cancelled" }, name)
+  end
 end
 
 TestTimeout = {}
@@ -125,6 +197,37 @@ function TestTimeout.test_timeout_cancels_a_busy_job()
   lu.assertEquals({ j:wait(10) }, { false, "timeout" })
   lu.assertEquals(j.status, "cancelled")
   lu.assertTrue(j.elapsed >= 0.05)
+end
+
+function TestTimeout.test_timeout_stops_a_coroutine()
+  local j = jobs.spawn({ timeout = 0.05 }, function()
+    coroutine.wrap(function() while true do end end)()
+  end)
+  lu.assertEquals({ j:wait(10) }, { false, "timeout" })
+end
+
+-- Each of many jobs times out at its own deadline, whatever the order
+-- they started in and whichever others finished before.
+function TestTimeout.test_many_timeouts_each_at_its_deadline()
+  local gate, list = jobs.channel(), {}
+  for i = 1, 60 do
+    local early = i % 3 == 0  -- these end before their timeout, out of order
+    local timeout = early and 3600 or 0.01 * ((i * 37) % 50 + 1)
+    list[i] = { timeout = timeout, early = early,
+                job = jobs.spawn({ timeout = timeout }, function(g, early)
+                  if early then return g:pop() end
+                  while true do end
+                end, gate, early) }
+  end
+  for _ = 1, 20 do gate:push("released") end
+  for i, t in ipairs(list) do
+    if t.early then
+      lu.assertEquals({ t.job:wait(10) }, { true, "released" }, i)
+    else
+      lu.assertEquals({ t.job:wait(10) }, { false, "timeout" }, i)
+      lu.assertTrue(t.job.elapsed >= t.timeout, i)
+    end
+  end
 end
 
 function TestTimeout.test_timeout_wakes_a_sleeping_job()

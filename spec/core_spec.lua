@@ -82,6 +82,53 @@ function TestCore.test_a_job_state_collects_in_generational_mode()
   lu.assertEquals({ j:wait(10) }, { true, "generational", "incremental", 1000 })
 end
 
+-- A job's coroutine library follows the coroutine running (for cancels);
+-- what it does is Lua's own, to the error messages.
+function TestCore.test_coroutines_in_a_job_behave_as_in_lua()
+  local function exercise()
+    local out = {}
+    local function add(...) out[#out + 1] = table.pack(...) end
+    local co = coroutine.create(function(a, b)
+      local c = coroutine.yield(a + b)
+      local d, e = coroutine.yield(c * 2)
+      return d, e, coroutine.isyieldable(), coroutine.status(coroutine.running())
+    end)
+    add(coroutine.resume(co, 1, 2))
+    add(coroutine.resume(co, 10))
+    add(coroutine.resume(co, "x", nil))
+    add(coroutine.resume(co))  -- dead
+    add(coroutine.resume(coroutine.running()))  -- not suspended
+    add(pcall(coroutine.resume, 42))
+    local bad = coroutine.create(function() error({ code = 7 }) end)
+    local ok, e = coroutine.resume(bad)
+    add(ok, type(e), e.code, coroutine.status(bad))
+    local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+    add(gen(), gen(), gen())
+    local closed = false
+    local failing = coroutine.wrap(function()
+      local _ <close> = setmetatable({}, { __close = function() closed = true end })
+      coroutine.yield()
+      error("inside")
+    end)
+    failing()
+    add(pcall(failing))
+    add(closed)
+    add(pcall(coroutine.wrap, 1))
+    local sleeping = coroutine.create(function()
+      local _ <close> = setmetatable({}, { __close = function() add("closed") end })
+      coroutine.yield()
+    end)
+    coroutine.resume(sleeping)
+    add(coroutine.close(sleeping), coroutine.status(sleeping))
+    add(pcall(coroutine.close, coroutine.running()))
+    return out
+  end
+  local here = exercise()
+  local ok, there = jobs.new(exercise):wait(10)
+  lu.assertTrue(ok, tostring(there))
+  lu.assertEquals(there, here)
+end
+
 function TestCore.test_job_has_its_own_globals()
   shared_global_of_core_spec = "caller's"
   local j = jobs.new(function()

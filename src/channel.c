@@ -79,7 +79,6 @@ static int block (lua_State *L, Channel *ch, pthread_cond_t *cv, double until,
   pthread_mutex_unlock(&ch->mu);
   jobs_blockon(self, &ch->mu, cv);  /* not holding 'ch->mu': see control.c */
   pthread_mutex_lock(&ch->mu);
-  until = jobs_until(self, until);
   while (blocked(ch) && !jobs_stopping(self) && st != ETIMEDOUT)
     st = jobs_waitcv(cv, &ch->mu, until);
   pthread_mutex_unlock(&ch->mu);

@@ -2,15 +2,20 @@
 ** control.c: steering a running job (SPEC §6): cancel and timeouts, waits a
 ** cancel wakes, sleep, progress, captured output, libraries.
 **
-** A cancel never touches the job's state: it sets 'j->cancel' and wakes
-** what the job is blocked on. The job's own thread notices, through a count
-** hook it armed on itself (jobs_arm) or when its wait wakes, and raises.
+** A cancel never touches the job's state from another thread: it sets
+** 'j->cancel', wakes what the job is blocked on, and signals the job's
+** thread, whose handler arms a hook there; the job raises at its next
+** instruction or when its wait wakes.
 */
 
+#define _GNU_SOURCE  /* pthread_sigqueue, pthread_attr_setsigmask_np */
+
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -32,15 +37,18 @@ static const char selfkey = 0;
 ** =======================================================
 */
 
+static int opencoroutine (lua_State *L);
+static int opendebug (lua_State *L);
+
 static const luaL_Reg libs[] = {  /* base and package are always opened */
-  {LUA_COLIBNAME, luaopen_coroutine},
+  {LUA_COLIBNAME, opencoroutine},
   {LUA_TABLIBNAME, luaopen_table},
   {LUA_IOLIBNAME, luaopen_io},
   {LUA_OSLIBNAME, luaopen_os},
   {LUA_STRLIBNAME, luaopen_string},
   {LUA_MATHLIBNAME, luaopen_math},
   {LUA_UTF8LIBNAME, luaopen_utf8},
-  {LUA_DBLIBNAME, luaopen_debug},
+  {LUA_DBLIBNAME, opendebug},
   {NULL, NULL}
 };
 
@@ -235,6 +243,8 @@ static void lazylib (lua_State *J, const char *name, lua_CFunction open) {
 ** and io.write there. Runs protected in J. */
 void jobs_openlibs (lua_State *J, Job *j) {
   int k;
+  lua_pushlightuserdata(J, j);  /* first: libraries of a job guard it */
+  lua_rawsetp(J, LUA_REGISTRYINDEX, &selfkey);
   luaL_requiref(J, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(J, LUA_LOADLIBNAME, luaopen_package, 1);
   lua_pop(J, 2);
@@ -259,8 +269,6 @@ void jobs_openlibs (lua_State *J, Job *j) {
     }
     lua_pop(J, 1);
   }
-  lua_pushlightuserdata(J, j);
-  lua_rawsetp(J, LUA_REGISTRYINDEX, &selfkey);
 }
 
 /* }====================================================== */
@@ -268,28 +276,34 @@ void jobs_openlibs (lua_State *J, Job *j) {
 
 /*
 ** {======================================================
-** Cancel
+** Cancel: a signal to the job's thread arms a hook there
 ** =======================================================
+**
+** A running job has no hook: Lua sends every instruction through the hook
+** machinery while one is set, whatever its count, which halves the speed
+** of plain Lua code. A cancel sets 'j->cancel', then sends the cancel
+** signal to the thread running the job (if any); its handler, on that
+** thread, sets a count hook on the job's state and on the coroutine
+** running there. lua_sethook is the one call Lua allows from a signal
+** handler, as lua.c does for Ctrl-C. The hook raises before every
+** instruction from then on, so that no pcall can keep the job going; a
+** coroutine created later inherits it.
 */
+
+/* The signal a cancel sends, chosen once for the process (a signal's
+** handler is the process's, whatever state or thread asks). */
+static int cancelsig = 0;
+static pthread_once_t chosen = PTHREAD_ONCE_INIT;
+
 
 Job *jobs_self (lua_State *L) {
   return (Job *)jobs_registered(L, &selfkey);
 }
 
 
-/* Whether 'self' must stop: cancelled, or its timeout has passed. */
+/* Whether 'self' (NULL outside a job) has been asked to stop. */
 int jobs_stopping (Job *self) {
-  if (self == NULL)
-    return 0;
-  if (__atomic_load_n(&self->cancel, __ATOMIC_ACQUIRE))
-    return 1;
-  if (self->deadline > 0 && jobs_now() >= self->deadline) {
-    int none = 0;
-    __atomic_compare_exchange_n(&self->cancel, &none, JOBS_TIMEDOUT, 0,
-                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-    return 1;
-  }
-  return 0;
+  return self != NULL && __atomic_load_n(&self->cancel, __ATOMIC_ACQUIRE);
 }
 
 
@@ -318,18 +332,131 @@ static void hook (lua_State *L, lua_Debug *ar) {
 }
 
 
-/* Arms a job's state, on its own thread, to notice a cancel or a timeout. */
-void jobs_arm (lua_State *J) {
-  lua_sethook(J, hook, LUA_MASKCOUNT, JOBS_HOOKCOUNT);
+/* Arms the states 'r' runs: the coroutine running Lua code now and the
+** job's own. Runs on the thread of 'r', maybe in its signal handler. */
+static void arm (Runner *r) {
+  lua_sethook(r->L, hook, LUA_MASKCOUNT, 1);
+  if (r->J != r->L)
+    lua_sethook(r->J, hook, LUA_MASKCOUNT, 1);
 }
 
 
-/* Asks 'j' to stop (the first reason given stays) and wakes its waits. */
+/* The cancel signal's handler: only a signal this process queued for a
+** job's thread, carrying its Runner, arms anything. */
+static void onsignal (int sig, siginfo_t *info, void *context) {
+  Runner *r = (Runner *)info->si_value.sival_ptr;
+  Job *j;
+  (void)sig;
+  (void)context;
+  if (info->si_code != SI_QUEUE || info->si_pid != getpid() || r == NULL)
+    return;
+  __atomic_store_n(&r->inflight, 0, __ATOMIC_RELEASE);
+  if ((j = r->job) != NULL && jobs_stopping(j))
+    arm(r);
+}
+
+
+/* Whether 'sig' has no handler and may be the cancel signal. */
+static int isfree (int sig) {
+  struct sigaction old;
+  return sigaction(sig, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+         old.sa_handler == SIG_DFL;
+}
+
+
+/* Chooses the cancel signal, JOBS_CANCELSIGNAL or the highest free
+** real-time signal, and installs its handler. */
+static void choose (void) {
+  struct sigaction sa;
+  int sig = JOBS_CANCELSIGNAL;
+  if (sig == 0)
+    for (sig = SIGRTMAX; sig >= SIGRTMIN && !isfree(sig); sig--) {}
+  if (sig < 1 || !isfree(sig))
+    return;
+  sa.sa_sigaction = onsignal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;  /* the job's system calls go on */
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(sig, &sa, NULL) == 0)
+    cancelsig = sig;
+}
+
+
+int jobs_initcancel (lua_State *L) {
+  pthread_once(&chosen, choose);
+  if (cancelsig == 0)
+    return luaL_error(L, "no free signal to cancel jobs with "
+                         "(see JOBS_CANCELSIGNAL)");
+  return cancelsig;
+}
+
+
+/* Sets the signal mask a job's thread starts with: every asynchronous
+** signal blocked (they go to the host's threads: a Ctrl-C in luajobs stops
+** its prompt, never a job), but the cancel signal. */
+void jobs_threadmask (pthread_attr_t *attr) {
+  sigset_t async;
+  sigfillset(&async);
+  sigdelset(&async, SIGSEGV);
+  sigdelset(&async, SIGBUS);
+  sigdelset(&async, SIGFPE);
+  sigdelset(&async, SIGILL);
+  sigdelset(&async, cancelsig);
+  pthread_attr_setsigmask_np(attr, &async);
+}
+
+
+/*
+** The calling thread, whose Runner is 'r', runs the state of 'j' from now
+** on: a cancel signals it. One asked for already arms it at once.
+*/
+void jobs_enter (Runner *r, Job *j) {
+  r->thread = pthread_self();
+  __atomic_store_n(&r->inflight, 0, __ATOMIC_RELAXED);  /* not shared yet */
+  r->J = r->L = j->L;
+  r->job = j;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);  /* all set before a signal */
+  pthread_mutex_lock(&j->mu);
+  j->runner = r;
+  pthread_mutex_unlock(&j->mu);
+  if (jobs_stopping(j))
+    arm(r);
+}
+
+
+/* The thread of 'r' no longer runs the state of 'j': a late signal does
+** nothing, and the state is left with no hook. */
+void jobs_leave (Runner *r, Job *j) {
+  pthread_mutex_lock(&j->mu);
+  j->runner = NULL;
+  pthread_mutex_unlock(&j->mu);
+  r->job = NULL;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  lua_sethook(r->J, NULL, 0, 0);
+}
+
+
+/* Sends the cancel signal to the thread of 'r', unless one is on its way
+** already: a thread flooded with signals makes no progress (a system call
+** it restarts after each is interrupted again). */
+static void interrupt (Runner *r) {
+  union sigval v;
+  if (__atomic_exchange_n(&r->inflight, 1, __ATOMIC_ACQ_REL))
+    return;
+  v.sival_ptr = r;
+  if (pthread_sigqueue(r->thread, cancelsig, v) != 0)
+    __atomic_store_n(&r->inflight, 0, __ATOMIC_RELEASE);
+}
+
+
+/* Asks 'j' to stop (the first reason given stays), signals the thread
+** running it and wakes its waits. */
 void jobs_cancel (Job *j, int why) {
   int none = 0;
   __atomic_compare_exchange_n(&j->cancel, &none, why, 0, __ATOMIC_ACQ_REL,
                               __ATOMIC_ACQUIRE);
   pthread_mutex_lock(&j->mu);  /* order: 'j->mu', then what it waits on */
+  if (j->runner != NULL)
+    interrupt(j->runner);
   pthread_cond_broadcast(&j->wake);
   if (j->waitmu != NULL) {
     pthread_mutex_lock(j->waitmu);
@@ -337,6 +464,319 @@ void jobs_cancel (Job *j, int why) {
     pthread_mutex_unlock(j->waitmu);
   }
   pthread_mutex_unlock(&j->mu);
+}
+
+
+/* The job whose state (or one of its coroutines) L is: kept in the
+** extra space of the job's state, which Lua copies into every coroutine
+** made there. Only for states of jobs: those of the coroutine library
+** and debug.sethook below, which only a job's state has. */
+#define jobof(L)	(*(Job **)lua_getextraspace(L))
+
+
+/*
+** Follows the job of L onto its coroutine 'co' (NULL: none), on the job's
+** thread 'r' (NULL: none), so that a cancel arms the coroutine running;
+** arms it at once if the job is stopping already (a coroutine made before
+** the cancel has no hook).
+*/
+static void follow (Runner *r, lua_State *co) {
+  if (co == NULL || r == NULL)
+    return;
+  r->L = co;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (jobs_stopping(r->job))
+    lua_sethook(co, hook, LUA_MASKCOUNT, 1);
+}
+
+
+/*
+** Resumes 'co' with the 'narg' values on top of L, following the job
+** there and back; as Lua's coroutine library does, leaves on L what it
+** yielded or returned and returns how many, or leaves the error and
+** returns -1.
+*/
+static int resumeco (lua_State *L, lua_State *co, int narg) {
+  Runner *r = jobof(L)->runner;  /* this thread's own, if it runs the job */
+  int st, nres;
+  if (!lua_checkstack(co, narg)) {
+    lua_pushliteral(L, "too many arguments to resume");
+    return -1;
+  }
+  lua_xmove(L, co, narg);
+  follow(r, co);
+  st = lua_resume(co, L, narg, &nres);
+  follow(r, L);
+  if (st != LUA_OK && st != LUA_YIELD) {
+    lua_xmove(co, L, 1);
+    return -1;
+  }
+  if (!lua_checkstack(L, nres + 1)) {
+    lua_pop(co, nres);
+    lua_pushliteral(L, "too many results to resume");
+    return -1;
+  }
+  lua_xmove(co, L, nres);
+  return nres;
+}
+
+
+/* coroutine.resume of a job. */
+static int resume (lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  int n;
+  luaL_argexpected(L, co != NULL, 1, "thread");
+  if ((n = resumeco(L, co, lua_gettop(L) - 1)) < 0) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, -(n + 1));
+  return n + 1;
+}
+
+
+/* A function of coroutine.wrap in a job; upvalue 1 is its coroutine. An
+** error in the coroutine closes it and goes on in the caller, with where
+** it was called from. */
+static int wrapped (lua_State *L) {
+  lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+  int n = resumeco(L, co, lua_gettop(L)), st;
+  if (n >= 0)
+    return n;
+  st = lua_status(co);
+  if (st != LUA_OK && st != LUA_YIELD) {  /* an error in the coroutine */
+    Runner *r = jobof(L)->runner;
+    follow(r, co);  /* its <close> handlers run there */
+#if LUA_VERSION_RELEASE_NUM >= 50406
+    st = lua_closethread(co, L);
+#else
+    st = lua_resetthread(co);
+#endif
+    follow(r, L);
+    lua_xmove(co, L, 1);
+  }
+  if (st != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  }
+  return lua_error(L);
+}
+
+
+/* coroutine.wrap of a job. */
+static int wrap (lua_State *L) {
+  lua_State *co;
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  co = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, co, 1);
+  lua_pushcclosure(L, wrapped, 1);
+  return 1;
+}
+
+
+/* coroutine.close of a job; upvalue 1 is Lua's own. The coroutine's
+** <close> handlers run in it. */
+static int closeco (lua_State *L) {
+  Runner *r = jobof(L)->runner;
+  int st;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  follow(r, lua_tothread(L, 2));
+  st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  follow(r, L);
+  if (st != LUA_OK)
+    return lua_error(L);
+  return lua_gettop(L);
+}
+
+
+/* debug.sethook of a job; upvalue 1 is Lua's own. A hook the job sets
+** over the cancel's, as a cancel lands, is the cancel's again. */
+static int sethook (lua_State *L) {
+  Job *j = jobof(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 0);
+  if (jobs_stopping(j) && j->runner != NULL)
+    arm(j->runner);
+  return 0;
+}
+
+
+/* Replaces field 'name' of the library on top with 'f', whose upvalue is
+** the library's own function. */
+static void guard (lua_State *L, const char *name, lua_CFunction f) {
+  lua_getfield(L, -1, name);
+  lua_pushcclosure(L, f, 1);
+  lua_setfield(L, -2, name);
+}
+
+
+/* The coroutine library of a job: switching coroutines tells the cancel
+** where the job's code runs. */
+static int opencoroutine (lua_State *L) {
+  luaopen_coroutine(L);
+  lua_pushcfunction(L, resume);
+  lua_setfield(L, -2, "resume");
+  lua_pushcfunction(L, wrap);
+  lua_setfield(L, -2, "wrap");
+  guard(L, "close", closeco);
+  return 1;
+}
+
+
+static int opendebug (lua_State *L) {
+  luaopen_debug(L);
+  guard(L, "sethook", sethook);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Timeouts: a hub's clock cancels each job at its deadline
+** =======================================================
+**
+** The jobs of a hub running with a timeout wait in a heap by deadline,
+** 'h->timed[1 .. h->ntimed]', each knowing its place ('tindex'), all under
+** 'h->mu'. The hub's clock thread sleeps until the first deadline and
+** cancels that job as job:cancel() does, with the reason "timeout".
+*/
+
+#define deadline(h, i)	((h)->timed[i]->deadline)
+
+static void place (Hub *h, int i, Job *j) {
+  h->timed[i] = j;
+  j->tindex = i;
+}
+
+
+/* Moves the job at 'i' up the heap as far as its deadline says. */
+static void siftup (Hub *h, int i) {
+  Job *j = h->timed[i];
+  for (; i > 1 && deadline(h, i / 2) > j->deadline; i /= 2)
+    place(h, i, h->timed[i / 2]);
+  place(h, i, j);
+}
+
+
+/* Moves the job at 'i' down the heap as far as its deadline says. */
+static void siftdown (Hub *h, int i) {
+  Job *j = h->timed[i];
+  int c;
+  while ((c = 2 * i) <= h->ntimed) {
+    if (c < h->ntimed && deadline(h, c + 1) < deadline(h, c))
+      c++;
+    if (deadline(h, c) >= j->deadline)
+      break;
+    place(h, i, h->timed[c]);
+    i = c;
+  }
+  place(h, i, j);
+}
+
+
+/* Takes job 'j' out of the heap, keeping its room (it may go back in
+** line); 'h->mu' is held. */
+void jobs_untime (Hub *h, Job *j) {
+  int i = j->tindex;
+  Job *last = h->timed[h->ntimed--];
+  j->tindex = 0;
+  if (last == j)
+    return;
+  place(h, i, last);
+  siftup(h, i);
+  siftdown(h, last->tindex);
+}
+
+
+/* The clock thread of a hub: cancels each timed job at its deadline, until
+** the hub stops it. */
+static void *ticker (void *arg) {
+  Hub *h = (Hub *)arg;
+  pthread_mutex_lock(&h->mu);
+  while (!h->clockstop) {
+    if (h->ntimed > 0 && deadline(h, 1) <= jobs_now()) {
+      Job *j = h->timed[1];
+      jobs_untime(h, j);
+      jobs_cancel(j, JOBS_TIMEDOUT);  /* order: 'h->mu', then 'j->mu' */
+    }
+    else
+      jobs_waitcv(&h->clockcv, &h->mu, h->ntimed > 0 ? deadline(h, 1) : -1);
+  }
+  pthread_mutex_unlock(&h->mu);
+  return NULL;
+}
+
+
+/*
+** Makes room in the heap of 'h' for one more job with a timeout, and
+** starts the clock if it is not running; called by the owner's thread
+** before it starts such a job. Returns 0 or an error number.
+*/
+int jobs_reservetime (Hub *h) {
+  int err = 0;
+  pthread_mutex_lock(&h->mu);
+  if (h->timedjobs + 1 >= h->timedsize) {
+    int size = h->timedsize == 0 ? 16 : 2 * h->timedsize;
+    Job **grown = (Job **)realloc(h->timed, sizeof(Job *) * (size_t)size);
+    if (grown == NULL)
+      err = ENOMEM;
+    else {
+      h->timed = grown;
+      h->timedsize = size;
+    }
+  }
+  if (err == 0 && !h->clockon) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    jobs_threadmask(&attr);
+    if ((err = pthread_create(&h->clock, &attr, ticker, h)) == 0)
+      h->clockon = 1;
+    pthread_attr_destroy(&attr);
+  }
+  if (err == 0)
+    h->timedjobs++;
+  pthread_mutex_unlock(&h->mu);
+  return err;
+}
+
+
+/* Job 'j', with a timeout, starts now: its deadline goes in the heap of its
+** hub (room was reserved); 'h->mu' is held. */
+void jobs_timein (Hub *h, Job *j) {
+  j->deadline = j->started + j->opt.timeout;
+  place(h, ++h->ntimed, j);
+  siftup(h, h->ntimed);
+  if (j->tindex == 1)  /* the first deadline now */
+    pthread_cond_signal(&h->clockcv);
+}
+
+
+/* Job 'j', with a timeout, is over: out of the heap of its hub, and its
+** room with it; 'h->mu' is held. */
+void jobs_timeout (Hub *h, Job *j) {
+  if (j->tindex != 0)
+    jobs_untime(h, j);
+  h->timedjobs--;
+}
+
+
+/* Stops and joins the clock of 'h', which no job needs any more. */
+void jobs_stopclock (Hub *h) {
+  pthread_mutex_lock(&h->mu);
+  h->clockstop = 1;
+  pthread_cond_signal(&h->clockcv);
+  pthread_mutex_unlock(&h->mu);
+  if (h->clockon)
+    pthread_join(h->clock, NULL);
+  free(h->timed);
 }
 
 /* }====================================================== */
@@ -386,14 +826,6 @@ void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv) {
 }
 
 
-/* 'until' cut to the timeout of 'self', if it has one (negative: none). */
-double jobs_until (Job *self, double until) {
-  if (self == NULL || self->deadline <= 0)
-    return until;
-  return (until < 0 || self->deadline < until) ? self->deadline : until;
-}
-
-
 /* The monotonic time the number of seconds at 'idx' from now; negative
 ** (no limit) if absent or huge. */
 double jobs_later (lua_State *L, int idx) {
@@ -422,7 +854,6 @@ int jobs_sleep (lua_State *L) {
     } while (until < 0);
     return 0;
   }
-  until = jobs_until(self, until);
   pthread_mutex_lock(&self->mu);  /* 'wake' is broadcast under it */
   while (!jobs_stopping(self) &&
          jobs_waitcv(&self->wake, &self->mu, until) != ETIMEDOUT) {}

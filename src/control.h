@@ -17,15 +17,23 @@
 int jobs_checklibs (lua_State *L, int idx);
 void jobs_openlibs (lua_State *J, Job *j);
 
-void jobs_arm (lua_State *J);
+int jobs_initcancel (lua_State *L);
+void jobs_threadmask (pthread_attr_t *attr);
+void jobs_enter (Runner *r, Job *j);
+void jobs_leave (Runner *r, Job *j);
 Job *jobs_self (lua_State *L);
 void jobs_cancel (Job *j, int why);
+
+int jobs_reservetime (Hub *h);
+void jobs_timein (Hub *h, Job *j);
+void jobs_untime (Hub *h, Job *j);
+void jobs_timeout (Hub *h, Job *j);
+void jobs_stopclock (Hub *h);
 
 double jobs_later (lua_State *L, int idx);
 void jobs_initcv (pthread_cond_t *cv);
 int jobs_waitcv (pthread_cond_t *cv, pthread_mutex_t *mu, double until);
 void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv);
-double jobs_until (Job *self, double until);
 int jobs_stopping (Job *self);
 int jobs_stop (lua_State *L, Job *self);
 

@@ -149,7 +149,7 @@ static void fetch (lua_State *L, int ud) {
     lua_insert(L, -2);
     lua_setfield(L, -2, "traceback");
     pthread_mutex_lock(&j->mu);
-    j->status = JOB_DEAD;
+    jobs_setstatus(j, JOB_DEAD);
     pthread_mutex_unlock(&j->mu);
   }
   lua_pushvalue(L, -1);
@@ -180,15 +180,32 @@ static int pushresults (lua_State *L, int t) {
 */
 
 /*
+** Polls the status of 'j' for JOBS_SPINTIME seconds at most (or until
+** 'until', if sooner); returns whether it became final meanwhile.
+*/
+static int spinfinal (Job *j, double until) {
+  double now = jobs_now(), end = now + JOBS_SPINTIME;
+  if (until >= 0 && until < end)
+    end = until;
+  for (; now < end; now = jobs_now())
+    if (jobs_isfinal(__atomic_load_n(&j->status, __ATOMIC_ACQUIRE)))
+      return 1;
+  return 0;
+}
+
+
+/*
 ** Waits until 'j' is final or the monotonic time 'until' (negative: no
 ** limit); returns whether it is final. In a job, a cancel of that job
-** interrupts the wait and raises.
+** interrupts the wait and raises. A job that ends within a few
+** microseconds is seen without sleeping: waking a sleeping thread costs
+** more.
 */
 static int waitfinal (lua_State *L, Job *j, double until) {
   Job *self = jobs_self(L);
   int final;
+  spinfinal(j, until);
   jobs_blockon(self, &j->mu, &j->cv);
-  until = jobs_until(self, until);
   pthread_mutex_lock(&j->mu);
   while (!jobs_isfinal(j->status) && !jobs_stopping(self) &&
          jobs_waitcv(&j->cv, &j->mu, until) != ETIMEDOUT) {}

@@ -18,6 +18,11 @@
 ** Call it (or luaL_requiref(L, "jobs", luaopen_jobs, 1)) on the thread that
 ** owns L, once per state. Jobs started from L run on threads of their own;
 ** lua_close(L) waits for those still running before it returns.
+** The first call in a process takes a signal for cancels: the highest
+** real-time signal with no handler then (JOBS_CANCELSIGNAL at build time
+** names another); it raises if none is free. Job threads unblock only that
+** one, so the host's own signals keep going to the host's threads; give
+** the signal no handler of your own after.
 */
 JOBS_API int luaopen_jobs (lua_State *L);
 

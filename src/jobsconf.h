@@ -50,6 +50,13 @@
 #define JOBS_SMALLBLOCK	512
 #endif
 
+/* Seconds a job:wait() polls the job's status before it sleeps: waking a
+** sleeping thread costs 10 to 100 microseconds (more on a virtual
+** machine), often more than what is left of a job that is ending. */
+#if !defined(JOBS_SPINTIME)
+#define JOBS_SPINTIME	50e-6
+#endif
+
 /* Seconds a thread whose job ended waits for the next before it exits:
 ** starting a job on a waiting thread costs a wake-up (tens of
 ** microseconds), a new thread ten times that. */
@@ -82,11 +89,17 @@
 #define JOBS_SHORTNAME	40
 #endif
 
-/* Lua instructions between a running job's checks for a cancel or its
-** timeout: a check costs a clock read, and 1000 instructions take about a
-** microsecond, so a cancel lands within microseconds for ~0.1% overhead. */
-#if !defined(JOBS_HOOKCOUNT)
-#define JOBS_HOOKCOUNT	1000
+/* The signal a cancel sends to the thread of a running job, whose handler
+** arms a hook there (control.c); 0: the highest real-time signal with no
+** handler when the module first opens. ThreadSanitizer holds back
+** asynchronous signals until the thread next calls into libc, which a job
+** spinning in Lua code never does; it delivers SIGSYS at once. */
+#if !defined(JOBS_CANCELSIGNAL)
+#if defined(__SANITIZE_THREAD__)
+#define JOBS_CANCELSIGNAL	SIGSYS
+#else
+#define JOBS_CANCELSIGNAL	0
+#endif
 #endif
 
 /* Metatables of job objects, managers and a state's hub, in its registry. */

@@ -157,7 +157,6 @@ int jobs_wait (lua_State *L) {
     return 2;
   }
   jobs_blockon(self, &h->mu, &h->cv);
-  until = jobs_until(self, until);
   pthread_mutex_lock(&h->mu);
   while (!(done = over(list, n, any, &first)) && !jobs_stopping(self) &&
          jobs_waitcv(&h->cv, &h->mu, until) != ETIMEDOUT) {}

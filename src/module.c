@@ -39,6 +39,7 @@ static const luaL_Reg overhub[] = {
 
 JOBS_API int luaopen_jobs (lua_State *L) {
   luaL_checkversion(L);
+  jobs_initcancel(L);
   jobs_openjob(L);
   luaL_newlib(L, control);  /* the core, handed to the Lua half */
   jobs_newhub(L);  /* one per state: closing the state waits for its jobs */

@@ -146,11 +146,14 @@ typedef struct Prep {
 
 /*
 ** Message handler of a job: keeps the error value as it is, so that a table
-** stays a table, and records a traceback taken where the error happened.
+** stays a table, and records a traceback taken where the error happened;
+** none for a job that is stopping, which will end cancelled, not dead.
 */
 static int msghandler (lua_State *L) {
   const char *msg;
   int t = lua_type(L, 1);
+  if (jobs_stopping(jobs_self(L)))
+    return 1;
   if (t == LUA_TSTRING || t == LUA_TNUMBER ||
       luaL_getmetafield(L, 1, "__tostring") != LUA_TNIL)
     msg = luaL_tolstring(L, 1, NULL);
@@ -335,6 +338,7 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
     jobs_freeheap(&j->heap);
     luaL_error(L, "not enough memory");
   }
+  *(Job **)lua_getextraspace(J) = j;  /* for its coroutines (control.c) */
   /* The collector's mode of the states lua5.4 and luajobs run scripts in,
   ** set while the state is empty (entering it collects once). */
   lua_gc(J, LUA_GCGEN, 0, 0);
@@ -468,9 +472,11 @@ static void settle (Hub *h, Job *j, JobStatus st) {
   static const uint64_t one = 1;
   int held;
   pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
-  j->status = st;
+  jobs_setstatus(j, st);
   j->finished = jobs_now();
   held = (j->refs > 1);  /* else its object is gone: no poll reports it */
+  if (j->opt.timeout >= 0)
+    jobs_timeout(h, j);
   /* Handoff (step 3): with a final status set under 'mu', the job's state
   ** belongs to the owner's thread. */
   pthread_cond_broadcast(&j->cv);
@@ -483,15 +489,16 @@ static void settle (Hub *h, Job *j, JobStatus st) {
 }
 
 
-/* 'j' is taking a thread: from now on its time runs. 'h->mu' is held, by
-** whichever thread is handing the job's state to its new owner. */
-static void begin (Job *j) {
+/* 'j' is taking a thread: from now on its time runs, and its timeout with
+** it. 'h->mu' is held, by whichever thread is handing the job's state to
+** its new owner. */
+static void begin (Hub *h, Job *j) {
   pthread_mutex_lock(&j->mu);
-  j->status = JOB_RUNNING;
+  jobs_setstatus(j, JOB_RUNNING);
   j->started = jobs_now();
-  if (j->opt.timeout >= 0)
-    j->deadline = j->started + j->opt.timeout;
   pthread_mutex_unlock(&j->mu);
+  if (j->opt.timeout >= 0)
+    jobs_timein(h, j);
 }
 
 
@@ -532,7 +539,7 @@ static Job *finish (Job *j, JobStatus st) {
   next = nextinline(lim);
   unref(lim);  /* 'next', if any, holds it still */
   if (next != NULL)
-    begin(next);  /* Handoff (step 2): 'next's state is now this thread's */
+    begin(h, next);  /* Handoff (step 2): 'next's state is now this thread's */
   pthread_mutex_unlock(&h->mu);
   return next;
 }
@@ -593,14 +600,14 @@ static int mayname (lua_State *L, int idx) {
 }
 
 
-/* Runs job 'j', whose state this thread owns (step 2); returns its final
-** status. */
-static JobStatus execute (Job *j) {
+/* Runs job 'j', whose state this thread owns (step 2), with a cancel
+** reaching it through 'r'; returns its final status. */
+static JobStatus execute (Runner *r, Job *j) {
   lua_State *L = j->L;
   int st;
-  jobs_arm(L);
+  jobs_enter(r, j);
   st = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
-  lua_sethook(L, NULL, 0, 0);
+  jobs_leave(r, j);
   /* The owner copies the outcome without raising in L: index L's names
   ** now, while L may raise, if anything to copy could hold a name. Failing
   ** that, C functions will not cross. */
@@ -628,18 +635,15 @@ static void *run (void *arg) {
       jobs_release(j);
     }
     else while (j != NULL)
-      j = finish(j, execute(j));
+      j = finish(j, execute(&w->run, j));
   } while ((j = idle(w->hub, w)) != NULL);
   return NULL;
 }
 
 
-/* A new thread for job 'j'; 'h->mu' is held. The thread blocks the signals
-** it does not cause itself: they go to the host's threads (a Ctrl-C in
-** luajobs stops its prompt, never a job). */
+/* A new thread for job 'j'; 'h->mu' is held. */
 static int newworker (Hub *h, Job *j) {
   int err;
-  sigset_t async, old;
   pthread_attr_t attr;
   Worker *w = (Worker *)malloc(sizeof(Worker));
   if (w == NULL)
@@ -648,18 +652,12 @@ static int newworker (Hub *h, Job *j) {
   w->job = j;
   w->spent = NULL;
   jobs_initcv(&w->cv);
-  sigfillset(&async);
-  sigdelset(&async, SIGSEGV);
-  sigdelset(&async, SIGBUS);
-  sigdelset(&async, SIGFPE);
-  sigdelset(&async, SIGILL);
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, JOBS_STACKSIZE);
-  pthread_sigmask(SIG_BLOCK, &async, &old);
+  jobs_threadmask(&attr);
   /* Handoff (step 2): from here the job's state belongs to the new thread;
   ** pthread_create makes all written above visible to it. */
   err = pthread_create(&w->thread, &attr, run, w);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
   if (err != 0) {
     pthread_cond_destroy(&w->cv);
@@ -719,11 +717,13 @@ void jobs_closestate (Job *j) {
 ** still the caller's. */
 static int launch (Hub *h, Job *j) {
   int err = 0;
-  begin(j);
+  begin(h, j);
   if (!handidle(h, j, NULL) && (err = newworker(h, j)) != 0) {
     pthread_mutex_lock(&j->mu);
-    j->status = JOB_CREATED;
+    jobs_setstatus(j, JOB_CREATED);
     pthread_mutex_unlock(&j->mu);
+    if (j->tindex != 0)
+      jobs_untime(h, j);
   }
   return err;
 }
@@ -748,6 +748,8 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
   int err = 0;
   reap(h);
   prune(h);
+  if (j->opt.timeout >= 0 && (err = jobs_reservetime(h)) != 0)
+    return err;
   j->hub = h;
   j->limit = lim;
   j->refs++;  /* its thread's, or its place in line's */
@@ -770,6 +772,8 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
     unlist(h, j);
     unref(lim);
     j->refs--;
+    if (j->opt.timeout >= 0)
+      jobs_timeout(h, j);
   }
   pthread_mutex_unlock(&h->mu);
   return err;
@@ -876,11 +880,13 @@ static int hubgc (lua_State *L) {
   while (h->running > 0)
     pthread_cond_wait(&h->cv, &h->mu);
   pthread_mutex_unlock(&h->mu);
+  jobs_stopclock(h);
   reap(h);  /* every thread has left the module's code */
   jobs_releaselist(jobs_takefinished(h));
   close(h->fd);
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);
+  pthread_cond_destroy(&h->clockcv);
   return 0;
 }
 
@@ -920,6 +926,10 @@ void jobs_newhub (lua_State *L) {
   h->finished = NULL;
   h->nfinished = 0;
   h->pruneat = JOBS_PRUNEMIN;
+  h->timed = NULL;
+  h->ntimed = h->timedjobs = h->timedsize = 0;
+  jobs_initcv(&h->clockcv);
+  h->clockon = h->clockstop = 0;
   h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (luaL_newmetatable(L, JOBS_HUB)) {
     lua_pushcfunction(L, hubgc);

@@ -17,6 +17,24 @@ typedef enum JobStatus {
 
 #define jobs_isfinal(st)	((st) >= JOB_COMPLETED)
 
+/* Sets the status of job 'j', holding 'j->mu': atomically, for a wait that
+** polls it without the lock before it sleeps (job.c). */
+#define jobs_setstatus(j, st)	__atomic_store_n(&(j)->status, st, __ATOMIC_RELEASE)
+
+
+/*
+** What the cancel signal's handler needs of the thread it interrupts
+** (control.c): written only by that thread, read by the handler there;
+** 'inflight', atomic, is set by a canceller and cleared by the handler.
+*/
+typedef struct Runner {
+  pthread_t thread;
+  int inflight;  /* a cancel signal is on its way: no need for another */
+  struct Job *volatile job;  /* the job whose state it runs, or NULL */
+  lua_State *volatile J;  /* that job's state */
+  lua_State *volatile L;  /* the coroutine of J running Lua code now */
+} Runner;
+
 
 /*
 ** A thread that runs jobs: between them it waits a while in 'hub->idle' to
@@ -31,6 +49,7 @@ typedef struct Worker {
   struct Hub *hub;
   struct Job *job;  /* the job it is handed; NULL while it waits */
   lua_State *spent;  /* or, with 'job', that job's state to close */
+  Runner run;
 } Worker;
 
 
@@ -65,6 +84,13 @@ typedef struct Hub {
   int nfinished;  /* how many */
   int pruneat;  /* prune when 'nfinished' reaches it (see prune) */
   int fd;  /* an eventfd, readable while 'finished' may not be empty */
+  struct Job **timed;  /* jobs running with a timeout, a heap (control.c) */
+  int ntimed;  /* how many */
+  int timedjobs;  /* jobs with a timeout started and not over */
+  int timedsize;  /* room in 'timed', more than 'timedjobs' */
+  pthread_t clock;  /* cancels each timed job at its deadline */
+  pthread_cond_t clockcv;  /* wakes it: a new first deadline, or stop */
+  int clockon, clockstop;
 } Hub;
 
 
@@ -98,7 +124,9 @@ typedef struct Job {
   int refs;  /* the owner's job object; its thread, then 'hub->finished' */
   int cancel;  /* 0, or why it must stop (control.c); atomic */
   double started, finished;  /* seconds on the monotonic clock ('mu') */
-  double deadline;  /* when its timeout cancels it; 0: never */
+  double deadline;  /* when its timeout cancels it (set as it starts) */
+  int tindex;  /* its place in 'hub->timed', or 0 */
+  Runner *runner;  /* of the thread running its state, or NULL ('mu') */
   Options opt;
   Heap heap;  /* of 'L', owned with it */
   pthread_mutex_t *waitmu;  /* what it is blocked on, if anything: a */
