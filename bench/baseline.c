@@ -1,7 +1,7 @@
 /*
 ** baseline.c: the bare costs the benchmarks compare luajobs with, measured
 ** in the same run (bench/run.lua): a state's life, a thread's wake-up, a
-** copy through Lua's C API at its plainest, a clock.
+** copy through Lua's C API at its plainest, two threads counting, a clock.
 */
 
 #include <pthread.h>
@@ -106,6 +106,32 @@ static int l_pingpong (lua_State *L) {
 }
 
 
+static void *spin (void *arg) {
+  volatile long x = 0;
+  long i, n = *(const long *)arg;
+  for (i = 0; i < n; i++)
+    x += i % 7;
+  return NULL;
+}
+
+
+/* baseline.spin(n, threads): seconds for 'threads' (1 or 2) threads at once
+** to count to n each, in plain C: the machine's own parallel speed. */
+static int l_spin (lua_State *L) {
+  long n = (long)luaL_checkinteger(L, 1);
+  int two = luaL_checkinteger(L, 2) == 2;
+  pthread_t t;
+  double t0 = now();
+  if (two)
+    pthread_create(&t, NULL, spin, &n);
+  spin(&n);
+  if (two)
+    pthread_join(t, NULL);
+  lua_pushnumber(L, now() - t0);
+  return 1;
+}
+
+
 /* Pushes onto 'to' the number or string at 'idx' of 'from'. */
 static void pushscalar (lua_State *from, int idx, lua_State *to) {
   size_t len;
@@ -171,7 +197,7 @@ static int l_copyrows (lua_State *L) {
 int luaopen_baseline (lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"now", l_now}, {"states", l_states}, {"pingpong", l_pingpong},
-    {"copyrows", l_copyrows},
+    {"copyrows", l_copyrows}, {"spin", l_spin},
     {NULL, NULL}
   };
   luaL_newlib(L, funcs);

@@ -21,8 +21,104 @@ local function memory()
          tonumber(status:match("VmSize:%s*(%d+)")) * 1024
 end
 
+-- Records a row of round trips: the median of 'times' (seconds), beside
+-- the C ping-pong (a thread's wake-up, which every round trip costs).
+local function roundtrips(name, times, target)
+  table.sort(times)
+  local median, base = times[#times // 2] * 1e6, baseline.pingpong(#times) * 1e6
+  row(name, ("%.1f us median"):format(median),
+      ("%.1f us: condition-variable ping-pong (C)"):format(base),
+      ("%.1f"):format(median / base), target)
+end
+
 local function kib(bytes) return ("%.1f KiB"):format(bytes / 1024) end
 local function mib(bytes) return ("%.1f MiB"):format(bytes / 1048576) end
+
+-- job_speed: Lua code in a job against the same function in the caller's
+-- own state: the job's whole cost (start, run, result) against the call.
+-- First, while the caller's heap is as fresh as a script's (the rows
+-- after leave it holding and collecting hundreds of megabytes). This
+-- machine's speed drifts between runs by a third at times, so each figure
+-- is the median over 15 pairs run back to back (which goes first
+-- alternating) of the pair's ratio.
+local function pairs15(mine, theirs)
+  local ratios, a, b = {}, {}, {}
+  for i = 1, 15 do
+    local t0, t1, t2
+    if i % 2 == 0 then
+      t0 = now(); mine(); t1 = now(); theirs(); t2 = now()
+      a[i], b[i] = t1 - t0, t2 - t1
+    else
+      t0 = now(); theirs(); t1 = now(); mine(); t2 = now()
+      a[i], b[i] = t2 - t1, t1 - t0
+    end
+    ratios[i] = a[i] / b[i]
+  end
+  for _, t in ipairs({ ratios, a, b }) do table.sort(t) end
+  return ratios[8], a[8], b[8]
+end
+
+local works = {
+  { "loop", function() local x = 0 for i = 1, 3e7 do x = x + i % 7 end return x end },
+  { "fib(27)", function()
+      local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+      return fib(27)
+    end },
+  { "tables", function()
+      local t for i = 1, 1e6 do t = { i, i + 1, k = i } end return t.k
+    end },
+  { "format", function()
+      local s for i = 1, 3e5 do s = ("%d:%s:%5.2f"):format(i, "x", i / 3) end return s
+    end },
+}
+for _, w in ipairs(works) do
+  local name, f = w[1], w[2]
+  local expected = f()
+  local ratio, there, here = pairs15(function()
+    local ok, got = jobs.new(f):wait()
+    assert(ok and got == expected)
+  end, f)
+  row("job_speed " .. name, ("%.1f ms in a job"):format(there * 1e3),
+      ("%.1f ms: the same function in the caller"):format(here * 1e3),
+      ("%.3f"):format(ratio), "<= 1.03")
+end
+
+-- parallel: two CPU-bound jobs at once against the caller running the same
+-- work twice in its own state, paired as above; beside it, what two C
+-- threads counting at once gain on this machine in the same run.
+do
+  local work = works[1][2]
+  local ratio, parallel, serial = pairs15(function()
+    local a, b = jobs.new(work), jobs.new(work)
+    a:wait()
+    b:wait()
+  end, function() work() work() end)
+  local n = 150000000
+  local cratio = pairs15(function() baseline.spin(n, 2) end,
+                         function() baseline.spin(n, 1) baseline.spin(n, 1) end)
+  row("parallel", ("%.2fx speedup"):format(1 / ratio),
+      ("%.2f s: the caller running it twice, %.2f s: two jobs at once; C threads: %.2fx"):format(
+        serial, parallel, 1 / cratio),
+      ("%.2f of C's"):format(cratio / ratio), ">= 1.9x")
+end
+
+-- cancel_latency: from cancel() of a job spinning in Lua code to its
+-- wait() returning, 200 times.
+do
+  local m, n, times = jobs.manager(), 200, {}
+  local spin = function(ready) ready:push(true) while true do end end
+  for i = 1, n do
+    local ready = jobs.channel()
+    local j = m.new(spin, ready)
+    ready:pop()
+    local t0 = now()
+    j:cancel()
+    j:wait()
+    times[i] = now() - t0
+    if i % 50 == 0 then m.flush() end
+  end
+  roundtrips("cancel_latency", times, "<= 50 us")
+end
 
 -- spawn: 2,000 jobs started, then all collected; the best of three runs,
 -- as for the baseline (the first also starts the threads the others reuse).
@@ -52,11 +148,7 @@ do
     times[i] = now() - t0
     if i % 100 == 0 then m.flush() end
   end
-  table.sort(times)
-  local median, base = times[n // 2] * 1e6, baseline.pingpong(n) * 1e6
-  row("latency", ("%.1f us median"):format(median),
-      ("%.1f us: condition-variable ping-pong (C)"):format(base),
-      ("%.1f"):format(median / base), "<= 60 us")
+  roundtrips("latency", times, "<= 60 us")
 end
 
 -- marshal: a 100,000-row table into a job and back; the best of three, as
@@ -111,27 +203,6 @@ do
   row("bigstring", ("%.0f MiB/s"):format(rate),
       ("%.0f MiB/s: s:sub(2)"):format(base),
       ("%.2f"):format(rate / base), ">= 0.9x")
-end
-
--- parallel: two CPU-bound jobs at once against one after the other; the
--- best of three of each (a neighbour on the machine slows one or the other).
-do
-  local work = function() local x = 0 for i = 1, 3e7 do x = x + i % 7 end return x end
-  local serial, parallel = math.huge, math.huge
-  for _ = 1, 3 do
-    local t0 = now()
-    jobs.new(work):wait()
-    jobs.new(work):wait()
-    serial = math.min(serial, now() - t0)
-    t0 = now()
-    local a, b = jobs.new(work), jobs.new(work)
-    a:wait()
-    b:wait()
-    parallel = math.min(parallel, now() - t0)
-  end
-  row("parallel", ("%.2fx speedup"):format(serial / parallel),
-      ("%.2f s serial, %.2f s parallel"):format(serial, parallel),
-      "", ">= 1.9x")
 end
 
 -- churn: 100,000 jobs through one manager, flushed every 1,000. The heap
