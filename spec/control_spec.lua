@@ -434,6 +434,43 @@ function TestOptions.test_job_threads_block_asynchronous_signals()
   lu.assertEquals({ j:wait(10) }, { true, true, true, false })
 end
 
+-- The cancel's signal is one that no handler had when luajobs first
+-- opened: the highest free real-time one, or JOBS_CANCELSIGNAL (SIGSYS
+-- under ThreadSanitizer); a job's thread lets through only it and what no
+-- thread can block (faults, SIGKILL, SIGSTOP, glibc's own 32 and 33).
+function TestOptions.test_the_cancel_signal_is_one_the_host_left_free()
+  local script = [[
+    local sigmask = require "sigmask"
+    for _, sig in ipairs({ %s }) do assert(sigmask.take(sig)) end
+    local ok, jobs = pcall(require, "jobs")
+    if not ok then print(jobs) return end
+    local _, list = jobs.new(function() return require("sigmask").unblocked() end):wait()
+    local rtmin = sigmask.realtime()
+    local always = { [4] = true, [7] = true, [8] = true, [9] = true, [11] = true, [19] = true }
+    for _, sig in ipairs(list) do
+      if not always[sig] and (sig < 32 or sig >= rtmin) then print(sig) end
+    end
+  ]]
+  local function chosen(taken)
+    local status, out = helpers.run(script:format(table.concat(taken, ", ")))
+    lu.assertEquals(status, 0, out)
+    return out
+  end
+  local first = chosen({})
+  lu.assertStrMatches(first, "%d+\n")  -- one signal, no other
+  first = tonumber(first)
+  local rtmin, rtmax = require("sigmask").realtime()
+  if first >= rtmin then  -- chosen at run time: the next free one then
+    lu.assertEquals(first, rtmax)
+    lu.assertEquals(tonumber(chosen({ rtmax })), rtmax - 1)
+    local all = {}
+    for sig = rtmin, rtmax do all[#all + 1] = sig end
+    lu.assertStrContains(chosen(all), "no free signal to cancel jobs with")
+  else  -- fixed at build time
+    lu.assertStrContains(chosen({ first }), "no free signal to cancel jobs with")
+  end
+end
+
 function TestOptions.test_name_and_env_options()
   local j = jobs.spawn({ name = "adder", env = { base = 10 } }, function(x) return base + x end, 5)
   lu.assertEquals({ j:wait(10) }, { true, 15 })
