@@ -103,6 +103,63 @@ function TestErrors.test_deep_work_on_a_jobs_thread_fits_its_stack()
   lu.assertStrContains(parsed, "overflow")
 end
 
+-- The deepest value a copy allows (JOBS_MAXDEPTH, 1000 levels) of every
+-- kind of nesting copies on a job's own thread, into a channel, into a job
+-- of its own and back; one level more is an error, never a crash.
+function TestErrors.test_the_deepest_copy_of_each_kind_fits_a_jobs_stack()
+  local j = jobs.new(function()
+    local jobs = require "jobs"
+    local chains = {  -- each makes a value n levels deep, and measures one
+      tables = function(n)
+        local t = {} for _ = 2, n do t = { t } end return t
+      end,
+      closures = function(n)  -- each the upvalue of the next
+        local f = function() end
+        for _ = 2, n do local g = f f = function() return g end end
+        return f
+      end,
+      metatables = function(n)
+        local t = {} for _ = 2, n do t = setmetatable({}, t) end return t
+      end,
+      mixed = function(n)  -- a table's metatable, a closure, a table, in turn
+        local v = {}
+        for i = 2, n do
+          local inner = v
+          if i % 3 == 2 then v = setmetatable({}, inner)
+          elseif i % 3 == 0 then v = function() return inner end
+          else v = { inner } end
+        end
+        return v
+      end,
+    }
+    local function depth(v)
+      local n = 0
+      while v ~= nil do
+        n = n + 1
+        if type(v) == "function" then v = v()
+        elseif getmetatable(v) then v = getmetatable(v)
+        else v = v[1] end
+      end
+      return n
+    end
+    local out = {}
+    for name, make in pairs(chains) do
+      local deepest = make(1000)
+      local ch = jobs.channel()
+      ch:push(deepest)
+      local ok, back = jobs.new(function(v) return v end, ch:pop()):wait()
+      out[name] = { ok and depth(back), pcall(jobs.new, print, make(1001)) }
+      out[name][3] = type(out[name][3]) == "string" and out[name][3]:match("nested deeper than %d+ levels")
+    end
+    return out
+  end)
+  local ok, out = j:wait(120)
+  lu.assertTrue(ok, tostring(out))
+  for _, name in ipairs({ "tables", "closures", "metatables", "mixed" }) do
+    lu.assertEquals(out[name], { 1000, false, "nested deeper than 1000 levels" }, name)
+  end
+end
+
 function TestErrors.test_string_env_with_uncopyable_value()
   lu.assertErrorMsgEquals("cannot copy userdata at env.out",
     jobs.new, "out", { out = io.stdout })

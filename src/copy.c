@@ -697,23 +697,18 @@ static void copyupvalues (Copier *c, int idx, lua_Integer fn,
 }
 
 
-/* Lua functions cross as bytecode, with debug information so that
-** tracebacks keep their lines and '_ENV' is found by name. */
-static void copyfunction (Copier *c, int idx, const Step *at) {
+/*
+** Pushes onto 'to' the Lua function at 'idx' of 'from', from its bytecode
+** with debug information (so that tracebacks keep their lines and '_ENV'
+** is found by name), its upvalues not set yet. Apart from the recursion
+** of a copy: its buffer is a kilobyte of C stack, which each level would
+** hold otherwise (a chain of closures 450 deep overflowed a job's stack).
+*/
+static __attribute__((noinline)) void loaddump (Copier *c, int idx) {
   lua_State *from = c->from, *to = c->to;
   luaL_Buffer b;
   size_t len;
   const char *code;
-  if (lookup(c, idx))
-    return;
-  if (lua_iscfunction(from, idx)) {
-    if (!byname(c, idx, at))
-      fail(c, at, "C function", "only C functions of modules in "
-                                "package.loaded cross, by name");
-    remember(c, idx);
-    return;
-  }
-  enter(c, at, "function");
   lua_pushvalue(from, idx);
   luaL_buffinit(to, &b);
   lua_dump(from, writer, &b, 0);
@@ -723,6 +718,21 @@ static void copyfunction (Copier *c, int idx, const Step *at) {
   if (luaL_loadbufferx(to, code, len, "=copy", "b") != LUA_OK)
     lua_error(to);  /* out of memory */
   lua_remove(to, -2);
+}
+
+
+static void copyfunction (Copier *c, int idx, const Step *at) {
+  if (lookup(c, idx))
+    return;
+  if (lua_iscfunction(c->from, idx)) {
+    if (!byname(c, idx, at))
+      fail(c, at, "C function", "only C functions of modules in "
+                                "package.loaded cross, by name");
+    remember(c, idx);
+    return;
+  }
+  enter(c, at, "function");
+  loaddump(c, idx);
   copyupvalues(c, idx, remember(c, idx), at);
   c->depth--;
 }
