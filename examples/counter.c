@@ -68,7 +68,7 @@ static int counter_gc (lua_State *L) {
 
 
 static void copy (lua_State *from, int idx, lua_State *to);
-static const jobs_Copyable copyable = {copy};
+static const jobs_Copyable copyable = JOBS_COPYABLE(copy);
 
 static const luaL_Reg methods[] = {
   {"add", counter_add},

@@ -20,6 +20,19 @@ function TestUserdata.test_jobs_in_parallel_update_one_counter()
   lu.assertEquals(c:get(), 4000)
 end
 
+-- Only a jobs_Copyable made for the purpose opts in: any other light
+-- userdata under __jobs_copy (one of debug.upvalueid's) is no protocol.
+function TestUserdata.test_a_forged_opt_in_is_refused_not_called()
+  local meta = getmetatable(io.stdout)
+  local x = 0
+  meta.__jobs_copy = debug.upvalueid(function() return x end, 1)
+  local ok, err = pcall(jobs.new, function(f) return f end, io.stdout)
+  meta.__jobs_copy = nil
+  lu.assertFalse(ok)
+  lu.assertStrContains(err, "cannot copy userdata")
+  lu.assertStrContains(err, "at argument 2")
+end
+
 function TestUserdata.test_userdata_comes_back_from_a_job()
   local j = jobs.new(function() local c = require("counter").new(7) c:add() return c end)
   local _, c = j:wait(10)

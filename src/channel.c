@@ -301,7 +301,7 @@ static int channel_tostring (lua_State *L) {
 */
 
 static void copychannel (lua_State *from, int idx, lua_State *to);
-static const jobs_Copyable copyable = {copychannel};
+static const jobs_Copyable copyable = JOBS_COPYABLE(copychannel);
 
 static const luaL_Reg methods[] = {
   {"push", channel_push},

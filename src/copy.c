@@ -739,7 +739,8 @@ static void copyfunction (Copier *c, int idx, const Step *at) {
 
 
 /* The opt-in of the userdata at 'idx' of 'from' (see jobs.h), or NULL. Reads
-** its metatable raw and interns no string, so nothing can raise in 'from'. */
+** its metatable raw and interns no string, so nothing can raise in 'from';
+** a light userdata there that is no jobs_Copyable is none. */
 static const jobs_Copyable *copyable (lua_State *from, int idx) {
   const jobs_Copyable *how = NULL;
   if (!lua_getmetatable(from, idx))
@@ -754,7 +755,7 @@ static const jobs_Copyable *copyable (lua_State *from, int idx) {
     lua_pop(from, 1);
   }
   lua_pop(from, 1);
-  return how;
+  return (how != NULL && how->magic == JOBS_COPYMAGIC) ? how : NULL;
 }
 
 

@@ -50,7 +50,10 @@ JOBS_API int jobs_poll (lua_State *L);
 **
 ** A full userdata crosses when its metatable has the field JOBS_COPYFIELD
 ** holding a light userdata that points to a jobs_Copyable of static
-** duration. To copy it, luajobs calls 'copy(from, idx, to)' on the thread
+** duration, made with JOBS_COPYABLE:
+**   static const jobs_Copyable copyable = JOBS_COPYABLE(copy);
+** Its 'magic' tells it from any other light userdata there (a forged one
+** is refused, not called). To copy it, luajobs calls 'copy(from, idx, to)' on the thread
 ** that owns both states at that moment; it pushes onto 'to' the value that
 ** stands for the userdata at 'idx' of 'from': a new userdata sharing the same
 ** C object (by reference, with a count of its own), or a new copy of it.
@@ -62,9 +65,16 @@ JOBS_API int jobs_poll (lua_State *L);
 
 #define JOBS_COPYFIELD	"__jobs_copy"
 
+/* "jobscop" and a version byte: no pointer, the first field of most
+** objects, can hold it (its high bits make it no address). */
+#define JOBS_COPYMAGIC	0x6a6f6273636f7001ULL
+
 typedef struct jobs_Copyable {
+  unsigned long long magic;  /* JOBS_COPYMAGIC */
   void (*copy) (lua_State *from, int idx, lua_State *to);
 } jobs_Copyable;
+
+#define JOBS_COPYABLE(copy)	{JOBS_COPYMAGIC, copy}
 
 /* }====================================================== */
 
