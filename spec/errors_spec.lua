@@ -160,6 +160,27 @@ function TestErrors.test_the_deepest_copy_of_each_kind_fits_a_jobs_stack()
   end
 end
 
+-- The error a job threw is its error, even when its __tostring raises;
+-- the traceback then names it by type, and shows the stack once.
+function TestErrors.test_an_error_whose_tostring_raises_stays_what_was_thrown()
+  local j = jobs.new(function()
+    error(setmetatable({ code = 7 }, { __tostring = function() error("no name") end }))
+  end)
+  lu.assertFalse((j:wait(10)))
+  lu.assertEquals(j.status, "dead")
+  lu.assertEquals(j.error.code, 7)
+  local tb = j:traceback()
+  lu.assertStrContains(tb, "(error object is a table value)")
+  lu.assertEquals(select(2, tb:gsub("stack traceback:", "")), 1)
+  lu.assertEquals(select(2, tb:gsub("in function 'error'", "")), 1)
+  local k = jobs.new(function()  -- a __tostring that returns no string
+    error(setmetatable({}, { __tostring = function() return {} end }))
+  end)
+  k:wait(10)
+  lu.assertEquals(type(k.error), "table")
+  lu.assertStrContains(k:traceback(), "(error object is a table value)")
+end
+
 function TestErrors.test_string_env_with_uncopyable_value()
   lu.assertErrorMsgEquals("cannot copy userdata at env.out",
     jobs.new, "out", { out = io.stdout })

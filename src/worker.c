@@ -144,23 +144,35 @@ typedef struct Prep {
 } Prep;
 
 
+/* Runs protected: pushes the value at 1 as a string (__tostring may raise,
+** or return no string). */
+static int tostring (lua_State *L) {
+  luaL_tolstring(L, 1, NULL);
+  return 1;
+}
+
+
 /*
 ** Message handler of a job: keeps the error value as it is, so that a table
 ** stays a table, and records a traceback taken where the error happened;
 ** none for a job that is stopping, which will end cancelled, not dead.
 */
 static int msghandler (lua_State *L) {
-  const char *msg;
-  int t = lua_type(L, 1);
+  int t = lua_type(L, 1), named = 0;
   if (jobs_stopping(jobs_self(L)))
     return 1;
   if (t == LUA_TSTRING || t == LUA_TNUMBER ||
-      luaL_getmetafield(L, 1, "__tostring") != LUA_TNIL)
-    msg = luaL_tolstring(L, 1, NULL);
-  else
-    msg = lua_pushfstring(L, "(error object is a %s value)",
-                          luaL_typename(L, 1));
-  luaL_traceback(L, L, msg, 1);
+      luaL_getmetafield(L, 1, "__tostring") != LUA_TNIL) {
+    lua_settop(L, 1);
+    lua_pushcfunction(L, tostring);
+    lua_pushvalue(L, 1);
+    named = (lua_pcall(L, 1, 1, 0) == LUA_OK);
+  }
+  if (!named) {
+    lua_settop(L, 1);
+    lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, lua_tostring(L, -1), 1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &tracebackkey);
   lua_settop(L, 1);
   return 1;
