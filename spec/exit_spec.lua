@@ -88,4 +88,24 @@ function TestExit.test_jobs_in_line_run_before_exit()
   lu.assertEquals(select(2, out:gsub("job %d\n", "")), 3)
 end
 
+-- os.exit in a job ends that job, never its host: "dead", with an error
+-- naming the exit and its code, and no pcall keeps it going.
+function TestExit.test_os_exit_in_a_job_ends_the_job_not_the_host()
+  exits([[
+    local jobs = require "jobs"
+    local j = jobs.spawn({ output = "capture" }, function()
+      print("before")
+      pcall(os.exit, 5)
+      print("after")
+    end)
+    print(j:wait())
+    print(j.status, j.output == "before\n", j:traceback():match("in function 'os.exit'") ~= nil)
+    print(jobs.new(function() os.exit(true) end):wait())
+    print(jobs.new("os.exit(false, true)"):wait())
+    print("host goes on")
+  ]], "false\tos.exit(5) ended the job\ndead\ttrue\ttrue\n" ..
+      "false\tos.exit(0) ended the job\nfalse\tos.exit(1) ended the job\n" ..
+      "host goes on\n")
+end
+
 os.exit(lu.LuaUnit.run(), true)

@@ -38,13 +38,14 @@ static const char selfkey = 0;
 */
 
 static int opencoroutine (lua_State *L);
+static int openos (lua_State *L);
 static int opendebug (lua_State *L);
 
 static const luaL_Reg libs[] = {  /* base and package are always opened */
   {LUA_COLIBNAME, opencoroutine},
   {LUA_TABLIBNAME, luaopen_table},
   {LUA_IOLIBNAME, luaopen_io},
-  {LUA_OSLIBNAME, luaopen_os},
+  {LUA_OSLIBNAME, openos},
   {LUA_STRLIBNAME, luaopen_string},
   {LUA_MATHLIBNAME, luaopen_math},
   {LUA_UTF8LIBNAME, luaopen_utf8},
@@ -301,9 +302,9 @@ Job *jobs_self (lua_State *L) {
 }
 
 
-/* Whether 'self' (NULL outside a job) has been asked to stop. */
+/* Why 'self' (NULL outside a job) must stop: 0 if it need not. */
 int jobs_stopping (Job *self) {
-  return self != NULL && __atomic_load_n(&self->cancel, __ATOMIC_ACQUIRE);
+  return self != NULL ? __atomic_load_n(&self->cancel, __ATOMIC_ACQUIRE) : 0;
 }
 
 
@@ -315,8 +316,11 @@ static void hook (lua_State *L, lua_Debug *ar);
 ** in the job cannot swallow the stop.
 */
 int jobs_stop (lua_State *L, Job *self) {
+  int why = jobs_stopping(self);
   lua_sethook(L, hook, LUA_MASKCOUNT, 1);
-  if (__atomic_load_n(&self->cancel, __ATOMIC_ACQUIRE) == JOBS_TIMEDOUT)
+  if (why == JOBS_EXITED)
+    lua_pushfstring(L, "os.exit(%d) ended the job", self->exitcode);
+  else if (why == JOBS_TIMEDOUT)
     lua_pushliteral(L, "timeout");
   else
     lua_pushliteral(L, "cancelled");
@@ -629,6 +633,31 @@ static int opencoroutine (lua_State *L) {
 }
 
 
+/* os.exit of a job: ends the job, "dead" with an error naming the exit,
+** never the process; its second argument, closing the state, is moot. */
+static int exitjob (lua_State *L) {
+  Job *j = jobof(L);
+  int none = 0;
+  j->exitcode = lua_isboolean(L, 1)
+                ? (lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE)
+                : (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
+  if (__atomic_compare_exchange_n(&j->cancel, &none, JOBS_EXITED, 0,
+                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    lua_pushfstring(L, "os.exit(%d) ended the job", j->exitcode);
+    jobs_keeptraceback(L, lua_tostring(L, -1), 0);
+  }
+  return jobs_stop(L, j);  /* a cancel that came first stays the reason */
+}
+
+
+static int openos (lua_State *L) {
+  luaopen_os(L);
+  lua_pushcfunction(L, exitjob);
+  lua_setfield(L, -2, "exit");
+  return 1;
+}
+
+
 static int opendebug (lua_State *L) {
   luaopen_debug(L);
   guard(L, "sethook", sethook);
@@ -865,9 +894,8 @@ int jobs_sleep (lua_State *L) {
 
 
 int jobs_cancelled (lua_State *L) {
-  Job *self = jobs_self(L);
-  lua_pushboolean(L, self != NULL &&
-                     __atomic_load_n(&self->cancel, __ATOMIC_ACQUIRE) != 0);
+  int why = jobs_stopping(jobs_self(L));
+  lua_pushboolean(L, why == JOBS_CANCELLED || why == JOBS_TIMEDOUT);
   return 1;
 }
 

@@ -11,6 +11,7 @@
 
 #define JOBS_CANCELLED	1  /* why a job must stop: job:cancel() */
 #define JOBS_TIMEDOUT	2  /* ... its 'timeout' option */
+#define JOBS_EXITED	3  /* ... it called os.exit (it ends dead) */
 
 #define JOBS_ALLLIBS	(~0)  /* Options.libs: every standard library */
 

@@ -152,10 +152,19 @@ static int tostring (lua_State *L) {
 }
 
 
+/* Records, as the traceback of the job running in L, the stack from
+** 'level' with 'msg' on top; raises only for memory. */
+void jobs_keeptraceback (lua_State *L, const char *msg, int level) {
+  luaL_traceback(L, L, msg, level);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &tracebackkey);
+}
+
+
 /*
 ** Message handler of a job: keeps the error value as it is, so that a table
 ** stays a table, and records a traceback taken where the error happened;
-** none for a job that is stopping, which will end cancelled, not dead.
+** none for a job cancelled or timed out, which will not end dead, nor for
+** one ended by os.exit, which took its own where it was called.
 */
 static int msghandler (lua_State *L) {
   int t = lua_type(L, 1), named = 0;
@@ -172,8 +181,7 @@ static int msghandler (lua_State *L) {
     lua_settop(L, 1);
     lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
-  luaL_traceback(L, L, lua_tostring(L, -1), 1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &tracebackkey);
+  jobs_keeptraceback(L, lua_tostring(L, -1), 1);
   lua_settop(L, 1);
   return 1;
 }
@@ -630,7 +638,9 @@ static JobStatus execute (Runner *r, Job *j) {
   }
   if (st == LUA_OK)
     return JOB_COMPLETED;
-  return jobs_stopping(j) ? JOB_CANCELLED : JOB_DEAD;
+  st = jobs_stopping(j);
+  return (st == JOBS_CANCELLED || st == JOBS_TIMEDOUT) ? JOB_CANCELLED
+                                                       : JOB_DEAD;
 }
 
 

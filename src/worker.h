@@ -123,6 +123,7 @@ typedef struct Job {
   JobStatus status;
   int refs;  /* the owner's job object; its thread, then 'hub->finished' */
   int cancel;  /* 0, or why it must stop (control.c); atomic */
+  int exitcode;  /* its os.exit's, with JOBS_EXITED */
   double started, finished;  /* seconds on the monotonic clock ('mu') */
   double deadline;  /* when its timeout cancels it (set as it starts) */
   int tindex;  /* its place in 'hub->timed', or 0 */
@@ -164,6 +165,7 @@ Limit *jobs_newlimit (void);
 void jobs_droplimit (Hub *h, Limit *lim);
 void jobs_setlimit (lua_State *L, Hub *h, Limit *lim, int max);
 const char *jobs_traceback (lua_State *J, size_t *len);
+void jobs_keeptraceback (lua_State *L, const char *msg, int level);
 
 void jobs_newhub (lua_State *L);
 Hub *jobs_hubof (lua_State *L);
