@@ -16,13 +16,26 @@ function repl.started(job)
   io.stdout:write("[", job.num, "] ", job.name, "\n")
 end
 
--- The default manager's jobs that the end of the session waits for.
-function repl.awaited()
-  local count = 0
+-- The default manager's jobs that the end of the session waits for: the
+-- unfinished ones but daemons, which it cancels.
+local function awaited()
+  local list = {}
   for _, job in ipairs(jobs.list()) do
-    if not job.done and not job.daemon then count = count + 1 end
+    if not job.done and not job.daemon then list[#list + 1] = job end
   end
-  return count
+  return list
+end
+
+function repl.awaited()
+  return #awaited()
+end
+
+-- Waits for them, 'seconds' at most for each; returns whether all ended.
+function repl.await(seconds)
+  for _, job in ipairs(awaited()) do
+    if job:wait(seconds) == nil then return false end
+  end
+  return true
 end
 
 return repl

@@ -138,6 +138,19 @@ def test_end_of_input_waits_for_a_running_job():
     assert s.exit_status() == 0
 
 
+def test_end_of_input_waits_for_jobs_not_daemons():
+    s = Session()
+    s.expect(r"\n> ")
+    s.ask("d = jobs.spawn({ daemon = true }, 'jobs.sleep(math.huge)')", r"\n> ")
+    s.ask("os.exit(5) &", r"\[2\] os\.exit\(5\)\n")  # ends the job, not luajobs
+    announced(s, r"\[2\] dead       os\.exit\(5\)  \d+\.\d\ds  -- os\.exit\(5\) ended the job\n")
+    s.ask("jobs.sleep(0.5) or io.write('job ran to its end\\n') &", r"\[3\] .*\n> ")
+    s.send("\x04")  # waits for job 3, not for the daemon
+    s.expect(r"waiting for 1 job \(Ctrl-C cancels\)\n")
+    s.expect(r"job ran to its end\n")
+    assert s.exit_status() == 0
+
+
 if __name__ == "__main__":
     for name, test in sorted(globals().items()):
         if name.startswith("test_"):

@@ -564,7 +564,7 @@ static void l_print (lua_State *L) {
 }
 
 
-/* At the end of input: waits for the default manager's running jobs,
+/* At the end of input: waits for the default manager's jobs but daemons,
 ** saying how many; a Ctrl-C meanwhile cancels them. */
 static void awaitjobs (lua_State *L) {
   int n;
@@ -576,18 +576,17 @@ static void awaitjobs (lua_State *L) {
   printf("waiting for %d job%s (Ctrl-C cancels)\n", n, n == 1 ? "" : "s");
   fflush(stdout);
   lua_settop(L, 0);
-  pushjobs(L);  /* at 1 */
   while (!interrupted) {
-    lua_getfield(L, 1, "wait_all");
     lua_pushnumber(L, 0.1);  /* a Ctrl-C is seen within 0.1 s */
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_toboolean(L, -1))
+    if (callrepl(L, "await", 1, 1) != LUA_OK || lua_toboolean(L, -1))
       break;
     lua_pop(L, 1);
   }
   setsignal(SIGINT, SIG_DFL);
   if (interrupted) {
     printf("\ncancelling them\n");  /* after the terminal's ^C */
-    lua_getfield(L, 1, "cancel_all");
+    pushjobs(L);
+    lua_getfield(L, -1, "cancel_all");
     lua_pcall(L, 0, 0, 0);
   }
   lua_settop(L, 0);
