@@ -50,6 +50,16 @@ local function describe(job, width)
                 (" "):rep((width or 0) - #name), job.elapsed, outcome(job))
 end
 
+-- Checks argument 'n' of 'fname', a wait's seconds: nil or a non-negative
+-- number; the error points at the caller's line.
+local function checkseconds(seconds, n, fname)
+  if seconds ~= nil and not (math.type(seconds) and seconds >= 0) then
+    local got = math.type(seconds) and tostring(seconds) or type(seconds)
+    error(format("bad argument #%d to '%s' (non-negative number of seconds " ..
+                 "expected, got %s)", n, fname, got), 3)
+  end
+end
+
 local function manager()
   local new, spawn, numbered, setlimit = core.manager()
   local maxthreads = math.huge
@@ -146,6 +156,7 @@ local function manager()
   end
 
   function m.wait_all(seconds)
+    checkseconds(seconds, 1, "wait_all")
     return core.wait(unfinished(), seconds, false)
   end
 
@@ -154,7 +165,11 @@ local function manager()
   -- handles every job as it finishes.
   local returned = setmetatable({}, { __mode = "k" })
   function m.wait_any(list, seconds)
-    if type(list) == "number" then list, seconds = nil, list end
+    if type(list) == "number" then
+      checkseconds(list, 1, "wait_any")
+      list, seconds = nil, list
+    end
+    checkseconds(seconds, 2, "wait_any")
     if list ~= nil then return core.wait(list, seconds, true) end
     local pending = {}
     for _, job in ipairs(m.list()) do

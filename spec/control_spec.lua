@@ -379,11 +379,6 @@ function TestOptions.test_memory_limit_credits_what_is_freed()
   lu.assertEquals({ j:wait(60) }, { true, 40 * 2001 })
 end
 
-function TestOptions.test_memory_limit_too_small_for_the_arguments()
-  lu.assertErrorMsgContains("not enough memory",
-    jobs.spawn, { memory_limit = 64 << 10 }, function() end, ("x"):rep(1 << 20))
-end
-
 function TestOptions.test_libs_chooses_the_standard_libraries()
   local j = jobs.spawn({ libs = { "string" } }, function()
     return type(string), type(math), type(io), type(os), type(require), type(print)
@@ -481,17 +476,65 @@ end
 
 function TestOptions.test_bad_options_are_errors()
   local f = function() end
-  lu.assertErrorMsgContains("unknown option 'bogus' to 'spawn'", jobs.spawn, { bogus = 1 }, f)
-  lu.assertErrorMsgContains("bad option 'timeout' to 'spawn'", jobs.spawn, { timeout = -1 }, f)
-  lu.assertErrorMsgContains("bad option 'memory_limit' to 'spawn'", jobs.spawn, { memory_limit = 0.5 }, f)
-  lu.assertErrorMsgContains("bad option 'libs' to 'spawn' (unknown library 'nope')",
-    jobs.spawn, { libs = { "nope" } }, f)
-  lu.assertErrorMsgContains("invalid option 'loud'", jobs.spawn, { output = "loud" }, f)
-  lu.assertErrorMsgContains("bad option 'name' to 'spawn' (string expected)", jobs.spawn, { name = {} }, f)
-  lu.assertErrorMsgContains("bad option 'env' to 'spawn' (table expected)", jobs.spawn, { env = 1 }, f)
+  local cases = {  -- option, value, what the error says
+    { "bogus", 1, "unknown option 'bogus' to 'spawn'" },
+    { "timeout", -1, "bad option 'timeout' to 'spawn' (non-negative number of seconds expected, got -1)" },
+    { "timeout", "1", "bad option 'timeout' to 'spawn' (non-negative number of seconds expected, got string)" },
+    { "timeout", 0 / 0, "bad option 'timeout' to 'spawn' (non-negative number of seconds expected, got " },
+    { "memory_limit", 0.5, "bad option 'memory_limit' to 'spawn' (positive integer of bytes expected, got 0.5)" },
+    { "memory_limit", "1e6", "bad option 'memory_limit' to 'spawn' (positive integer of bytes expected, got string)" },
+    { "libs", { "nope" }, "bad option 'libs' to 'spawn' (unknown library 'nope')" },
+    { "libs", "string", "bad option 'libs' to 'spawn' (table of library names expected, got string)" },
+    { "libs", { 1 }, "bad option 'libs' to 'spawn' (unknown library '1')" },
+    { "output", "loud", "bad option 'output' to 'spawn' (\"inherit\" or \"capture\" expected, got 'loud')" },
+    { "output", true, "bad option 'output' to 'spawn' (\"inherit\" or \"capture\" expected, got boolean)" },
+    { "name", {}, "bad option 'name' to 'spawn' (string expected, got table)" },
+    { "name", 3, "bad option 'name' to 'spawn' (string expected, got number)" },
+    { "env", 1, "bad option 'env' to 'spawn' (table expected, got number)" },
+    { "daemon", "yes", "bad option 'daemon' to 'spawn' (boolean expected, got string)" },
+    { "on_done", 1, "bad option 'on_done' to 'spawn' (function expected, got number)" },
+  }
+  for _, case in ipairs(cases) do
+    local ok, err = pcall(jobs.spawn, { [case[1]] = case[2] }, f)
+    lu.assertFalse(ok, case[1])
+    lu.assertStrContains(err, case[3])
+  end
   lu.assertErrorMsgContains("bad argument #1 to 'jobs.spawn' (table expected, got function)", jobs.spawn, f)
   lu.assertErrorMsgContains("bad argument #2 to 'jobs.spawn' (function or string expected, got no value)",
     jobs.spawn, {})
+end
+
+-- Every wait takes nil or a non-negative number of seconds, and says so.
+function TestOptions.test_bad_seconds_are_errors_naming_the_call()
+  local j = jobs.new(function() end)
+  local cases = {
+    { "bad argument #1 to 'wait_all' (non-negative number of seconds expected, got ", jobs.wait_all, 0 / 0 },
+    { "bad argument #1 to 'wait_all' (non-negative number of seconds expected, got -1)", jobs.wait_all, -1 },
+    { "bad argument #2 to 'wait_any' (non-negative number of seconds expected, got -1)", jobs.wait_any, nil, -1 },
+    { "bad argument #1 to 'wait_any' (non-negative number of seconds expected, got -1)", jobs.wait_any, -1 },
+    { "bad argument #2 to 'wait_any' (non-negative number of seconds expected, got string)", jobs.wait_any, { j }, "1" },
+  }
+  for _, case in ipairs(cases) do
+    local ok, err = pcall(table.unpack(case, 2))
+    lu.assertFalse(ok)
+    lu.assertStrContains(err, case[1])
+    lu.assertNotStrContains(err, "jobs.lua")  -- the caller's line, not ours
+  end
+  j:wait(10)
+end
+
+-- A memory limit too small for the job's state or its arguments is the
+-- job's death, as any other memory error under its limit; the caller goes on.
+function TestOptions.test_a_memory_limit_too_small_to_start_is_the_jobs_death()
+  for _, case in ipairs({ { 1000 }, { 8 << 10 }, { 64 << 10, ("x"):rep(1 << 20) } }) do
+    local j = jobs.spawn({ memory_limit = case[1] }, function() return "ran" end, case[2])
+    lu.assertEquals({ j:wait(10) }, { false, "not enough memory" }, case[1])
+    lu.assertEquals(j.status, "dead")
+    lu.assertTrue(j.done)
+  end
+  local polled = false
+  for _, job in ipairs(jobs.poll()) do polled = polled or job.status == "dead" end
+  lu.assertTrue(polled)  -- it is reported like any job that ended
 end
 
 os.exit(lu.LuaUnit.run(), true)

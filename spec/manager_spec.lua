@@ -266,7 +266,7 @@ function TestManager.test_jobs_in_line_outlive_their_dropped_manager()
 end
 
 function TestManager.test_a_job_that_fails_to_start_is_not_listed()
-  lu.assertErrorMsgContains("function as on_done expected",
+  lu.assertErrorMsgContains("bad option 'on_done' to 'spawn' (function expected, got number)",
                             m.spawn, { on_done = 1 }, "1")
   lu.assertErrorMsgContains("unexpected symbol", m.new, "1 +")
   lu.assertEquals(m.list(), {})
@@ -286,7 +286,7 @@ function TestManager.test_config_rejects_bad_settings()
 end
 
 function TestManager.test_daemon_must_be_a_boolean()
-  lu.assertErrorMsgContains("bad option 'daemon' to 'spawn' (boolean expected)",
+  lu.assertErrorMsgContains("bad option 'daemon' to 'spawn' (boolean expected, got number)",
                             m.spawn, { daemon = 1 }, "1")
   local j = m.spawn({ daemon = true }, "'fine'")
   lu.assertEquals({ j:wait(10) }, { true, "fine" })

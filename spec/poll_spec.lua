@@ -95,7 +95,7 @@ function TestPoll.test_on_done_must_be_a_function()
   local j = jobs.new("1")
   lu.assertErrorMsgContains("bad argument #1 to 'on_done' (function expected",
     function() j:on_done(1) end)
-  lu.assertErrorMsgContains("function as on_done expected",
+  lu.assertErrorMsgContains("bad option 'on_done' to 'spawn' (function expected, got number)",
     jobs.spawn, { on_done = 1 }, "1")
   j:wait(10)
 end

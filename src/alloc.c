@@ -144,8 +144,10 @@ static void *limited (void *ud, void *p, size_t osize, size_t nsize) {
   void *q;
   if (p == NULL)
     osize = 0;  /* then 'osize' tells the kind of object */
-  if (nsize > osize && h->used + (nsize - osize) > h->limit)
+  if (nsize > osize && h->used + (nsize - osize) > h->limit) {
+    h->refused = 1;
     return NULL;
+  }
   if ((q = plain(ud, p, osize, nsize)) == NULL && nsize > 0)
     return NULL;
   h->used += nsize - osize;
@@ -166,5 +168,6 @@ void jobs_freeheap (Heap *h) {
   free(h->chunk);
   h->chunk = h->next = NULL;
   h->used = 0;
+  h->refused = 0;
   memset((void *)h->free, 0, sizeof(h->free));
 }

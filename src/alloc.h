@@ -19,6 +19,7 @@
 typedef struct Heap {
   size_t limit;  /* bytes it may hold ('memory_limit'); 0: no limit */
   size_t used;  /* bytes it holds, counted only when it has a limit */
+  int refused;  /* a block was refused, past the limit */
   char *chunk;  /* JOBS_CHUNKSIZE bytes while the state lives */
   char *next;  /* its part never handed out starts here; NULL once full */
   void *free[JOBS_NCLASS];  /* blocks of 'chunk' given back, per class */

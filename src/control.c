@@ -67,12 +67,9 @@ static int libbit (const char *name) {
 }
 
 
-/* The 'libs' option at 'idx' (a list of names, or nil: all), as bits. */
+/* The 'libs' option at 'idx', a table of names, as bits. */
 int jobs_checklibs (lua_State *L, int idx) {
   int i, n, bits = 0;
-  if (lua_isnil(L, idx))
-    return JOBS_ALLLIBS;
-  luaL_argexpected(L, lua_istable(L, idx), idx, "table of library names");
   n = (int)luaL_len(L, idx);
   for (i = 1; i <= n; i++) {
     int bit;

@@ -349,7 +349,7 @@ static int field (lua_State *L, Box *b, const char *key) {
   else if (strcmp(key, "elapsed") == 0) {
     double elapsed;
     pthread_mutex_lock(&j->mu);  /* a thread taking it from line sets them */
-    elapsed = (j->status == JOB_CREATED) ? 0.0 :
+    elapsed = (j->started == 0) ? 0.0 :  /* it never took a thread */
               (jobs_isfinal(j->status) ? j->finished : jobs_now()) - j->started;
     pthread_mutex_unlock(&j->mu);
     lua_pushnumber(L, elapsed);
@@ -623,19 +623,40 @@ static int option (lua_State *L, const char *key) {
 }
 
 
-static void optionerror (lua_State *L, const char *key, const char *what) {
-  luaL_error(L, "bad option '%s' to 'spawn' (%s)", key, what);
+/* Raises "bad option 'key' to 'spawn' (<what> expected, got <x>)" for the
+** option on top: <x> is its value when it is of type 't', else its type. */
+static void optionerror (lua_State *L, const char *key, const char *what,
+                         int t) {
+  const char *got = luaL_typename(L, -1);
+  if (lua_type(L, -1) == LUA_TSTRING && t == LUA_TSTRING)
+    got = lua_pushfstring(L, "'%s'", lua_tostring(L, -1));
+  else if (lua_type(L, -1) == t)
+    got = luaL_tolstring(L, -1, NULL);
+  luaL_error(L, "bad option '%s' to 'spawn' (%s expected, got %s)", key, what,
+             got);
+}
+
+
+/* Checks that option 'key', if present, is of type 't'; leaves it on the
+** stack and returns whether it is present. */
+static int typed (lua_State *L, const char *key, int t, const char *what) {
+  if (!option(L, key))
+    return 0;
+  if (lua_type(L, -1) != t)
+    optionerror(L, key, what, t);
+  return 1;
 }
 
 
 /* Reads the options table at 1 into 'j', checking that each is known and
-** of its type; pushes the 'env' and 'name' options (nil when absent). */
+** of its type and value; pushes the 'env' and 'name' options (nil when
+** absent). */
 static void readoptions (lua_State *L, Job *j) {
   static const char *const known[] = {"name", "env", "timeout", "libs",
                                       "memory_limit", "output", "on_done",
                                       "daemon", NULL};
-  static const char *const outputs[] = {"inherit", "capture", NULL};
-  int k;
+  static const char *const outputs = "\"inherit\" or \"capture\"";
+  int k, isint;
   lua_pushnil(L);
   while (lua_next(L, 1)) {
     lua_pop(L, 1);
@@ -647,41 +668,42 @@ static void readoptions (lua_State *L, Job *j) {
       luaL_error(L, "unknown option '%s' to 'spawn'",
                  luaL_tolstring(L, -1, NULL));
   }
-  if (option(L, "timeout")) {
+  if (typed(L, "timeout", LUA_TNUMBER, "non-negative number of seconds")) {
     j->opt.timeout = lua_tonumber(L, -1);
-    if (!lua_isnumber(L, -1) || !(j->opt.timeout >= 0))
-      optionerror(L, "timeout", "non-negative number of seconds expected");
+    if (!(j->opt.timeout >= 0))
+      optionerror(L, "timeout", "non-negative number of seconds", LUA_TNUMBER);
     if (j->opt.timeout > 1e9)  /* past any clock we could wait on: none */
       j->opt.timeout = -1;
     lua_pop(L, 1);
   }
-  if (option(L, "memory_limit")) {
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) <= 0)
-      optionerror(L, "memory_limit", "positive integer expected");
-    j->heap.limit = (size_t)lua_tointeger(L, -1);
+  if (typed(L, "memory_limit", LUA_TNUMBER, "positive integer of bytes")) {
+    lua_Integer limit = lua_tointegerx(L, -1, &isint);
+    if (!isint || limit <= 0)
+      optionerror(L, "memory_limit", "positive integer of bytes", LUA_TNUMBER);
+    j->heap.limit = (size_t)limit;
     lua_pop(L, 1);
   }
-  if (option(L, "daemon")) {
-    if (!lua_isboolean(L, -1))
-      optionerror(L, "daemon", "boolean expected");
+  if (typed(L, "daemon", LUA_TBOOLEAN, "boolean")) {
     j->opt.daemon = lua_toboolean(L, -1);
     lua_pop(L, 1);
   }
-  if (option(L, "output")) {
-    j->opt.capture = luaL_checkoption(L, -1, NULL, outputs);
+  if (typed(L, "output", LUA_TSTRING, outputs)) {
+    const char *out = lua_tostring(L, -1);
+    if (strcmp(out, "capture") != 0 && strcmp(out, "inherit") != 0)
+      optionerror(L, "output", outputs, LUA_TSTRING);
+    j->opt.capture = (out[0] == 'c');
     lua_pop(L, 1);
   }
-  lua_getfield(L, 1, "libs");
-  j->opt.libs = jobs_checklibs(L, lua_gettop(L));
-  lua_pop(L, 1);
-  if (option(L, "on_done")) {
-    luaL_argexpected(L, lua_isfunction(L, -1), 1, "function as on_done");
+  if (typed(L, "libs", LUA_TTABLE, "table of library names")) {
+    j->opt.libs = jobs_checklibs(L, lua_gettop(L));
     lua_pop(L, 1);
   }
-  if (lua_getfield(L, 1, "env") != LUA_TNIL && !lua_istable(L, -1))
-    optionerror(L, "env", "table expected");
-  if (lua_getfield(L, 1, "name") != LUA_TNIL && !lua_isstring(L, -1))
-    optionerror(L, "name", "string expected");
+  if (typed(L, "on_done", LUA_TFUNCTION, "function"))
+    lua_pop(L, 1);
+  if (!typed(L, "env", LUA_TTABLE, "table"))
+    lua_pushnil(L);
+  if (!typed(L, "name", LUA_TSTRING, "string"))
+    lua_pushnil(L);
 }
 
 
@@ -692,7 +714,7 @@ static void readoptions (lua_State *L, Job *j) {
 */
 static int start (lua_State *L, int base) {
   int nargs = lua_gettop(L) - base + 1;
-  int t = lua_type(L, base), env = 0, names = 0, ud, err;
+  int t = lua_type(L, base), env = 0, names = 0, ud, err, died;
   size_t len;
   const char *name;
   Box *b;
@@ -734,7 +756,7 @@ static int start (lua_State *L, int base) {
   lua_setiuservalue(L, ud, UV_NAME);
   if (t == LUA_TSTRING && env == 0)
     names = jobs_freenames(L, base);
-  jobs_prepare(L, j, base, nargs, env, names);
+  died = jobs_prepare(L, j, base, nargs, env, names);
   lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
   lua_pushvalue(L, ud);
   lua_rawsetp(L, -2, j);  /* for jobs.poll */
@@ -747,6 +769,16 @@ static int start (lua_State *L, int base) {
   /* Last: the manager lists the job (this may raise, listing nothing),
   ** and it starts. */
   b->num = j->num = jobs_enroll(L, lua_upvalueindex(2), ud);
+  if (died) {  /* its memory limit cannot hold its state: it ends dead */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "not enough memory");
+    lua_setfield(L, -2, "error");
+    lua_setiuservalue(L, ud, UV_OUTCOME);
+    jobs_endunstarted((Hub *)lua_touserdata(L, lua_upvalueindex(1)), j,
+                      JOB_DEAD);
+    lua_pushvalue(L, ud);
+    return 1;
+  }
   err = jobs_start(j, (Hub *)lua_touserdata(L, lua_upvalueindex(1)),
                    jobs_limitof(L, lua_upvalueindex(2)));
   if (err != 0) {

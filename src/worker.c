@@ -336,15 +336,17 @@ static int prepare (lua_State *J) {
 ** Gives 'j' a fresh state holding what the caller's function or string at
 ** 'base' and the 'nargs' - 1 values after it ask it to run, with the globals
 ** of the table at 'env' (0: none) or the free names at 'names' (0: none).
-** Raises in L on failure (syntax error, a value that cannot be copied, out
-** of memory), leaving 'j->L' for the job object to close.
+** Returns 0; or 1 if the state could not hold that within the job's memory
+** limit: the job dies of it, as it would running (no state is left). Raises
+** in L on any other failure (syntax error, a value that cannot be copied,
+** out of memory), leaving 'j->L' for the job object to close.
 */
-void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
-                   int names) {
+int jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
+                  int names) {
   Prep p;
   lua_State *J;
   lua_Alloc alloc;
-  int top = lua_gettop(L);
+  int top = lua_gettop(L), st;
   p.from = L;
   p.j = j;
   p.base = base;
@@ -355,8 +357,12 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
   if ((alloc = jobs_newheap(&j->heap)) == NULL)
     luaL_error(L, "not enough memory");
   if ((j->L = J = lua_newstate(alloc, &j->heap)) == NULL) {
+    st = j->heap.refused;
     jobs_freeheap(&j->heap);
-    luaL_error(L, "not enough memory");
+    if (!st)
+      luaL_error(L, "not enough memory");
+    lua_settop(L, top);
+    return 1;
   }
   *(Job **)lua_getextraspace(J) = j;  /* for its coroutines (control.c) */
   /* The collector's mode of the states lua5.4 and luajobs run scripts in,
@@ -365,15 +371,21 @@ void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
   lua_gc(J, LUA_GCSTOP);  /* all it holds until it runs is alive */
   lua_pushcfunction(J, prepare);  /* ...so that now only J may raise */
   lua_pushlightuserdata(J, &p);
-  if (lua_pcall(J, 1, LUA_MULTRET, 0) != LUA_OK) {
-    lua_pushstring(L, lua_type(J, -1) == LUA_TSTRING ? lua_tostring(J, -1)
-                                                      : "cannot start job");
+  if ((st = lua_pcall(J, 1, LUA_MULTRET, 0)) != LUA_OK) {
+    int died = (st == LUA_ERRMEM && j->heap.refused);
+    if (!died)
+      lua_pushstring(L, lua_type(J, -1) == LUA_TSTRING ? lua_tostring(J, -1)
+                                                        : "cannot start job");
     closejob(j, J);
     j->L = NULL;
-    lua_error(L);
+    if (!died)
+      lua_error(L);
+    lua_settop(L, top);
+    return 1;
   }
   lua_gc(J, LUA_GCRESTART);
   lua_settop(L, top);
+  return 0;
 }
 
 /* }====================================================== */
@@ -799,6 +811,18 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
   }
   pthread_mutex_unlock(&h->mu);
   return err;
+}
+
+
+/* Settles 'j', which never started, as over with status 'st' in 'h': it
+** is listed for jobs.poll() as any job that ended. */
+void jobs_endunstarted (Hub *h, Job *j, JobStatus st) {
+  pthread_mutex_lock(&h->mu);
+  j->hub = h;
+  j->refs++;  /* the list of finished jobs' */
+  j->opt.timeout = -1;  /* it will not run: no timeout of its own to end */
+  settle(h, j, st);
+  pthread_mutex_unlock(&h->mu);
 }
 
 

@@ -157,8 +157,9 @@ int jobs_bigstate (lua_State *J);
 
 int jobs_pushpaths (lua_State *L);
 void jobs_inherit (lua_State *L, int paths, lua_State *J);
-void jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
-                   int names);
+int jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
+                  int names);
+void jobs_endunstarted (Hub *h, Job *j, JobStatus st);
 int jobs_start (Job *j, Hub *h, Limit *lim);
 void jobs_stopjob (Job *j);
 Limit *jobs_newlimit (void);
