@@ -295,4 +295,26 @@ function TestManager.test_daemon_must_be_a_boolean()
   m.wait_all(10)
 end
 
+-- A finished job whose object is gone is freed at once, polled or not: the
+-- C side holds no more than the objects the script holds.
+function TestManager.test_finished_jobs_nobody_looks_at_are_freed()
+  local heap = require "heap"
+  local f = function(i) return i end
+  local function settled()
+    jobs.flush()
+    collectgarbage()
+    collectgarbage()
+    return heap.inuse()
+  end
+  for i = 1, 2000 do jobs.new(f, i):wait() end  -- threads and arenas settle
+  local before = settled()
+  local kept = {}
+  for i = 1, 20000 do kept[i] = jobs.new(f, i) end  -- all held as they end
+  for i = 1, 20000 do kept[i]:wait() end
+  jobs.new(f, 0):wait()
+  kept = nil  -- now nobody looks at them, and nobody polls
+  local grown = settled() - before
+  lu.assertTrue(grown < 1 << 20, ("%.1f KiB more held"):format(grown / 1024))
+end
+
 os.exit(lu.LuaUnit.run(), true)

@@ -409,7 +409,8 @@ static int job_gc (lua_State *L) {
       ** first, and finalizers run in reverse order. */
       jobs_closestate(j);
     }
-    jobs_release(j);  /* a running job lives on: see 'prune' */
+    jobs_orphan(j);
+    jobs_release(j);  /* a running job lives on, and its thread frees it */
     b->j = NULL;
   }
   return 0;

@@ -19,13 +19,6 @@
 #define JOBS_MAXPATH	12
 #endif
 
-/* Finished jobs listed for jobs.poll() before the first check for those
-** nobody refers to; each check then waits for the list to double, so the
-** checks cost a constant per job however many are kept. */
-#if !defined(JOBS_PRUNEMIN)
-#define JOBS_PRUNEMIN	64
-#endif
-
 /* Bytes that make a finished job's state big: its owner copies the outcome
 ** with its own collector paused, and an idle thread closes it. Copying or
 ** closing a megabyte of objects takes a millisecond or more, a hundred

@@ -423,52 +423,17 @@ static void leave (Hub *h) {
 */
 Job *jobs_takefinished (Hub *h) {
   uint64_t n;
-  Job *list, *rev = NULL;
+  Job *list, *j;
   if (read(h->fd, &n, sizeof(n)) < 0) {}  /* EAGAIN: nothing to drain */
   pthread_mutex_lock(&h->mu);
   list = h->finished;
-  h->finished = NULL;
-  h->nfinished = 0;
+  for (j = list; j != NULL; j = j->next) {
+    j->listed = 0;
+    j->nextdone = j->next;
+  }
+  h->finished = h->lastfinished = NULL;
   pthread_mutex_unlock(&h->mu);
-  while (list != NULL) {  /* newest first: turn it to finishing order */
-    Job *next = list->nextdone;
-    list->nextdone = rev;
-    rev = list;
-    list = next;
-  }
-  return rev;
-}
-
-
-/* Releases the finished jobs nobody else refers to any more: no poll
-** could report them. Called by the owner's thread; does the work only once
-** the list has doubled since it last did. */
-static void prune (Hub *h) {
-  Job **p, *gone = NULL;
-  pthread_mutex_lock(&h->mu);
-  if (h->nfinished < h->pruneat) {
-    pthread_mutex_unlock(&h->mu);
-    return;
-  }
-  for (p = &h->finished; *p != NULL; ) {
-    Job *j = *p;
-    int alone;
-    pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
-    alone = (j->refs == 1);
-    pthread_mutex_unlock(&j->mu);
-    if (alone) {
-      *p = j->nextdone;
-      j->nextdone = gone;
-      gone = j;
-      h->nfinished--;
-    }
-    else
-      p = &j->nextdone;
-  }
-  h->pruneat = h->nfinished < JOBS_PRUNEMIN / 2 ? JOBS_PRUNEMIN
-                                                : 2 * h->nfinished;
-  pthread_mutex_unlock(&h->mu);
-  jobs_releaselist(gone);
+  return list;
 }
 
 
@@ -496,28 +461,71 @@ static void reap (Hub *h) {
 }
 
 
-/* Settles 'j' as over with status 'st'; 'h->mu' is held and 'j' is out of
-** 'h->jobs'. Hands the reference of its thread (or of its place in line)
-** to the list of finished jobs, making the hub's fd readable, and wakes
-** whoever waits for it or for any job of 'h'. */
-static void settle (Hub *h, Job *j, JobStatus st) {
+/*
+** Settles 'j' as over with status 'st'; 'h->mu' is held and 'j' is out of
+** 'h->jobs'. Wakes whoever waits for it or for any job of 'h'. While its
+** object lives, the reference of its thread (or of its place in line) goes
+** to the end of the list of finished jobs, which makes the hub's fd
+** readable; returns 0. If the object is gone, no poll can report the job:
+** returns 1, and the caller releases that reference once it has let go of
+** 'h->mu' (the last release may close the job's state).
+*/
+static int settle (Hub *h, Job *j, JobStatus st) {
   static const uint64_t one = 1;
-  int held;
   pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
   jobs_setstatus(j, st);
   j->finished = jobs_now();
-  held = (j->refs > 1);  /* else its object is gone: no poll reports it */
   if (j->opt.timeout >= 0)
     jobs_timeout(h, j);
   /* Handoff (step 3): with a final status set under 'mu', the job's state
   ** belongs to the owner's thread. */
   pthread_cond_broadcast(&j->cv);
   pthread_mutex_unlock(&j->mu);
-  j->nextdone = h->finished;
-  h->finished = j;
-  h->nfinished++;
-  if (held && write(h->fd, &one, sizeof(one)) < 0) {}  /* full: readable */
   pthread_cond_broadcast(&h->cv);  /* for jobs.wait_any and wait_all */
+  if (j->orphan)
+    return 1;
+  j->next = NULL;  /* out of 'h->jobs': its links serve this list now */
+  j->prev = h->lastfinished;
+  if (h->lastfinished != NULL)
+    h->lastfinished->next = j;
+  else
+    h->finished = j;
+  h->lastfinished = j;
+  j->listed = 1;
+  if (write(h->fd, &one, sizeof(one)) < 0) {}  /* full: readable all the same */
+  return 0;
+}
+
+
+/* Takes 'j' out of the list of finished jobs; 'h->mu' is held. */
+static void unlistfinished (Hub *h, Job *j) {
+  if (j->prev != NULL)
+    j->prev->next = j->next;
+  else
+    h->finished = j->next;
+  if (j->next != NULL)
+    j->next->prev = j->prev;
+  else
+    h->lastfinished = j->prev;
+  j->listed = 0;
+}
+
+
+/* The object of 'j' is gone (its finalizer, on the owner's thread): no
+** poll can report the job any more, so it leaves the list of finished
+** jobs, or is never listed when it ends. */
+void jobs_orphan (Job *j) {
+  Hub *h = j->hub;
+  int listed;
+  if (h == NULL)
+    return;  /* never started */
+  pthread_mutex_lock(&h->mu);
+  j->orphan = 1;
+  if ((listed = j->listed))
+    unlistfinished(h, j);
+  pthread_mutex_unlock(&h->mu);
+  if (listed)
+    jobs_release(j);  /* the list's reference */
 }
 
 
@@ -564,15 +572,18 @@ static Job *finish (Job *j, JobStatus st) {
   Hub *h = j->hub;
   Limit *lim = j->limit;
   Job *next;
+  int orphan;
   pthread_mutex_lock(&h->mu);
   unlist(h, j);
-  settle(h, j, st);
+  orphan = settle(h, j, st);
   lim->running--;
   next = nextinline(lim);
   unref(lim);  /* 'next', if any, holds it still */
   if (next != NULL)
     begin(h, next);  /* Handoff (step 2): 'next's state is now this thread's */
   pthread_mutex_unlock(&h->mu);
+  if (orphan)  /* nobody looks at it: its state closes here, on its thread */
+    jobs_release(j);
   return next;
 }
 
@@ -781,7 +792,6 @@ static void enlist (Hub *h, Job *j) {
 int jobs_start (Job *j, Hub *h, Limit *lim) {
   int err = 0;
   reap(h);
-  prune(h);
   if (j->opt.timeout >= 0 && (err = jobs_reservetime(h)) != 0)
     return err;
   j->hub = h;
@@ -819,7 +829,7 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
 void jobs_endunstarted (Hub *h, Job *j, JobStatus st) {
   pthread_mutex_lock(&h->mu);
   j->hub = h;
-  j->refs++;  /* the list of finished jobs' */
+  j->refs++;  /* the list of finished jobs', the object being there */
   j->opt.timeout = -1;  /* it will not run: no timeout of its own to end */
   settle(h, j, st);
   pthread_mutex_unlock(&h->mu);
@@ -827,15 +837,17 @@ void jobs_endunstarted (Hub *h, Job *j, JobStatus st) {
 
 
 /* Cancels 'j'; 'h->mu' is held. A running job stops at its next
-** instruction (control.c); one in line leaves it at once, cancelled. */
-static void stop (Hub *h, Job *j) {
+** instruction (control.c); one in line leaves it at once, cancelled. Returns
+** 1 if 'j' left the line and its reference is the caller's to release (as
+** 'settle' returns), once it has let go of 'h->mu'. */
+static int stop (Hub *h, Job *j) {
   Limit *lim = j->limit;
   Job *q, *prev = NULL;
   jobs_cancel(j, JOBS_CANCELLED);  /* order: 'h->mu', then 'j->mu' */
   for (q = lim->first; q != NULL && q != j; q = q->nextdone)
     prev = q;
   if (q == NULL)
-    return;  /* not in line */
+    return 0;  /* not in line */
   if (prev != NULL)
     prev->nextdone = j->nextdone;
   else
@@ -843,20 +855,23 @@ static void stop (Hub *h, Job *j) {
   if (lim->last == j)
     lim->last = prev;
   unlist(h, j);
-  settle(h, j, JOB_CANCELLED);  /* its state goes back to the owner */
   unref(lim);
+  return settle(h, j, JOB_CANCELLED);  /* its state goes back to the owner */
 }
 
 
 void jobs_stopjob (Job *j) {
   Hub *h = j->hub;
+  int orphan;
   if (h == NULL) {  /* never started */
     jobs_cancel(j, JOBS_CANCELLED);
     return;
   }
   pthread_mutex_lock(&h->mu);
-  stop(h, j);
+  orphan = stop(h, j);
   pthread_mutex_unlock(&h->mu);
+  if (orphan)
+    jobs_release(j);
 }
 
 
@@ -912,7 +927,7 @@ void jobs_setlimit (lua_State *L, Hub *h, Limit *lim, int max) {
 static int hubgc (lua_State *L) {
   Hub *h = (Hub *)lua_touserdata(L, 1);
   int all = jobs_stopping(jobs_self(L));
-  Job *j, *next;
+  Job *j, *next, *gone = NULL;
   Worker *w;
   pthread_mutex_lock(&h->mu);
   h->closing = 1;
@@ -920,12 +935,15 @@ static int hubgc (lua_State *L) {
     pthread_cond_signal(&w->cv);
   for (j = h->jobs; j != NULL; j = next) {
     next = j->next;  /* 'stop' may unlist 'j', never another */
-    if (all || j->opt.daemon)
-      stop(h, j);
+    if ((all || j->opt.daemon) && stop(h, j)) {
+      j->nextdone = gone;  /* out of line: the link is free */
+      gone = j;
+    }
   }
   while (h->running > 0)
     pthread_cond_wait(&h->cv, &h->mu);
   pthread_mutex_unlock(&h->mu);
+  jobs_releaselist(gone);
   jobs_stopclock(h);
   reap(h);  /* every thread has left the module's code */
   jobs_releaselist(jobs_takefinished(h));
@@ -969,9 +987,7 @@ void jobs_newhub (lua_State *L) {
   h->done = NULL;
   h->closing = 0;
   h->jobs = NULL;
-  h->finished = NULL;
-  h->nfinished = 0;
-  h->pruneat = JOBS_PRUNEMIN;
+  h->finished = h->lastfinished = NULL;
   h->timed = NULL;
   h->ntimed = h->timedjobs = h->timedsize = 0;
   jobs_initcv(&h->clockcv);

@@ -80,9 +80,8 @@ typedef struct Hub {
   Worker *done;  /* threads to join */
   int closing;  /* the state is closing: idle threads must go */
   struct Job *jobs;  /* jobs running or in line, to cancel them all */
-  struct Job *finished;  /* jobs finished since the last jobs.poll() */
-  int nfinished;  /* how many */
-  int pruneat;  /* prune when 'nfinished' reaches it (see prune) */
+  struct Job *finished, *lastfinished;  /* jobs finished since the last
+    jobs.poll() whose objects live, in that order, linked by 'next' */
   int fd;  /* an eventfd, readable while 'finished' may not be empty */
   struct Job **timed;  /* jobs running with a timeout, a heap (control.c) */
   int ntimed;  /* how many */
@@ -122,6 +121,8 @@ typedef struct Job {
   lua_State *L;  /* the job's state, or NULL once closed */
   JobStatus status;
   int refs;  /* the owner's job object; its thread, then 'hub->finished' */
+  int orphan;  /* its object is gone: no poll can report it ('hub->mu') */
+  int listed;  /* in 'hub->finished' ('hub->mu') */
   int cancel;  /* 0, or why it must stop (control.c); atomic */
   int exitcode;  /* its os.exit's, with JOBS_EXITED */
   double started, finished;  /* seconds on the monotonic clock ('mu') */
@@ -141,8 +142,9 @@ typedef struct Job {
   Text progress, progmsg;
   Hub *hub;
   Limit *limit;  /* its manager's */
-  struct Job *prev, *next;  /* in 'hub->jobs' until over (hub->mu) */
-  struct Job *nextdone;  /* in its limit's line, then 'hub->finished' */
+  struct Job *prev, *next;  /* in 'hub->jobs' until over, then in
+                               'hub->finished' ('hub->mu') */
+  struct Job *nextdone;  /* in its limit's line, or in a list taken */
 } Job;
 
 
@@ -152,6 +154,7 @@ void *jobs_registered (lua_State *L, const void *key);
 Job *jobs_newjob (void);
 void jobs_release (Job *j);
 void jobs_releaselist (Job *j);
+void jobs_orphan (Job *j);
 void jobs_closestate (Job *j);
 int jobs_bigstate (lua_State *J);
 

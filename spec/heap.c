@@ -1,0 +1,30 @@
+/*
+** heap.c: a test helper module: heap.inuse(), the bytes malloc has handed
+** out and not taken back, in every arena (the sanitizers' own count under
+** their allocators).
+*/
+
+#include <malloc.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#include <sanitizer/allocator_interface.h>
+#define inuse()	((lua_Integer)__sanitizer_get_current_allocated_bytes())
+#else
+#define inuse()	((lua_Integer)mallinfo2().uordblks)
+#endif
+
+
+static int l_inuse (lua_State *L) {
+  lua_pushinteger(L, inuse());
+  return 1;
+}
+
+
+int luaopen_heap (lua_State *L) {
+  static const luaL_Reg funcs[] = {{"inuse", l_inuse}, {NULL, NULL}};
+  luaL_newlib(L, funcs);
+  return 1;
+}
