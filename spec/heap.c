@@ -10,7 +10,8 @@
 #include "lauxlib.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#include <sanitizer/allocator_interface.h>
+#include <stddef.h>
+size_t __sanitizer_get_current_allocated_bytes (void);  /* both runtimes' */
 #define inuse()	((lua_Integer)__sanitizer_get_current_allocated_bytes())
 #else
 #define inuse()	((lua_Integer)mallinfo2().uordblks)

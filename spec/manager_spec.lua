@@ -296,7 +296,8 @@ function TestManager.test_daemon_must_be_a_boolean()
 end
 
 -- A finished job whose object is gone is freed at once, polled or not: the
--- C side holds no more than the objects the script holds.
+-- C side holds no more than the objects the script holds. (What Lua's own
+-- heap holds, tables that grew for 20,000 jobs, is left out.)
 function TestManager.test_finished_jobs_nobody_looks_at_are_freed()
   local heap = require "heap"
   local f = function(i) return i end
@@ -304,7 +305,7 @@ function TestManager.test_finished_jobs_nobody_looks_at_are_freed()
     jobs.flush()
     collectgarbage()
     collectgarbage()
-    return heap.inuse()
+    return heap.inuse() - collectgarbage("count") * 1024
   end
   for i = 1, 2000 do jobs.new(f, i):wait() end  -- threads and arenas settle
   local before = settled()
