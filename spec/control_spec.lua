@@ -209,17 +209,20 @@ end
 -- Each of many jobs times out at its own deadline, whatever the order
 -- they started in and whichever others finished before.
 function TestTimeout.test_many_timeouts_each_at_its_deadline()
-  local gate, list = jobs.channel(), {}
+  local list = {}
   for i = 1, 60 do
     local early = i % 3 == 0  -- these end before their timeout, out of order
     local timeout = early and 3600 or 0.01 * ((i * 37) % 50 + 1)
-    list[i] = { timeout = timeout, early = early,
+    local gate = jobs.channel()
+    list[i] = { timeout = timeout, early = early, gate = gate,
                 job = jobs.spawn({ timeout = timeout }, function(g, early)
                   if early then return g:pop() end
                   while true do end
                 end, gate, early) }
   end
-  for _ = 1, 20 do gate:push("released") end
+  for i = 60, 1, -1 do
+    if list[i].early then list[i].gate:push("released") end
+  end
   for i, t in ipairs(list) do
     if t.early then
       lu.assertEquals({ t.job:wait(10) }, { true, "released" }, i)

@@ -265,6 +265,33 @@ function TestCore.test_a_collected_job_closes_its_state_at_once()
   lu.assertEquals(closed:pop(10), "closed")  -- no poll, no new job needed
 end
 
+-- A finalizer left in a finished job's state runs as the state closes, on
+-- a job's thread, never the caller's: looking at the job never waits for
+-- it. The job's cancel and timeout reach it there, where it waits.
+function TestCore.test_a_jobs_finalizers_run_off_the_callers_thread()
+  local function leaving(gate, done)  -- a job leaving a finalizer behind
+    keep = setmetatable({}, { __gc = function()
+      local blocked = require("sigmask").blocked(2)  -- SIGINT: a job's thread
+      done:push(blocked, select(2, pcall(gate.pop, gate)))
+    end })
+    return "result"
+  end
+  local gate, done = jobs.channel(), jobs.channel()
+  local j = jobs.new(leaving, gate, done)
+  lu.assertEquals({ j:wait(10) }, { true, "result" })  -- the caller goes on
+  lu.assertEquals(j.result, "result")
+  gate:push("let go")
+  lu.assertEquals({ done:pop(10) }, { true, "let go" })
+  local k = jobs.new(leaving, gate, done)
+  lu.assertEquals({ k:wait(10) }, { true, "result" })
+  lu.assertFalse(k:cancel())  -- over: it reaches only the finalizer
+  lu.assertEquals({ done:pop(10) }, { true, "cancelled" })
+  lu.assertEquals(k.status, "completed")
+  local t = jobs.spawn({ timeout = 0.2 }, leaving, gate, done)
+  lu.assertEquals({ t:wait(10) }, { true, "result" })
+  lu.assertEquals({ done:pop(10) }, { true, "timeout" })
+end
+
 function TestCore.test_fetching_the_outcome_closes_the_state()
   local closed = jobs.channel()
   for _, size in ipairs({ 0, 4 << 20 }) do  -- a big one closes on a pool thread

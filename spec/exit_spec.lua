@@ -80,7 +80,7 @@ function TestExit.test_jobs_in_line_run_before_exit()
   local code, out = helpers.run([[
     local jobs = require "jobs"
     jobs.config{ max_threads = 1 }
-    for i = 1, 3 do jobs.new(function() io.write("job ", i, "\n") end) end
+    for i = 1, 3 do jobs.new(function() io.write(("job %d\n"):format(i)) end) end  -- one write
     print("script ends")
   ]])
   lu.assertEquals(code, 0)

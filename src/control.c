@@ -425,14 +425,14 @@ void jobs_enter (Runner *r, Job *j) {
 
 
 /* The thread of 'r' no longer runs the state of 'j': a late signal does
-** nothing, and the state is left with no hook. */
+** nothing. A hook a cancel armed stays, but no Lua code runs there any
+** more, but finalizers as it closes, which Lua runs with hooks off. */
 void jobs_leave (Runner *r, Job *j) {
   pthread_mutex_lock(&j->mu);
   j->runner = NULL;
   pthread_mutex_unlock(&j->mu);
   r->job = NULL;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  lua_sethook(r->J, NULL, 0, 0);
 }
 
 
@@ -774,8 +774,8 @@ int jobs_reservetime (Hub *h) {
 }
 
 
-/* Job 'j', with a timeout, starts now: its deadline goes in the heap of its
-** hub (room was reserved); 'h->mu' is held. */
+/* Job 'j', with a timeout, starts now (or its state closes): its deadline
+** goes in the heap of its hub (room was reserved); 'h->mu' is held. */
 void jobs_timein (Hub *h, Job *j) {
   j->deadline = j->started + j->opt.timeout;
   place(h, ++h->ntimed, j);
@@ -785,12 +785,16 @@ void jobs_timein (Hub *h, Job *j) {
 }
 
 
-/* Job 'j', with a timeout, is over: out of the heap of its hub, and its
-** room with it; 'h->mu' is held. */
+/* Job 'j', with a timeout, is over and its state closed (or it could not
+** start): out of the heap of its hub, and its room with it; 'h->mu' is
+** held. */
 void jobs_timeout (Hub *h, Job *j) {
   if (j->tindex != 0)
     jobs_untime(h, j);
-  h->timedjobs--;
+  if (j->timeroom) {
+    j->timeroom = 0;
+    h->timedjobs--;
+  }
 }
 
 

@@ -261,12 +261,16 @@ static int job_ondone (lua_State *L) {
 }
 
 
-/* job:cancel(): true if the job was still running and is asked to stop. */
+/* job:cancel(): true if the job was still running and is asked to stop.
+** A finished one keeps its status; the cancel reaches its finalizers if
+** its state is still closing. */
 static int job_cancel (lua_State *L) {
   Box *b = checkbox(L);
   int running = !jobs_isfinal(getstatus(b->j));
   if (running)
     jobs_stopjob(b->j);
+  else
+    jobs_cancel(b->j, JOBS_CANCELLED);
   lua_pushboolean(L, running);
   return 1;
 }

@@ -45,6 +45,13 @@
 #define JOBS_SMALLBLOCK	512
 #endif
 
+/* States of finished jobs waiting for a pool thread to close them before
+** one is woken for it: a thread whose job ends closes them as the owner
+** goes on, so that one job after another costs no extra wake-up. */
+#if !defined(JOBS_SPENTMAX)
+#define JOBS_SPENTMAX	16
+#endif
+
 /* Seconds a job:wait() polls the job's status before it sleeps: waking a
 ** sleeping thread costs 10 to 100 microseconds (more on a virtual
 ** machine), often more than what is left of a job that is ending. */

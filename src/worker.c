@@ -14,12 +14,15 @@
 **      under 'hub->mu' while it waits idle, or from taking the job out of
 **      line) until it sets a final status under 'j->mu' (settle);
 **   3. the owner's thread again, once it has read that final status under
-**      'j->mu' (job.c), until it closes the state or hands it, under
-**      'hub->mu', to a thread waiting idle, to be closed there (step 4:
-**      jobs_closestate). The job's thread hands its reference to the
-**      hub's list of finished jobs, which jobs.poll() and pruning release.
+**      'j->mu' (job.c), until it puts the state in the hub's list of
+**      states to close ('hub->spent', under 'hub->mu': jobs_closestate);
+**   4. the pool thread that takes it off that list under 'hub->mu', which
+**      closes it (drain): a job's finalizers run on a job's thread, under
+**      its cancel and timeout. The state of a job whose object is gone
+**      ("orphan") is nobody else's: the thread that ran it closes it.
 ** The job's thread never touches the owner's state; the owner's thread
-** reads a job's state only in steps 1 and 3.
+** reads a job's state only in steps 1 and 3, and closes one only if it
+** never ran (its creation failed, or no thread could be had).
 */
 
 #include <errno.h>
@@ -91,7 +94,8 @@ int jobs_bigstate (lua_State *J) {
 }
 
 
-/* Frees a job nobody refers to any more; the caller owns its state. */
+/* Frees a job nobody refers to any more; the caller owns its state, if it
+** still has one: one that never ran. */
 static void destroy (Job *j) {
   if (j->L != NULL)
     closejob(j, j->L);
@@ -475,8 +479,8 @@ static int settle (Hub *h, Job *j, JobStatus st) {
   pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
   jobs_setstatus(j, st);
   j->finished = jobs_now();
-  if (j->opt.timeout >= 0)
-    jobs_timeout(h, j);
+  if (j->tindex != 0)
+    jobs_untime(h, j);  /* its room stays, for closing its state */
   /* Handoff (step 3): with a final status set under 'mu', the job's state
   ** belongs to the owner's thread. */
   pthread_cond_broadcast(&j->cv);
@@ -563,6 +567,8 @@ static void unref (Limit *lim) {
 }
 
 
+static void shut (Hub *h, Job *j, lua_State *J);
+
 /*
 ** The end of a job on its thread, under the hub's mutex, so that a poll
 ** after a wait finds the job listed. Returns the next job in line of its
@@ -582,43 +588,49 @@ static Job *finish (Job *j, JobStatus st) {
   if (next != NULL)
     begin(h, next);  /* Handoff (step 2): 'next's state is now this thread's */
   pthread_mutex_unlock(&h->mu);
-  if (orphan)  /* nobody looks at it: its state closes here, on its thread */
+  if (orphan) {  /* nobody looks at it: its state is this thread's to close */
+    shut(h, j, j->L);
+    j->L = NULL;
     jobs_release(j);
+  }
   return next;
 }
 
 
 /*
-** Waits, in 'h->idle', to be handed a job (see 'handidle') for JOBS_IDLETIME
-** seconds at most, or until the state closes; past JOBS_IDLEMAX waiting
-** threads, does not wait. Returns the job; or, having given up, NULL, the
-** thread listed to join. The thread then joins those listed before it, so
-** that one at most waits to be joined.
+** Waits, in 'h->idle', to be handed a job (see 'handidle') or woken to close
+** states (see 'wakeidle'), for JOBS_IDLETIME seconds at most, or until the
+** state closes; past JOBS_IDLEMAX waiting threads, or with states to close,
+** does not wait. Returns 1 with '*jp' the job handed, or NULL if states
+** wait to be closed; or, having given up, 0, the thread listed to join. The
+** thread then joins those listed before it, so that one at most waits to
+** be joined.
 */
-static Job *idle (Hub *h, Worker *w) {
+static int idle (Hub *h, Worker *w, Job **jp) {
   double until = jobs_now() + JOBS_IDLETIME;
-  Job *j = NULL;
   Worker *before;
   pthread_mutex_lock(&h->mu);
-  if (h->nidle < JOBS_IDLEMAX) {
-    w->job = NULL;
+  w->job = NULL;
+  if (h->spent == NULL && h->nidle < JOBS_IDLEMAX) {
+    w->drain = 0;
     w->next = h->idle;
     h->idle = w;
     h->nidle++;
-    while (w->job == NULL && !h->closing &&
+    while (w->job == NULL && !w->drain && !h->closing &&
            jobs_waitcv(&w->cv, &h->mu, until) != ETIMEDOUT) {}
     /* Handoff (step 2): a job handed over under 'h->mu' is this thread's
     ** ('handidle' took it out of 'h->idle'). */
-    if ((j = w->job) == NULL) {  /* still in 'h->idle': leave it */
+    if (w->job == NULL && !w->drain) {  /* still in 'h->idle': leave it */
       Worker **p;
       for (p = &h->idle; *p != w; p = &(*p)->next) {}
       *p = w->next;
       h->nidle--;
     }
   }
-  if (j != NULL) {
+  if (w->job != NULL || h->spent != NULL) {
+    *jp = w->job;
     pthread_mutex_unlock(&h->mu);
-    return j;
+    return 1;
   }
   before = h->done;
   w->next = NULL;
@@ -626,7 +638,48 @@ static Job *idle (Hub *h, Worker *w) {
   leave(h);  /* its last touch of 'h' */
   pthread_mutex_unlock(&h->mu);
   join(before);  /* a closing state joins this thread, hence them too */
-  return NULL;
+  return 0;
+}
+
+
+/*
+** Closes J, the state of the finished job 'j', on this thread (step 4): its
+** finalizers run here. Lua runs them with hooks off, so a cancel of the
+** job, or its timeout if it has one and ran, reaches them only in the
+** waits they make (which a cancel wakes): no hook is armed, no signal sent.
+*/
+static void shut (Hub *h, Job *j, lua_State *J) {
+  if (j->timeroom) {
+    pthread_mutex_lock(&h->mu);
+    if (j->started != 0)
+      jobs_timein(h, j);  /* its deadline as it ran, maybe past already */
+    pthread_mutex_unlock(&h->mu);
+  }
+  closejob(j, J);
+  if (j->timeroom) {
+    pthread_mutex_lock(&h->mu);
+    jobs_timeout(h, j);
+    pthread_mutex_unlock(&h->mu);
+  }
+}
+
+
+/* Closes the states of 'h->spent', each once this thread has taken it off
+** the list (step 4), then lets go of the job. */
+static void drain (Hub *h) {
+  for (;;) {
+    Job *j;
+    pthread_mutex_lock(&h->mu);
+    if ((j = h->spent) != NULL) {
+      h->spent = j->nextspent;
+      h->nspent--;
+    }
+    pthread_mutex_unlock(&h->mu);
+    if (j == NULL)
+      return;
+    shut(h, j, j->closing);
+    jobs_release(j);  /* the list's reference */
+  }
 }
 
 
@@ -668,25 +721,21 @@ static JobStatus execute (Runner *r, Job *j) {
 
 
 /* A worker's thread: runs the job it is handed, then each job its
-** manager has in line for it, then waits for another; or closes the state
-** of a job that is over. */
+** manager has in line for it, then closes the states waiting to be
+** closed, then waits for more. */
 static void *run (void *arg) {
   Worker *w = (Worker *)arg;
   Job *j = w->job;  /* its state ours since pthread_create (step 2) */
   do {
-    if (w->spent != NULL) {  /* a state to close (step 4) */
-      closejob(j, w->spent);
-      w->spent = NULL;
-      jobs_release(j);
-    }
-    else while (j != NULL)
+    while (j != NULL)
       j = finish(j, execute(&w->run, j));
-  } while ((j = idle(w->hub, w)) != NULL);
+    drain(w->hub);
+  } while (idle(w->hub, w, &j));
   return NULL;
 }
 
 
-/* A new thread for job 'j'; 'h->mu' is held. */
+/* A new thread for job 'j', or with NULL to close states; 'h->mu' is held. */
 static int newworker (Hub *h, Job *j) {
   int err;
   pthread_attr_t attr;
@@ -695,7 +744,6 @@ static int newworker (Hub *h, Job *j) {
     return ENOMEM;
   w->hub = h;
   w->job = j;
-  w->spent = NULL;
   jobs_initcv(&w->cv);
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, JOBS_STACKSIZE);
@@ -714,46 +762,78 @@ static int newworker (Hub *h, Job *j) {
 }
 
 
-/* Hands the thread that waited last in 'h->idle' job 'j' to run or, with
-** 'spent', that job's state to close; 'h->mu' is held. Returns 0 if no
-** thread waits. */
-static int handidle (Hub *h, Job *j, lua_State *spent) {
+/* Takes the thread that waited last out of 'h->idle' ('h->mu' held), or
+** returns NULL if none waits. */
+static Worker *takeidle (Hub *h) {
   Worker *w = h->idle;
+  if (w != NULL) {
+    h->idle = w->next;
+    h->nidle--;
+  }
+  return w;
+}
+
+
+/* Hands job 'j' to run to the thread that waited last in 'h->idle'; 'h->mu'
+** is held. Returns 0 if no thread waits. */
+static int handidle (Hub *h, Job *j) {
+  Worker *w = takeidle(h);
   if (w == NULL)
     return 0;
-  h->idle = w->next;
-  h->nidle--;
-  w->job = j;
-  w->spent = spent;  /* Handoff (step 2, or 4 with 'spent'): the state is
-                        the waiting thread's once it has 'h->mu' */
+  w->job = j;  /* Handoff (step 2): the state is the waiting thread's once
+                  it has 'h->mu' */
+  pthread_cond_signal(&w->cv);
+  return 1;
+}
+
+
+/* Wakes the thread that waited last in 'h->idle' to close the states of
+** 'h->spent'; 'h->mu' is held. Returns 0 if no thread waits. */
+static int wakeidle (Hub *h) {
+  Worker *w = takeidle(h);
+  if (w == NULL)
+    return 0;
+  w->drain = 1;
   pthread_cond_signal(&w->cv);
   return 1;
 }
 
 
 /*
-** Closes the state of 'j', which the owner's thread holds (step 3) and
-** will not read again. A big state is closed by an idle thread of the
-** job's hub, if one waits, so that the owner goes on at once: closing it
-** costs as much as a copy of it.
+** Puts the state of 'j', which the owner's thread holds (step 3) and will
+** not read again, in the hub's list of states to close (step 4), with a
+** reference to 'j' (its allocator is in 'j'). A pool thread closes it when
+** its job ends or it gives up waiting: in a loop of jobs one after another,
+** while the owner starts the next. A big state, a long list, or a hub with
+** no thread at all wakes or starts a thread for it at once.
 */
 void jobs_closestate (Job *j) {
   Hub *h = j->hub;
   lua_State *J = j->L;
-  int handed = 0;
+  int err = 0, now = jobs_bigstate(J);
   j->L = NULL;
-  if (h != NULL && jobs_bigstate(J)) {
-    pthread_mutex_lock(&h->mu);
-    if (!h->closing && handidle(h, j, J)) {
-      handed = 1;
-      pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
-      j->refs++;  /* the closing thread's: the allocator counts in 'j' */
-      pthread_mutex_unlock(&j->mu);
-    }
-    pthread_mutex_unlock(&h->mu);  /* only now may that thread go on */
+  pthread_mutex_lock(&j->mu);
+  j->refs++;
+  pthread_mutex_unlock(&j->mu);
+  pthread_mutex_lock(&h->mu);
+  j->closing = J;
+  j->nextspent = h->spent;
+  h->spent = j;
+  h->nspent++;
+  if ((now || h->nspent >= JOBS_SPENTMAX || h->running == 0) &&
+      !wakeidle(h))
+    err = newworker(h, NULL);
+  if (err != 0 && h->running == 0) {  /* no thread to be had: close here */
+    h->spent = j->nextspent;
+    h->nspent--;
   }
-  if (!handed)
+  else
+    err = 0;
+  pthread_mutex_unlock(&h->mu);
+  if (err != 0) {
     closejob(j, J);
+    jobs_release(j);
+  }
 }
 
 
@@ -763,7 +843,7 @@ void jobs_closestate (Job *j) {
 static int launch (Hub *h, Job *j) {
   int err = 0;
   begin(h, j);
-  if (!handidle(h, j, NULL) && (err = newworker(h, j)) != 0) {
+  if (!handidle(h, j) && (err = newworker(h, j)) != 0) {
     pthread_mutex_lock(&j->mu);
     jobs_setstatus(j, JOB_CREATED);
     pthread_mutex_unlock(&j->mu);
@@ -792,8 +872,11 @@ static void enlist (Hub *h, Job *j) {
 int jobs_start (Job *j, Hub *h, Limit *lim) {
   int err = 0;
   reap(h);
-  if (j->opt.timeout >= 0 && (err = jobs_reservetime(h)) != 0)
-    return err;
+  if (j->opt.timeout >= 0) {
+    if ((err = jobs_reservetime(h)) != 0)
+      return err;
+    j->timeroom = 1;
+  }
   j->hub = h;
   j->limit = lim;
   j->refs++;  /* its thread's, or its place in line's */
@@ -816,7 +899,7 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
     unlist(h, j);
     unref(lim);
     j->refs--;
-    if (j->opt.timeout >= 0)
+    if (j->timeroom)
       jobs_timeout(h, j);
   }
   pthread_mutex_unlock(&h->mu);
@@ -830,7 +913,6 @@ void jobs_endunstarted (Hub *h, Job *j, JobStatus st) {
   pthread_mutex_lock(&h->mu);
   j->hub = h;
   j->refs++;  /* the list of finished jobs', the object being there */
-  j->opt.timeout = -1;  /* it will not run: no timeout of its own to end */
   settle(h, j, st);
   pthread_mutex_unlock(&h->mu);
 }
@@ -940,10 +1022,16 @@ static int hubgc (lua_State *L) {
       gone = j;
     }
   }
+  pthread_mutex_unlock(&h->mu);
+  for (j = gone; j != NULL; j = next) {  /* never ran: closed by a thread */
+    next = j->nextdone;
+    jobs_closestate(j);
+    jobs_release(j);
+  }
+  pthread_mutex_lock(&h->mu);
   while (h->running > 0)
     pthread_cond_wait(&h->cv, &h->mu);
   pthread_mutex_unlock(&h->mu);
-  jobs_releaselist(gone);
   jobs_stopclock(h);
   reap(h);  /* every thread has left the module's code */
   jobs_releaselist(jobs_takefinished(h));
@@ -988,6 +1076,8 @@ void jobs_newhub (lua_State *L) {
   h->closing = 0;
   h->jobs = NULL;
   h->finished = h->lastfinished = NULL;
+  h->spent = NULL;
+  h->nspent = 0;
   h->timed = NULL;
   h->ntimed = h->timedjobs = h->timedsize = 0;
   jobs_initcv(&h->clockcv);

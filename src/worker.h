@@ -48,7 +48,7 @@ typedef struct Worker {
   pthread_cond_t cv;  /* signalled when it is handed a job or must go */
   struct Hub *hub;
   struct Job *job;  /* the job it is handed; NULL while it waits */
-  lua_State *spent;  /* or, with 'job', that job's state to close */
+  int drain;  /* or woken to close the states of 'hub->spent' */
   Runner run;
 } Worker;
 
@@ -83,6 +83,8 @@ typedef struct Hub {
   struct Job *finished, *lastfinished;  /* jobs finished since the last
     jobs.poll() whose objects live, in that order, linked by 'next' */
   int fd;  /* an eventfd, readable while 'finished' may not be empty */
+  struct Job *spent;  /* jobs whose states wait to be closed (worker.c) */
+  int nspent;  /* how many */
   struct Job **timed;  /* jobs running with a timeout, a heap (control.c) */
   int ntimed;  /* how many */
   int timedjobs;  /* jobs with a timeout started and not over */
@@ -128,6 +130,7 @@ typedef struct Job {
   double started, finished;  /* seconds on the monotonic clock ('mu') */
   double deadline;  /* when its timeout cancels it (set as it starts) */
   int tindex;  /* its place in 'hub->timed', or 0 */
+  int timeroom;  /* room in 'hub->timed' is reserved for it ('hub->mu') */
   Runner *runner;  /* of the thread running its state, or NULL ('mu') */
   Options opt;
   Heap heap;  /* of 'L', owned with it */
@@ -145,6 +148,8 @@ typedef struct Job {
   struct Job *prev, *next;  /* in 'hub->jobs' until over, then in
                                'hub->finished' ('hub->mu') */
   struct Job *nextdone;  /* in its limit's line, or in a list taken */
+  lua_State *closing;  /* its state, in 'hub->spent' ('hub->mu') */
+  struct Job *nextspent;  /* in 'hub->spent' */
 } Job;
 
 
