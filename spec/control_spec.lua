@@ -190,6 +190,59 @@ function TestCancel.test_cancel_reaches_a_coroutine_made_before_it()
   end
 end
 
+-- A cancelled job's pending <close> handlers run as it unwinds; code after
+-- a pcall does not. Each handler is cancellable in turn: a further cancel
+-- stops the one running, and the next runs.
+function TestCancel.test_close_handlers_run_as_a_cancelled_job_unwinds()
+  local log = jobs.channel()
+  local j = spinning(function(ready, log)
+    local function closer(what)
+      return setmetatable({}, { __close = function()
+        local n = 0
+        for i = 1, 1000 do n = n + i end  -- Lua code runs in it
+        log:push(what .. " closed " .. n)
+      end })
+    end
+    local a <close> = closer("outer")
+    pcall(function()
+      local b <close> = closer("inner")
+      ready:push(true)
+      while true do end
+    end)
+    log:push("after the pcall")
+  end, log)
+  j:cancel()
+  lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
+  lu.assertEquals({ log:pop(10), log:pop(10), log:pop(0) },
+                  { "inner closed 500500", "outer closed 500500", nil, "timeout" })
+end
+
+function TestCancel.test_each_close_handler_is_cancellable_in_turn()
+  local log = jobs.channel()
+  local j = spinning(function(ready, log)
+    local last <close> = setmetatable({}, { __close = function() log:push("last closed") end })
+    local stuck <close> = setmetatable({}, { __close = function()
+      log:push("stuck closing")
+      while true do end
+    end })
+    ready:push(true)
+    while true do end
+  end, log)
+  j:cancel()
+  lu.assertEquals(log:pop(10), "stuck closing")
+  lu.assertNil(j:wait(0.05))  -- the handler runs on
+  j:cancel()  -- stops it: the next one runs
+  lu.assertEquals(log:pop(10), "last closed")
+  lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
+  local t = jobs.spawn({ timeout = 0.05 }, function(log)  -- its timeout again
+    local last <close> = setmetatable({}, { __close = function() log:push("last closed") end })
+    local stuck <close> = setmetatable({}, { __close = function() while true do end end })
+    while true do end
+  end, log)
+  lu.assertEquals({ t:wait(10) }, { false, "timeout" })
+  lu.assertEquals(log:pop(0), "last closed")
+end
+
 TestTimeout = {}
 
 function TestTimeout.test_timeout_cancels_a_busy_job()

@@ -272,7 +272,11 @@ function TestCore.test_a_jobs_finalizers_run_off_the_callers_thread()
   local function leaving(gate, done)  -- a job leaving a finalizer behind
     keep = setmetatable({}, { __gc = function()
       local blocked = require("sigmask").blocked(2)  -- SIGINT: a job's thread
-      done:push(blocked, select(2, pcall(gate.pop, gate)))
+      local got
+      local report <close> = setmetatable({}, { __close = function(_, err)
+        done:push(blocked, err or got)  -- as it ends, or is stopped
+      end })
+      got = gate:pop()
     end })
     return "result"
   end

@@ -67,6 +67,19 @@ function TestExit.test_a_spinning_daemon_job_is_cancelled_at_exit()
   ]], "script ends\n")
 end
 
+-- At exit a daemon is cancelled for good: a <close> handler that never
+-- ends does not keep the host from exiting.
+function TestExit.test_a_daemon_stuck_closing_is_cancelled_at_exit()
+  exits([[
+    local jobs = require "jobs"
+    jobs.spawn({ daemon = true }, function()
+      local stuck <close> = setmetatable({}, { __close = function() while true do end end })
+      while true do end
+    end)
+    print("script ends")
+  ]], "script ends\n")
+end
+
 function TestExit.test_exit_waits_for_a_slow_job_beside_a_daemon()
   exits([[
     local jobs = require "jobs"

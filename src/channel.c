@@ -79,11 +79,11 @@ static int block (lua_State *L, Channel *ch, pthread_cond_t *cv, double until,
   pthread_mutex_unlock(&ch->mu);
   jobs_blockon(self, &ch->mu, cv);  /* not holding 'ch->mu': see control.c */
   pthread_mutex_lock(&ch->mu);
-  while (blocked(ch) && !jobs_stopping(self) && st != ETIMEDOUT)
+  while (blocked(ch) && !jobs_pending(self) && st != ETIMEDOUT)
     st = jobs_waitcv(cv, &ch->mu, until);
   pthread_mutex_unlock(&ch->mu);
   jobs_blockon(self, NULL, NULL);
-  if (jobs_stopping(self))
+  if (jobs_pending(self))
     jobs_stop(L, self);
   pthread_mutex_lock(&ch->mu);
   return blocked(ch) ? ETIMEDOUT : 0;

@@ -37,6 +37,7 @@ static const char selfkey = 0;
 ** =======================================================
 */
 
+static int openbase (lua_State *L);
 static int opencoroutine (lua_State *L);
 static int openos (lua_State *L);
 static int opendebug (lua_State *L);
@@ -243,7 +244,7 @@ void jobs_openlibs (lua_State *J, Job *j) {
   int k;
   lua_pushlightuserdata(J, j);  /* first: libraries of a job guard it */
   lua_rawsetp(J, LUA_REGISTRYINDEX, &selfkey);
-  luaL_requiref(J, LUA_GNAME, luaopen_base, 1);
+  luaL_requiref(J, LUA_GNAME, openbase, 1);
   luaL_requiref(J, LUA_LOADLIBNAME, luaopen_package, 1);
   lua_pop(J, 2);
   for (k = 0; libs[k].name != NULL; k++) {
@@ -305,31 +306,80 @@ int jobs_stopping (Job *self) {
 }
 
 
-static void hook (lua_State *L, lua_Debug *ar);
+/* Whether a request to stop 'self' (NULL outside a job) waits to be
+** raised: always, for a job stopped hard. Read on the job's own thread. */
+int jobs_pending (Job *self) {
+  return self != NULL &&
+         (__atomic_load_n(&self->hard, __ATOMIC_ACQUIRE) ||
+          __atomic_load_n(&self->requests, __ATOMIC_ACQUIRE) != self->delivered);
+}
 
-/*
-** Raises, in the stopping job's state L, "cancelled" or "timeout"; and from
-** now on the hook raises again before every instruction, so that a pcall
-** in the job cannot swallow the stop.
-*/
-int jobs_stop (lua_State *L, Job *self) {
+
+/* Whether L runs a finalizer now, at any level: the error of one is lost
+** to the collector. */
+static int infinalizer (lua_State *L) {
+  lua_Debug ar;
+  int level;
+  for (level = 0; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "n", &ar);
+    if (ar.name != NULL && strcmp(ar.name, "__gc") == 0 &&
+        strcmp(ar.namewhat, "metamethod") == 0)
+      return 1;
+  }
+  return 0;
+}
+
+
+/* Pushes why 'self' stops: "cancelled", "timeout", "os.exit(5) ended the
+** job". */
+static void pushwhy (lua_State *L, Job *self) {
   int why = jobs_stopping(self);
-  lua_sethook(L, hook, LUA_MASKCOUNT, 1);
   if (why == JOBS_EXITED)
     lua_pushfstring(L, "os.exit(%d) ended the job", self->exitcode);
   else if (why == JOBS_TIMEDOUT)
     lua_pushliteral(L, "timeout");
   else
     lua_pushliteral(L, "cancelled");
+}
+
+
+/* Goes on unwinding the stopping job 'self' past a boundary that would
+** have caught the stop (a pcall, a coroutine's resume): raises again. */
+static int unwind (lua_State *L, Job *self) {
+  pushwhy(L, self);
   return lua_error(L);
 }
 
 
+static void hook (lua_State *L, lua_Debug *ar);
+
+/*
+** Raises, in the stopping job's state L, why it stops, delivering the
+** requests so far: the job unwinds, running its pending <close> handlers,
+** and each boundary on the way raises again (unwind). A further request
+** stops only what runs then (a handler that does not end). Raised inside a
+** finalizer, where the collector swallows it, it delivers nothing: the
+** hook armed for it raises it again past the finalizer. A job stopped hard
+** raises again before every instruction, handlers or not.
+*/
+int jobs_stop (lua_State *L, Job *self) {
+  if (__atomic_load_n(&self->hard, __ATOMIC_ACQUIRE))
+    lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+  else if (!infinalizer(L)) {
+    self->delivered = __atomic_load_n(&self->requests, __ATOMIC_ACQUIRE);
+    lua_sethook(L, NULL, 0, 0);
+  }
+  return unwind(L, self);
+}
+
+
+/* The hook a cancel arms: raises a request waiting, or goes. */
 static void hook (lua_State *L, lua_Debug *ar) {
   Job *self = jobs_self(L);
   (void)ar;
-  if (jobs_stopping(self))
+  if (jobs_pending(self))
     jobs_stop(L, self);
+  lua_sethook(L, NULL, 0, 0);
 }
 
 
@@ -352,7 +402,7 @@ static void onsignal (int sig, siginfo_t *info, void *context) {
   if (info->si_code != SI_QUEUE || info->si_pid != getpid() || r == NULL)
     return;
   __atomic_store_n(&r->inflight, 0, __ATOMIC_RELEASE);
-  if ((j = r->job) != NULL && jobs_stopping(j))
+  if ((j = r->job) != NULL && jobs_pending(j))
     arm(r);
 }
 
@@ -419,7 +469,7 @@ void jobs_enter (Runner *r, Job *j) {
   pthread_mutex_lock(&j->mu);
   j->runner = r;
   pthread_mutex_unlock(&j->mu);
-  if (jobs_stopping(j))
+  if (jobs_pending(j))
     arm(r);
 }
 
@@ -449,12 +499,24 @@ static void interrupt (Runner *r) {
 }
 
 
-/* Asks 'j' to stop (the first reason given stays), signals the thread
-** running it and wakes its waits. */
-void jobs_cancel (Job *j, int why) {
+/* Records a request that 'j' stop, for 'why' if it is the first. Returns
+** whether it was. */
+static int request (Job *j, int why) {
   int none = 0;
-  __atomic_compare_exchange_n(&j->cancel, &none, why, 0, __ATOMIC_ACQ_REL,
-                              __ATOMIC_ACQUIRE);
+  int first = __atomic_compare_exchange_n(&j->cancel, &none, why, 0,
+                                          __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+  __atomic_add_fetch(&j->requests, 1, __ATOMIC_ACQ_REL);
+  return first;
+}
+
+
+/* Asks 'j' to stop (the first reason given stays), signals the thread
+** running it and wakes its waits; 'hard': for good, <close> handlers too,
+** as the owner's state closes. */
+void jobs_cancel (Job *j, int why, int hard) {
+  if (hard)
+    __atomic_store_n(&j->hard, 1, __ATOMIC_RELEASE);
+  request(j, why);
   pthread_mutex_lock(&j->mu);  /* order: 'j->mu', then what it waits on */
   if (j->runner != NULL)
     interrupt(j->runner);
@@ -486,7 +548,7 @@ static void follow (Runner *r, lua_State *co) {
     return;
   r->L = co;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  if (jobs_stopping(r->job))
+  if (jobs_pending(r->job))
     lua_sethook(co, hook, LUA_MASKCOUNT, 1);
 }
 
@@ -508,6 +570,8 @@ static int resumeco (lua_State *L, lua_State *co, int narg) {
   follow(r, co);
   st = lua_resume(co, L, narg, &nres);
   follow(r, L);
+  if (jobs_stopping(jobof(L)))  /* what it yields or throws cannot stop it */
+    unwind(L, jobof(L));
   if (st != LUA_OK && st != LUA_YIELD) {
     lua_xmove(co, L, 1);
     return -1;
@@ -589,6 +653,8 @@ static int closeco (lua_State *L) {
   follow(r, lua_tothread(L, 2));
   st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
   follow(r, L);
+  if (jobs_stopping(jobof(L)))
+    unwind(L, jobof(L));
   if (st != LUA_OK)
     return lua_error(L);
   return lua_gettop(L);
@@ -602,7 +668,7 @@ static int sethook (lua_State *L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 0);
-  if (jobs_stopping(j) && j->runner != NULL)
+  if (jobs_pending(j) && j->runner != NULL)
     arm(j->runner);
   return 0;
 }
@@ -634,12 +700,10 @@ static int opencoroutine (lua_State *L) {
 ** never the process; its second argument, closing the state, is moot. */
 static int exitjob (lua_State *L) {
   Job *j = jobof(L);
-  int none = 0;
   j->exitcode = lua_isboolean(L, 1)
                 ? (lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE)
                 : (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
-  if (__atomic_compare_exchange_n(&j->cancel, &none, JOBS_EXITED, 0,
-                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+  if (request(j, JOBS_EXITED)) {
     lua_pushfstring(L, "os.exit(%d) ended the job", j->exitcode);
     jobs_keeptraceback(L, lua_tostring(L, -1), 0);
   }
@@ -651,6 +715,67 @@ static int openos (lua_State *L) {
   luaopen_os(L);
   lua_pushcfunction(L, exitjob);
   lua_setfield(L, -2, "exit");
+  return 1;
+}
+
+
+/* The end of a pcall or xpcall of a job (as Lua's own): a stopping job
+** goes on unwinding. */
+static int finishpcall (lua_State *L, int status, lua_KContext extra) {
+  if (jobs_stopping(jobof(L)))
+    return unwind(L, jobof(L));
+  if (status != LUA_OK && status != LUA_YIELD) {
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua_gettop(L) - (int)extra;
+}
+
+
+static int pcalljob (lua_State *L) {
+  int status;
+  luaL_checkany(L, 1);
+  lua_pushboolean(L, 1);
+  lua_insert(L, 1);
+  status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0, finishpcall);
+  return finishpcall(L, status, 0);
+}
+
+
+/* The message handler of an xpcall of a job, upvalue 1 the job's own: not
+** called for a stop, which no handler may turn into anything else. */
+static int xpcallhandler (lua_State *L) {
+  if (jobs_stopping(jobof(L)))
+    return 1;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+
+static int xpcalljob (lua_State *L) {
+  int status, n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, xpcallhandler, 1);
+  lua_replace(L, 2);
+  lua_pushboolean(L, 1);
+  lua_pushvalue(L, 1);
+  lua_rotate(L, 3, 2);
+  status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, finishpcall);
+  return finishpcall(L, status, 2);
+}
+
+
+/* The base library of a job: its pcall and xpcall do not end a stop. */
+static int openbase (lua_State *L) {
+  luaopen_base(L);
+  lua_pushcfunction(L, pcalljob);
+  lua_setfield(L, -2, "pcall");
+  lua_pushcfunction(L, xpcalljob);
+  lua_setfield(L, -2, "xpcall");
   return 1;
 }
 
@@ -729,9 +854,12 @@ static void *ticker (void *arg) {
   pthread_mutex_lock(&h->mu);
   while (!h->clockstop) {
     if (h->ntimed > 0 && deadline(h, 1) <= jobs_now()) {
-      Job *j = h->timed[1];
-      jobs_untime(h, j);
-      jobs_cancel(j, JOBS_TIMEDOUT);  /* order: 'h->mu', then 'j->mu' */
+      Job *j = h->timed[1];  /* and again a timeout later, for a <close>
+                                handler that does not end, till it is over */
+      j->deadline += j->opt.timeout > JOBS_GRACEMIN ? j->opt.timeout
+                                                    : JOBS_GRACEMIN;
+      siftdown(h, 1);
+      jobs_cancel(j, JOBS_TIMEDOUT, 0);  /* order: 'h->mu', then 'j->mu' */
     }
     else
       jobs_waitcv(&h->clockcv, &h->mu, h->ntimed > 0 ? deadline(h, 1) : -1);
@@ -844,7 +972,7 @@ int jobs_waitcv (pthread_cond_t *cv, pthread_mutex_t *mu, double until) {
 /*
 ** Tells a cancel of 'self' (NULL outside a job) what it blocks on: 'cv'
 ** under 'mu', or nothing (NULL). Call it without holding 'mu', before
-** waiting and after; while waiting, check jobs_stopping(self) under 'mu'.
+** waiting and after; while waiting, check jobs_pending(self) under 'mu'.
 */
 void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv) {
   if (self == NULL)
@@ -885,10 +1013,10 @@ int jobs_sleep (lua_State *L) {
     return 0;
   }
   pthread_mutex_lock(&self->mu);  /* 'wake' is broadcast under it */
-  while (!jobs_stopping(self) &&
+  while (!jobs_pending(self) &&
          jobs_waitcv(&self->wake, &self->mu, until) != ETIMEDOUT) {}
   pthread_mutex_unlock(&self->mu);
-  if (jobs_stopping(self))
+  if (jobs_pending(self))
     return jobs_stop(L, self);
   return 0;
 }

@@ -23,7 +23,7 @@ void jobs_threadmask (pthread_attr_t *attr);
 void jobs_enter (Runner *r, Job *j);
 void jobs_leave (Runner *r, Job *j);
 Job *jobs_self (lua_State *L);
-void jobs_cancel (Job *j, int why);
+void jobs_cancel (Job *j, int why, int hard);
 
 int jobs_reservetime (Hub *h);
 void jobs_timein (Hub *h, Job *j);
@@ -36,6 +36,7 @@ void jobs_initcv (pthread_cond_t *cv);
 int jobs_waitcv (pthread_cond_t *cv, pthread_mutex_t *mu, double until);
 void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv);
 int jobs_stopping (Job *self);
+int jobs_pending (Job *self);
 int jobs_stop (lua_State *L, Job *self);
 
 void jobs_settext (Text *t, const char *s, size_t len);

@@ -207,12 +207,12 @@ static int waitfinal (lua_State *L, Job *j, double until) {
   spinfinal(j, until);
   jobs_blockon(self, &j->mu, &j->cv);
   pthread_mutex_lock(&j->mu);
-  while (!jobs_isfinal(j->status) && !jobs_stopping(self) &&
+  while (!jobs_isfinal(j->status) && !jobs_pending(self) &&
          jobs_waitcv(&j->cv, &j->mu, until) != ETIMEDOUT) {}
   final = jobs_isfinal(j->status);
   pthread_mutex_unlock(&j->mu);
   jobs_blockon(self, NULL, NULL);
-  if (!final && jobs_stopping(self))
+  if (!final && jobs_pending(self))
     jobs_stop(L, self);
   return final;
 }
@@ -270,7 +270,7 @@ static int job_cancel (lua_State *L) {
   if (running)
     jobs_stopjob(b->j);
   else
-    jobs_cancel(b->j, JOBS_CANCELLED);
+    jobs_cancel(b->j, JOBS_CANCELLED, 0);
   lua_pushboolean(L, running);
   return 1;
 }

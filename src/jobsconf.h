@@ -104,6 +104,13 @@
 #endif
 #endif
 
+/* Seconds at least between the timeouts a timed-out job gets again while
+** a <close> handler of its own keeps it from ending (each handler is
+** stopped in turn, a timeout apart): one for a zero timeout. */
+#if !defined(JOBS_GRACEMIN)
+#define JOBS_GRACEMIN	1e-3
+#endif
+
 /* Metatables of job objects, managers and a state's hub, in its registry. */
 #define JOBS_JOB	"jobs.job"
 #define JOBS_MANAGER	"jobs.manager"

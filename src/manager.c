@@ -158,7 +158,7 @@ int jobs_wait (lua_State *L) {
   }
   jobs_blockon(self, &h->mu, &h->cv);
   pthread_mutex_lock(&h->mu);
-  while (!(done = over(list, n, any, &first)) && !jobs_stopping(self) &&
+  while (!(done = over(list, n, any, &first)) && !jobs_pending(self) &&
          jobs_waitcv(&h->cv, &h->mu, until) != ETIMEDOUT) {}
   if (!done)
     done = over(list, n, any, &first);
@@ -171,7 +171,7 @@ int jobs_wait (lua_State *L) {
       lua_pushboolean(L, 1);
     return 1;
   }
-  if (jobs_stopping(self))
+  if (jobs_pending(self))
     return jobs_stop(L, self);
   luaL_pushfail(L);
   lua_pushliteral(L, "timeout");

@@ -921,11 +921,11 @@ void jobs_endunstarted (Hub *h, Job *j, JobStatus st) {
 /* Cancels 'j'; 'h->mu' is held. A running job stops at its next
 ** instruction (control.c); one in line leaves it at once, cancelled. Returns
 ** 1 if 'j' left the line and its reference is the caller's to release (as
-** 'settle' returns), once it has let go of 'h->mu'. */
-static int stop (Hub *h, Job *j) {
+** 'settle' returns), once it has let go of 'h->mu'. 'hard': for good. */
+static int stop (Hub *h, Job *j, int hard) {
   Limit *lim = j->limit;
   Job *q, *prev = NULL;
-  jobs_cancel(j, JOBS_CANCELLED);  /* order: 'h->mu', then 'j->mu' */
+  jobs_cancel(j, JOBS_CANCELLED, hard);  /* order: 'h->mu', then 'j->mu' */
   for (q = lim->first; q != NULL && q != j; q = q->nextdone)
     prev = q;
   if (q == NULL)
@@ -946,11 +946,11 @@ void jobs_stopjob (Job *j) {
   Hub *h = j->hub;
   int orphan;
   if (h == NULL) {  /* never started */
-    jobs_cancel(j, JOBS_CANCELLED);
+    jobs_cancel(j, JOBS_CANCELLED, 0);
     return;
   }
   pthread_mutex_lock(&h->mu);
-  orphan = stop(h, j);
+  orphan = stop(h, j, 0);
   pthread_mutex_unlock(&h->mu);
   if (orphan)
     jobs_release(j);
@@ -1017,7 +1017,7 @@ static int hubgc (lua_State *L) {
     pthread_cond_signal(&w->cv);
   for (j = h->jobs; j != NULL; j = next) {
     next = j->next;  /* 'stop' may unlist 'j', never another */
-    if ((all || j->opt.daemon) && stop(h, j)) {
+    if ((all || j->opt.daemon) && stop(h, j, 1)) {
       j->nextdone = gone;  /* out of line: the link is free */
       gone = j;
     }

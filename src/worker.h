@@ -126,6 +126,9 @@ typedef struct Job {
   int orphan;  /* its object is gone: no poll can report it ('hub->mu') */
   int listed;  /* in 'hub->finished' ('hub->mu') */
   int cancel;  /* 0, or why it must stop (control.c); atomic */
+  int requests;  /* cancels asked (and timeouts due); atomic */
+  int delivered;  /* of those, raised in the job (its thread only) */
+  int hard;  /* stopped for good, <close> handlers too; atomic */
   int exitcode;  /* its os.exit's, with JOBS_EXITED */
   double started, finished;  /* seconds on the monotonic clock ('mu') */
   double deadline;  /* when its timeout cancels it (set as it starts) */
