@@ -77,6 +77,38 @@ function TestFreeNames.test_fields_keys_strings_and_comments_are_not_names()
   lu.assertNotNil(upper and key and word and e and p)
 end
 
+-- What Lua's own compiler reads as globals, whatever the lexical corner.
+function TestFreeNames.test_names_after_every_kind_of_line_break_and_escape()
+  local n = 20
+  local cases = {
+    "-- a comment ended by a carriage return\rn + 1",
+    "('a\\z\n   b'):len() + n - 1",  -- \z skips the line break
+    "('a\\\r\nb'):len() + n - 2",  -- a backslash, CR, LF: one line break
+    "_ENV.n + 1",
+    "--[==[ a long\r\ncomment ]==] n + 1",
+    "#[[\r\n]] + n + 1",  -- a long string's first line break is not in it
+  }
+  for _, code in ipairs(cases) do
+    lu.assertEquals({ result(jobs.new(code)) }, { true, 21 }, code)
+  end
+end
+
+-- A local _ENV of the string's own holds what it names: those are no free
+-- names of the caller.
+function TestFreeNames.test_names_through_a_local_env_are_not_free()
+  local n = 1  -- luacheck: ignore 311
+  lu.assertEquals({ result(jobs.new("local _ENV = { n = 2 } return n")) }, { true, 2 })
+  lu.assertEquals({ result(jobs.new(
+    "local _ENV = { n = 3 } local function f() return n end return f()")) }, { true, 3 })
+end
+
+function TestFreeNames.test_a_syntax_error_is_luas_own()
+  local ok, err = pcall(jobs.new, "x = = 1")
+  lu.assertFalse(ok)
+  lu.assertEquals(err, select(2, load("x = = 1", "x = = 1")))
+  lu.assertErrorMsgContains("attempt to load a binary chunk", jobs.new, string.dump(function() end))
+end
+
 function TestFreeNames.test_an_env_table_is_all_a_string_sees()
   local n = 5
   lu.assertEquals({ result(jobs.new("n", {})) }, { true, nil })

@@ -759,8 +759,12 @@ static int start (lua_State *L, int base) {
   name = lua_tolstring(L, -1, &len);
   jobs_settext(&j->name, name, len);  /* what jobs.self() will say */
   lua_setiuservalue(L, ud, UV_NAME);
-  if (t == LUA_TSTRING && env == 0)
-    names = jobs_freenames(L, base);
+  if (t == LUA_TSTRING) {  /* compiled here: a syntax error is raised here */
+    jobs_compile(L, base);
+    nargs = 1;  /* its env, if any, is no argument */
+    if (env == 0)
+      names = jobs_freenames(L, base);
+  }
   died = jobs_prepare(L, j, base, nargs, env, names);
   lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
   lua_pushvalue(L, ud);

@@ -1,9 +1,9 @@
 /*
-** names.c: the free names of a job's string (SPEC §2): the identifiers it
-** uses, valued from the calling function's locals, upvalues and globals.
+** names.c: the free names of a job's string (SPEC §2): the globals its
+** compiled chunk names, valued from the calling function's locals,
+** upvalues and globals.
 */
 
-#include <ctype.h>
 #include <string.h>
 
 #include "lua.h"
@@ -14,157 +14,197 @@
 
 /*
 ** {======================================================
-** The identifiers of a chunk, found lexically
+** The globals a compiled chunk names, read from its bytecode
 ** =======================================================
+**
+** Lua's own compiler is the lexer: a global name is a constant key of a
+** GETTABUP or SETTABUP on the chunk's _ENV, in the chunk or a function in
+** it. The dump (the binary chunk of ldump.c, format 0 of Lua 5.4) is read
+** as far as that needs. Names through a local _ENV, or dynamic ones
+** (_ENV[k]), are not seen.
 */
 
-/* Words that are never variables: Lua's reserved words, and _ENV, which
-** the job's chunk has of its own. */
-static const char *const reserved[] = {
-  "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
-  "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then",
-  "true", "until", "while", "_ENV", NULL
-};
+/* Opcodes of Lua 5.4 (lopcodes.h), and their arguments. */
+#define OP_GETTABUP	11  /* R[A] := UpValue[B][K[C]:shortstring] */
+#define OP_SETTABUP	15  /* UpValue[A][K[B]:shortstring] := RK(C) */
+#define opcode(i)	((int)((i) & 0x7F))
+#define argA(i)		((int)(((i) >> 7) & 0xFF))
+#define argB(i)		((int)(((i) >> 16) & 0xFF))
+#define argC(i)		((int)(((i) >> 24) & 0xFF))
+
+/* Tags of constants (lobject.h: type | variant << 4). */
+#define KFLOAT		(3 | (1 << 4))
+#define KINT		3
+#define KSHORT		4
+#define KLONG		(4 | (1 << 4))
+
+#define MAXUPVALUES	256  /* upvalues a function may have, at most */
 
 
-/* What 'identifiers' remembers of a token that is not punctuation: bytes
-** no punctuation sign is. */
-#define NAME	'\1'
-#define VALUE	'\2'
+typedef struct Reader {
+  const unsigned char *p, *end;
+} Reader;
 
 
-static int isreserved (const char *s, size_t len) {
-  int i;
-  for (i = 0; reserved[i] != NULL; i++)
-    if (strlen(reserved[i]) == len && memcmp(reserved[i], s, len) == 0)
-      return 1;
-  return 0;
+static void skip (Reader *r, size_t n) {
+  r->p = (n <= (size_t)(r->end - r->p)) ? r->p + n : r->end;
 }
 
 
-static int isnamechar (char c) {
-  return isalnum((unsigned char)c) || c == '_';
+static int byte (Reader *r) {
+  return r->p < r->end ? *r->p++ : 0;
 }
 
 
-/* The end of the long bracket "[==[ ... ]==]" opening at 'p' (a '['), or
-** NULL if none opens there. An unfinished one runs to the end: the
-** compiler reports it. */
-static const char *longbracket (const char *p, const char *e) {
-  size_t level = 0, l;
-  for (p++; p < e && *p == '='; p++)
-    level++;
-  if (p >= e || *p != '[')
+/* A size, 7 bits a byte, the last marked (ldump.c's dumpSize). */
+static size_t size (Reader *r) {
+  size_t x = 0;
+  int b;
+  do {
+    b = byte(r);
+    x = (x << 7) | (size_t)(b & 0x7F);
+  } while (!(b & 0x80) && r->p < r->end);
+  return x;
+}
+
+
+/* A string (NULL for none), its length at '*len'. */
+static const char *string (Reader *r, size_t *len) {
+  size_t n = size(r);
+  const char *s = (const char *)r->p;
+  if (n == 0)
     return NULL;
-  for (p++; p < e; p++) {
-    if (*p != ']')
-      continue;
-    for (l = 0; p + 1 + l < e && p[1 + l] == '='; l++) {}
-    if (l == level && p + 1 + l < e && p[1 + l] == ']')
-      return p + 2 + l;
+  *len = n - 1;
+  skip(r, n - 1);
+  return s;
+}
+
+
+static void wantkey (lua_State *L, int want, const char *s, size_t len) {
+  if (s != NULL) {
+    lua_pushlstring(L, s, len);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, want);
   }
-  return e;
-}
-
-
-/* The end of the quoted string opening at 'p' (its quote). */
-static const char *quoted (const char *p, const char *e) {
-  char q = *p;
-  for (p++; p < e && *p != q && *p != '\n'; p++)
-    if (*p == '\\' && p + 1 < e)
-      p++;
-  return p < e ? p + 1 : e;
-}
-
-
-/* The end of the numeral starting at 'p', exponent signs included. */
-static const char *numeral (const char *p, const char *e) {
-  const char *expo = "Ee";
-  if (p + 1 < e && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-    expo = "Pp";
-  while (p < e) {
-    if (strchr(expo, *p) && p + 1 < e && (p[1] == '+' || p[1] == '-'))
-      p += 2;
-    else if (isnamechar(*p) || *p == '.')
-      p++;
-    else
-      break;
-  }
-  return p;
-}
-
-
-/* The end of the blanks and comments at 'p'. */
-static const char *skipblank (const char *p, const char *e) {
-  for (;;) {
-    const char *end;
-    while (p < e && isspace((unsigned char)*p))
-      p++;
-    if (p + 1 >= e || p[0] != '-' || p[1] != '-')
-      return p;
-    p += 2;
-    if (p < e && *p == '[' && (end = longbracket(p, e)) != NULL)
-      p = end;
-    else
-      while (p < e && *p != '\n')
-        p++;
-  }
-}
-
-
-/* Whether the name ending at 'p' is a field or key rather than a variable:
-** followed by '=' (not '==') right after '{', ',' or ';' (a key in a table
-** constructor; or a target of an assignment, which needs no value). */
-static int iskey (char before, const char *p, const char *e) {
-  p = skipblank(p, e);
-  return (before == '{' || before == ',' || before == ';') &&
-         p < e && *p == '=' && (p + 1 >= e || p[1] != '=');
 }
 
 
 /*
-** Sets want[name] = true in the table at 'want' for each variable name of
-** the chunk 's': not a reserved word, a field after '.' or ':', a label,
-** nor anything inside a string or a comment.
+** Reads a function of the dump at 'r' and the functions in it, the
+** upvalues of its enclosing function that hold the chunk's _ENV being
+** those of 'up' (a flag each; NULL for the chunk itself, whose one upvalue
+** is _ENV); sets want[name] in the table at 'want' for each global they
+** name.
 */
-static void identifiers (lua_State *L, const char *s, size_t len, int want) {
-  const char *p = s, *e = s + len, *end;
-  char before = ' ', beforethat = ' ';  /* the last two tokens, punctuation
-                                           as itself, a name as NAME */
-  int afterkeyword = 0;  /* the last token was "goto" */
-  while ((p = skipblank(p, e)) < e) {
-    if (isalpha((unsigned char)*p) || *p == '_') {
-      int field = (before == '.' && beforethat != '.') ||
-                  before == ':';  /* a method, or after '::', a label */
-      for (end = p; end < e && isnamechar(*end); end++) {}
-      if (!field && !afterkeyword && !isreserved(p, (size_t)(end - p)) &&
-          !iskey(before, end, e)) {
-        lua_pushlstring(L, p, (size_t)(end - p));
-        lua_pushboolean(L, 1);
-        lua_rawset(L, want);
-      }
-      afterkeyword = (end - p == 4 && memcmp(p, "goto", 4) == 0);
-      beforethat = ' ';
-      before = NAME;
-      p = end;
-      continue;
-    }
-    afterkeyword = 0;
-    if (isdigit((unsigned char)*p) ||
-        (*p == '.' && p + 1 < e && isdigit((unsigned char)p[1])))
-      end = numeral(p, e);
-    else if (*p == '"' || *p == '\'')
-      end = quoted(p, e);
-    else if (*p == '[' && (end = longbracket(p, e)) != NULL) {}
-    else {  /* punctuation: remember it, and the same sign right before */
-      beforethat = (p > s && p[-1] == before) ? before : ' ';
-      before = *p++;
-      continue;
-    }
-    beforethat = ' ';
-    before = VALUE;
-    p = end;
+static void readfunction (lua_State *L, Reader *r, const char *up, int want) {
+  const unsigned char *code;
+  const char **keys;
+  size_t *lens, i, ncode, nk, n;
+  char env[MAXUPVALUES];  /* which of its own upvalues hold _ENV */
+  int top = lua_gettop(L);
+  size_t ignored;
+  string(r, &ignored);  /* source */
+  size(r);  /* lines it spans */
+  size(r);
+  skip(r, 3);  /* parameters, vararg, stack size */
+  ncode = size(r);
+  code = r->p;
+  skip(r, ncode * 4);
+  nk = size(r);
+  keys = (const char **)lua_newuserdatauv(L, (nk + 1) * sizeof(char *), 0);
+  lens = (size_t *)lua_newuserdatauv(L, (nk + 1) * sizeof(size_t), 0);
+  for (i = 0; i < nk && r->p < r->end; i++) {
+    int tag = byte(r);
+    keys[i] = NULL;
+    if (tag == KSHORT || tag == KLONG)
+      keys[i] = string(r, &lens[i]);
+    else if (tag == KFLOAT)
+      skip(r, sizeof(lua_Number));
+    else if (tag == KINT)
+      skip(r, sizeof(lua_Integer));
   }
+  n = size(r);  /* upvalues: in the enclosing function's stack, its index */
+  memset(env, 0, sizeof(env));
+  env[0] = (up == NULL);
+  for (i = 0; i < n && i < MAXUPVALUES; i++) {
+    int instack = byte(r), idx = byte(r);
+    byte(r);  /* kind */
+    if (up != NULL)  /* from a local of it: a local _ENV, not the chunk's */
+      env[i] = !instack && up[idx];
+  }
+  for (i = 0; i + 4 <= ncode * 4 && code + i + 4 <= r->end; i += 4) {
+    unsigned long ins = (unsigned long)code[i] |
+                        (unsigned long)code[i + 1] << 8 |
+                        (unsigned long)code[i + 2] << 16 |
+                        (unsigned long)code[i + 3] << 24;
+    if (opcode(ins) == OP_GETTABUP && env[argB(ins)] && (size_t)argC(ins) < nk)
+      wantkey(L, want, keys[argC(ins)], lens[argC(ins)]);
+    else if (opcode(ins) == OP_SETTABUP && env[argA(ins)] &&
+             (size_t)argB(ins) < nk)
+      wantkey(L, want, keys[argB(ins)], lens[argB(ins)]);
+  }
+  for (i = size(r); i > 0 && r->p < r->end; i--)
+    readfunction(L, r, env, want);
+  for (i = size(r); i > 0; i--)  /* debug information: lines */
+    byte(r);
+  for (i = size(r); i > 0 && r->p < r->end; i--) {
+    size(r);
+    size(r);
+  }
+  for (i = size(r); i > 0 && r->p < r->end; i--) {  /* locals */
+    string(r, &ignored);
+    size(r);
+    size(r);
+  }
+  for (i = size(r); i > 0 && r->p < r->end; i--)  /* upvalue names */
+    string(r, &ignored);
+  lua_settop(L, top);
+}
+
+
+static int writer (lua_State *L, const void *p, size_t sz, void *b) {
+  (void)L;  /* the thread dumped; the buffer is its owner's */
+  luaL_addlstring((luaL_Buffer *)b, (const char *)p, sz);
+  return 0;
+}
+
+
+/* Sets want[name] in the table at 'want' for each global the compiled
+** chunk at 'f' names. */
+static void globals (lua_State *L, int f, int want) {
+  luaL_Buffer b;
+  Reader r;
+  size_t len;
+  lua_State *T = lua_newthread(L);  /* dumps it, as L holds the buffer */
+  lua_pushvalue(L, f);
+  lua_xmove(L, T, 1);
+  luaL_buffinit(L, &b);
+  lua_dump(T, writer, &b, 0);
+  luaL_pushresult(&b);
+  r.p = (const unsigned char *)lua_tolstring(L, -1, &len);
+  r.end = r.p + len;
+  skip(&r, 4 + 2 + 6 + 3 + sizeof(lua_Integer) + sizeof(lua_Number));
+  byte(&r);  /* how many upvalues the chunk has */
+  readfunction(L, &r, NULL, want);
+  lua_pop(L, 2);
+}
+
+
+int jobs_compile (lua_State *L, int base) {
+  size_t len;
+  const char *s = lua_tolstring(L, base, &len);
+  lua_pushliteral(L, "return ");
+  lua_pushvalue(L, base);
+  lua_concat(L, 2);
+  if (luaL_loadbufferx(L, lua_tostring(L, -1), len + 7, s, "t") != LUA_OK) {
+    lua_pop(L, 2);
+    if (luaL_loadbufferx(L, s, len, s, "t") != LUA_OK)
+      return lua_error(L);  /* the chunk's own syntax error */
+  }
+  else
+    lua_remove(L, -2);
+  lua_replace(L, base);
+  return 0;
 }
 
 /* }====================================================== */
@@ -248,11 +288,9 @@ static void bindglobals (lua_State *L, int want, int r, int env) {
 
 int jobs_freenames (lua_State *L, int base) {
   lua_Debug ar;
-  size_t len;
-  const char *s = lua_tolstring(L, base, &len);
   int want, env, r;
   lua_newtable(L);
-  identifiers(L, s, len, want = lua_gettop(L));
+  globals(L, base, want = lua_gettop(L));
   lua_pushnil(L);
   env = lua_gettop(L);
   lua_newtable(L);

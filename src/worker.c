@@ -246,28 +246,6 @@ void jobs_inherit (lua_State *L, int paths, lua_State *J) {
 }
 
 
-/* Compiles the caller's string at 'base' as an expression, else as a
-** chunk, in text mode only. */
-static void loadstring (Prep *p, lua_State *J) {
-  size_t len, clen;
-  const char *s = lua_tolstring(p->from, p->base, &len);
-  const char *code;
-  luaL_Buffer b;
-  luaL_buffinit(J, &b);
-  luaL_addstring(&b, "return ");
-  luaL_addlstring(&b, s, len);
-  luaL_pushresult(&b);
-  code = lua_tolstring(J, -1, &clen);
-  if (luaL_loadbufferx(J, code, clen, s, "t") == LUA_OK)
-    lua_remove(J, -2);
-  else {
-    lua_pop(J, 2);
-    if (luaL_loadbufferx(J, s, len, s, "t") != LUA_OK)
-      lua_error(J);  /* the chunk's own syntax error */
-  }
-}
-
-
 /* Copies the caller's 'env' table into J's globals. */
 static void setglobals (Prep *p, lua_State *J) {
   jobs_copy(p->from, p->env, 1, J, "env", 0);
@@ -317,7 +295,9 @@ static void setnames (Prep *p, lua_State *J) {
 }
 
 
-/* Runs protected in the job's state; leaves [msghandler, function, args...]. */
+/* Runs protected in the job's state; leaves [msghandler, function, args...]
+** (a string's chunk is compiled already, in the caller: it crosses as any
+** function). */
 static int prepare (lua_State *J) {
   Prep *p = (Prep *)lua_touserdata(J, 1);
   lua_pop(J, 1);
@@ -328,10 +308,7 @@ static int prepare (lua_State *J) {
   else if (p->names != 0)
     setnames(p, J);
   lua_pushcfunction(J, msghandler);
-  if (lua_type(p->from, p->base) == LUA_TSTRING)
-    loadstring(p, J);
-  else
-    jobs_copy(p->from, p->base, p->nargs, J, "argument %d", p->base);
+  jobs_copy(p->from, p->base, p->nargs, J, "argument %d", p->base);
   return lua_gettop(J);
 }
 
