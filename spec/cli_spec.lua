@@ -2,6 +2,7 @@
 -- case, the same output, errors and exit status as the interpreter running
 -- the specs, with 'jobs' preloaded besides.
 local lu = require "luaunit"
+local helpers = require "helpers"
 
 local lua = os.getenv("LUA_TEST_EXE") or "lua5.4"
 local luajobs = assert(os.getenv("LUAJOBS_EXE"), "LUAJOBS_EXE not set")
@@ -20,13 +21,7 @@ local function slurp(path)
   return s
 end
 
-local function tmpfile(contents)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(contents)
-  f:close()
-  return path
-end
+local tmpfile = helpers.tmpfile
 
 -- Runs 'exe' with the arguments 'args', the environment variables 'env'
 -- (on top of ours, LUA_INIT unset) and 'stdin'; returns its exit status,

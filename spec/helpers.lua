@@ -24,15 +24,21 @@ function helpers.behind(path, value)
   error("gate " .. path .. " never opened")
 end
 
+-- A new temporary file holding 'contents'; returns its path.
+function helpers.tmpfile(contents)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "wb"))
+  f:write(contents)
+  f:close()
+  return path
+end
+
 -- Runs a Lua script in a fresh interpreter (the one running the specs);
 -- returns its exit status and everything it printed. One that hangs is
 -- killed after a minute (status 124).
 function helpers.run(script)
   local exe = os.getenv("LUA_TEST_EXE") or "lua5.4"
-  local file = os.tmpname()
-  local f = assert(io.open(file, "w"))
-  f:write(script)
-  f:close()
+  local file = helpers.tmpfile(script)
   local p = assert(io.popen("timeout 60 " .. exe .. " " .. file .. " 2>&1"))
   local out = p:read("a")
   local ok, _, code = p:close()

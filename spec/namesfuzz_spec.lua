@@ -5,6 +5,7 @@
 -- FUZZ_RUNS=100000 FUZZ_SEED=7 runs it longer (see README, Tests).
 local lu = require "luaunit"
 local jobs = require "jobs"
+local helpers = require "helpers"
 
 local RUNS = tonumber(os.getenv("FUZZ_RUNS")) or 300
 local SEED = tonumber(os.getenv("FUZZ_SEED")) or 1
@@ -68,10 +69,7 @@ end
 -- The globals of 'src' as luac lists them: keys of GETTABUP and SETTABUP
 -- on an upvalue named _ENV (the chunks have no local _ENV).
 local function listed(src)
-  local file = os.tmpname()
-  local f = assert(io.open(file, "wb"))
-  f:write(src)
-  f:close()
+  local file = helpers.tmpfile(src)
   local p = assert(io.popen(LUAC .. " -l -l -p " .. file))
   local names = {}
   for line in p:lines() do
