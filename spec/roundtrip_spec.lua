@@ -1,7 +1,12 @@
 -- roundtrip_spec.lua: a generated corpus of values, each sent through a job
--- and back, compared structurally: shapes, subtypes, sharing and cycles (§4).
+-- and back, compared structurally: shapes, subtypes, sharing, cycles and
+-- closures with their upvalues (§4). A fuzzer of the copy engine on every
+-- build; FUZZ_RUNS=20000 FUZZ_SEED=7 runs it longer.
 local lu = require "luaunit"
 local jobs = require "jobs"
+
+local RUNS = tonumber(os.getenv("FUZZ_RUNS")) or 200
+local SEED = tonumber(os.getenv("FUZZ_SEED")) or 20261125
 
 -- A deterministic generator (xorshift), so a failure can be replayed.
 local function rng(seed)
@@ -26,11 +31,20 @@ local function scalar(r)
   return table.concat(bytes)
 end
 
+-- A closure over 'up', or (with 'pair') one of two sharing it: each
+-- returns its upvalue, and sets it.
+local function closure(up, pair)
+  local f = function(v) if v ~= nil then up = v end return up end
+  if not pair then return f end
+  return { f, function() return up end }
+end
+
 -- A value of up to 'depth' levels; 'pool' holds tables made so far, so that
 -- some references are shared and some point back to ancestors (cycles).
 local function value(r, depth, pool)
   if depth == 0 or r(4) == 1 then return scalar(r) end
   if #pool > 0 and r(6) == 1 then return pool[r(#pool)] end
+  if r(8) == 1 then return closure(value(r, depth - 1, pool), r(2) == 1) end
   local t = {}
   pool[#pool + 1] = t
   for i = 1, r(5) - 1 do t[i] = value(r, depth - 1, pool) end
@@ -43,9 +57,20 @@ local function value(r, depth, pool)
   return t
 end
 
--- Whether a and b have the same structure: one-to-one between tables.
+-- Whether a and b have the same structure: one-to-one between tables,
+-- functions and the upvalues they share.
 local function same(a, b, map, back)
   if type(a) ~= type(b) then return false end
+  if type(a) == "function" then
+    if map[a] ~= nil or back[b] ~= nil then return map[a] == b and back[b] == a end
+    map[a], back[b] = b, a
+    local id, idb = debug.upvalueid(a, 1), debug.upvalueid(b, 1)
+    if map[id] ~= nil or back[idb] ~= nil then
+      if map[id] ~= idb or back[idb] ~= id then return false end
+    end
+    map[id], back[idb] = idb, id
+    return same(select(2, debug.getupvalue(a, 1)), select(2, debug.getupvalue(b, 1)), map, back)
+  end
   if type(a) == "number" then
     if math.type(a) ~= math.type(b) then return false end
     if a ~= a then return b ~= b end
@@ -83,11 +108,21 @@ function TestRoundTrip.test_the_comparison_tells_differences()
   lu.assertFalse(same(setmetatable({}, {}), {}, {}, {}))     -- metatable lost
   local u = { 1 }
   lu.assertTrue(same({ t, t }, { u, u }, {}, {}))
+  local p, q = closure(1, true), { closure(1), closure(1) }
+  lu.assertFalse(same(p, q, {}, {}))  -- a shared upvalue lost
+  lu.assertTrue(same(p, closure(1, true), {}, {}))
+end
+
+-- Two closures that shared an upvalue still do after the round trip.
+function TestRoundTrip.test_closures_sharing_an_upvalue_still_do()
+  local p = back_and_forth(closure({ "x" }, true))
+  p[1]("changed")
+  lu.assertEquals(p[2](), "changed")
 end
 
 function TestRoundTrip.test_each_generated_value_survives_a_round_trip()
-  local r = rng(20261125)
-  for i = 1, 200 do
+  local r = rng(SEED)
+  for i = 1, RUNS do
     local v = value(r, 4, {})
     lu.assertTrue(same(v, back_and_forth(v), {}, {}), "value " .. i)
   end
