@@ -118,4 +118,67 @@ function TestChannel.test_uncopyable_values_are_refused_and_nothing_is_lost()
   lu.assertErrorMsgContains("positive capacity expected", jobs.channel, 0)
 end
 
+-- However many jobs push and pop at once, #ch never exceeds the capacity,
+-- a pop without a timeout returns an item or nil, "closed", and every item
+-- pushed is popped once.
+function TestChannel.test_many_pushers_and_poppers_keep_both_promises()
+  for _, capacity in ipairs({ 1, 2, 16, false }) do
+    local ch = capacity and jobs.channel(capacity) or jobs.channel()
+    local pushers, poppers = {}, {}
+    for p = 1, 6 do
+      pushers[p] = jobs.new(function(ch, p, cap)
+        local over = 0
+        for i = 1, 300 do
+          ch:push(p * 1000 + i)
+          if cap and #ch > cap then over = over + 1 end
+        end
+        return over
+      end, ch, p, capacity)
+    end
+    for q = 1, 6 do
+      poppers[q] = jobs.new(function(ch, cap)
+        local n, sum, over, bad = 0, 0, 0, nil
+        while true do
+          local v, err = ch:pop()
+          if cap and #ch > cap then over = over + 1 end
+          if v == nil then
+            if err ~= "closed" then bad = err end
+            return n, sum, over, bad
+          end
+          n, sum = n + 1, sum + v
+        end
+      end, ch, capacity)
+    end
+    for p = 1, 6 do lu.assertEquals({ pushers[p]:wait(60) }, { true, 0 }) end
+    ch:close()
+    local n, sum = 0, 0
+    for q = 1, 6 do
+      local ok, pn, psum, over, bad = poppers[q]:wait(60)
+      lu.assertTrue(ok, tostring(pn))
+      lu.assertEquals({ over, bad }, { 0, nil }, tostring(capacity))
+      n, sum = n + pn, sum + psum
+    end
+    lu.assertEquals({ n, sum }, { 1800, 6 * 300 * 301 / 2 + 300 * 1000 * 21 })
+  end
+end
+
+-- Jobs in line, each popping one item: as many get one as were pushed, the
+-- rest "closed", none a timeout it never asked for.
+function TestChannel.test_jobs_popping_one_each_get_an_item_or_closed()
+  local m, g = jobs.manager(), jobs.channel()
+  m.config{ max_threads = 50 }
+  local list = {}
+  for i = 1, 1000 do list[i] = m.new(function(g) return g:pop() end, g) end
+  for i = 1, 500 do g:push(i) end
+  g:close()
+  local got, closed, sum = 0, 0, 0
+  for i = 1, 1000 do
+    local ok, v, err = list[i]:wait(60)
+    lu.assertTrue(ok)
+    if v ~= nil then got, sum = got + 1, sum + v
+    else lu.assertEquals(err, "closed") closed = closed + 1 end
+  end
+  lu.assertEquals({ got, closed, sum }, { 500, 500, 500 * 501 / 2 })
+end
+
 os.exit(lu.LuaUnit.run(), true)

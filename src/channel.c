@@ -70,23 +70,43 @@ static int channel_gc (lua_State *L) {
 ** =======================================================
 */
 
-/* Waits on 'cv' of 'ch' (held) while 'blocked'; raises in a job that must
-** stop. Returns ETIMEDOUT if 'until' passed first. */
-static int block (lua_State *L, Channel *ch, pthread_cond_t *cv, double until,
-                  int (*blocked) (Channel *)) {
-  Job *self = jobs_self(L);
+/*
+** Waits on 'cv' of 'ch', holding 'ch->mu', while 'blocked' says so, until
+** the monotonic time 'until' (negative: no limit). Returns 0 with the
+** channel as it may go on, still held: nothing can come between the last
+** check and what the caller does. Else ETIMEDOUT, or ECANCELED for a job
+** that must stop. A job blocking tells a cancel what it waits on, without
+** holding 'ch->mu' (control.c takes its lock first), once: '*told'; the
+** caller untells it once it has let go of 'ch->mu' (untell).
+*/
+static int await (Channel *ch, Job *self, pthread_cond_t *cv, double until,
+                  int (*blocked) (Channel *), int *told) {
   int st = 0;
-  pthread_mutex_unlock(&ch->mu);
-  jobs_blockon(self, &ch->mu, cv);  /* not holding 'ch->mu': see control.c */
-  pthread_mutex_lock(&ch->mu);
-  while (blocked(ch) && !jobs_pending(self) && st != ETIMEDOUT)
-    st = jobs_waitcv(cv, &ch->mu, until);
-  pthread_mutex_unlock(&ch->mu);
-  jobs_blockon(self, NULL, NULL);
-  if (jobs_pending(self))
+  while (blocked(ch)) {
+    if (self != NULL && !*told) {
+      pthread_mutex_unlock(&ch->mu);
+      jobs_blockon(self, &ch->mu, cv);
+      *told = 1;
+      pthread_mutex_lock(&ch->mu);
+    }
+    else if (jobs_pending(self))
+      return ECANCELED;
+    else if (st == ETIMEDOUT)
+      return ETIMEDOUT;
+    else
+      st = jobs_waitcv(cv, &ch->mu, until);
+  }
+  return 0;
+}
+
+
+/* After an operation that awaited: 'ch->mu' is let go; a job that told a
+** cancel what it waited on untells it, and raises if it must stop. */
+static void untell (lua_State *L, Job *self, int told, int st) {
+  if (told)
+    jobs_blockon(self, NULL, NULL);
+  if (st == ECANCELED)
     jobs_stop(L, self);
-  pthread_mutex_lock(&ch->mu);
-  return blocked(ch) ? ETIMEDOUT : 0;
 }
 
 
@@ -170,8 +190,9 @@ static int dequeue (lua_State *L) {
 static int channel_push (lua_State *L) {
   Channel *ch = tochannel(L);
   lua_State *Q = ch->Q;
+  Job *self = jobs_self(L);
   Transfer t;
-  int st;
+  int st, told = 0;
   luaL_checkany(L, 2);
   t.L = L;
   t.ch = ch;
@@ -179,10 +200,13 @@ static int channel_push (lua_State *L) {
   lua_pushcfunction(L, jobs_indexnames);  /* L may raise here, not later */
   lua_call(L, 0, 0);
   pthread_mutex_lock(&ch->mu);  /* Q is ours until we unlock */
-  if (full(ch))
-    block(L, ch, &ch->notfull, -1, full);
+  if ((st = await(ch, self, &ch->notfull, -1, full, &told)) != 0) {
+    pthread_mutex_unlock(&ch->mu);
+    untell(L, self, told, st);
+  }
   if (ch->closed) {
     pthread_mutex_unlock(&ch->mu);
+    untell(L, self, told, 0);
     return luaL_error(L, "push to a closed channel");
   }
   if (!lua_checkstack(Q, 3))
@@ -202,6 +226,7 @@ static int channel_push (lua_State *L) {
     protect(L, pushmessage, Q);  /* Q's message, or L's memory error */
   lua_settop(Q, 1);
   pthread_mutex_unlock(&ch->mu);
+  untell(L, self, told, 0);
   if (st != LUA_OK)
     return lua_error(L);
   return 0;
@@ -211,20 +236,17 @@ static int channel_push (lua_State *L) {
 static int channel_pop (lua_State *L) {
   Channel *ch = tochannel(L);
   double until = jobs_later(L, 2);
+  Job *self = jobs_self(L);
   Transfer t;
-  int st, i;
+  int st, i, told = 0;
   lua_settop(L, 1);
   pthread_mutex_lock(&ch->mu);  /* Q is ours until we unlock */
-  if (empty(ch) && block(L, ch, &ch->notempty, until, empty) == ETIMEDOUT) {
+  if ((st = await(ch, self, &ch->notempty, until, empty, &told)) != 0 ||
+      ch->count == 0) {  /* timed out, stopping, or closed with nothing left */
     pthread_mutex_unlock(&ch->mu);
+    untell(L, self, told, st);
     luaL_pushfail(L);
-    lua_pushliteral(L, "timeout");
-    return 2;
-  }
-  if (ch->count == 0) {  /* closed, and nothing left */
-    pthread_mutex_unlock(&ch->mu);
-    luaL_pushfail(L);
-    lua_pushliteral(L, "closed");
+    lua_pushstring(L, st == ETIMEDOUT ? "timeout" : "closed");
     return 2;
   }
   t.ch = ch;
@@ -241,6 +263,7 @@ static int channel_pop (lua_State *L) {
   }
   lua_settop(ch->Q, 1);
   pthread_mutex_unlock(&ch->mu);
+  untell(L, self, told, 0);
   if (st != LUA_OK)
     return lua_error(L);
   return lua_gettop(L) - 1;
