@@ -52,8 +52,12 @@ typedef struct Copier {
   int names;  /* index in 'from' of its index of names, or 0 if it has none */
   const void **named;  /* the addresses the index has (see 'addset') */
   size_t namemask;  /* size of 'named' - 1 */
-  int copies;  /* index in 'to' of the list of objects copied so far (nil
-                  until the first), so that a second reference finds one */
+  int copies;  /* index in 'to' of the list of objects copied so far, so
+                  that a second reference finds one: nil until the first;
+                  the first object's copy itself until a second ('list') */
+  int list;  /* 'copies' holds the list */
+  int loaded;  /* a module was required in 'to' */
+  const void *first;  /* the first object copied, which 'seen' lacks */
   int map;  /* index in 'to' of the userdata holding 'seen' */
   Seen *seen;  /* open addressing: source object -> its number in 'copies';
                   upvalue id -> its closure's number * 256 + upvalue number */
@@ -201,6 +205,8 @@ static Seen *slot (Copier *c, const void *p) {
 
 /* The number recorded for 'p', or 0. */
 static lua_Integer seenas (Copier *c, const void *p) {
+  if (p == c->first)
+    return 1;
   return c->mask == 0 ? 0 : slot(c, p)->n;
 }
 
@@ -234,33 +240,55 @@ static void see (Copier *c, const void *p, lua_Integer n) {
 }
 
 
+/* Pushes the copy of object number 'n' (> 0). */
+static void pushcopy (Copier *c, lua_Integer n) {
+  if (c->list)
+    lua_rawgeti(c->to, c->copies, n);
+  else
+    lua_pushvalue(c->to, c->copies);  /* the first */
+}
+
+
 /* Pushes the copy of the object at 'idx' and returns 1 if it was copied
 ** already; otherwise pushes nothing and returns 0. */
 static int lookup (Copier *c, int idx) {
   lua_Integer n = seenas(c, lua_topointer(c->from, idx));
   if (n == 0)
     return 0;
-  lua_rawgeti(c->to, c->copies, n);
+  pushcopy(c, n);
   return 1;
 }
 
 
-/* Makes 'copies', with room for 'size' objects, unless it is made. */
+/* Makes 'copies' the list, with room for 'size' objects, unless it is:
+** a copy of one object costs no list and no map. */
 static void makecopies (Copier *c, int size) {
-  if (c->ncopies == 0 && lua_isnil(c->to, c->copies)) {
-    lua_createtable(c->to, size, 0);
-    lua_replace(c->to, c->copies);
+  if (c->list)
+    return;
+  lua_createtable(c->to, size, 0);
+  if (c->ncopies == 1) {  /* the first copy moves in */
+    lua_pushvalue(c->to, c->copies);
+    lua_rawseti(c->to, -2, 1);
   }
+  lua_replace(c->to, c->copies);
+  c->list = 1;
 }
 
 
 /* Records the value on top of 'to' as the copy of the object at 'idx';
 ** returns its number. */
 static lua_Integer remember (Copier *c, int idx) {
+  const void *p = lua_topointer(c->from, idx);
+  if (c->ncopies == 0 && !c->list) {
+    lua_pushvalue(c->to, -1);
+    lua_replace(c->to, c->copies);
+    c->first = p;
+    return c->ncopies = 1;
+  }
   makecopies(c, 0);
   lua_pushvalue(c->to, -1);
   lua_rawseti(c->to, c->copies, ++c->ncopies);
-  see(c, lua_topointer(c->from, idx), c->ncopies);
+  see(c, p, c->ncopies);
   return c->ncopies;
 }
 
@@ -286,9 +314,11 @@ static void enter (Copier *c, const Step *at, const char *what) {
 */
 
 /* Pushes onto 'to' its module 'mod', requiring it if it is not loaded. */
-static void pushmodule (lua_State *to, const char *mod) {
+static void pushmodule (Copier *c, const char *mod) {
+  lua_State *to = c->to;
   lua_getfield(to, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   if (lua_getfield(to, -1, mod) == LUA_TNIL) {
+    c->loaded = 1;
     lua_pop(to, 1);
     lua_getglobal(to, "require");
     lua_pushstring(to, mod);
@@ -325,7 +355,7 @@ static int byname (Copier *c, int idx, const Step *at) {
     field = lua_tostring(from, -1);
     lua_rawgeti(from, -2, 1);
   }
-  pushmodule(to, lua_tostring(from, -1));
+  pushmodule(c, lua_tostring(from, -1));
   if (field != NULL) {
     if (lua_getfield(to, -1, field) == LUA_TNIL) {
       lua_pushfstring(to, "no %s.%s in the receiving state",
@@ -678,7 +708,7 @@ static void copyupvalues (Copier *c, int idx, lua_Integer fn,
     void *id = lua_upvalueid(from, idx, step.n);
     lua_Integer code = seenas(c, id);
     if (code != 0) {  /* shared */
-      lua_rawgeti(to, c->copies, code / 256);
+      pushcopy(c, code / 256);
       lua_upvaluejoin(to, -2, step.n, -1, (int)(code % 256));
       lua_pop(to, 1);
     }
@@ -810,8 +840,8 @@ static void copyvalue (Copier *c, int idx, const Step *at) {
 }
 
 
-void jobs_copy (lua_State *from, int first, int n, lua_State *to,
-                const char *root, int label) {
+int jobs_copy (lua_State *from, int first, int n, lua_State *to,
+               const char *root, int label) {
   Copier c;
   Step step;
   int i;
@@ -822,6 +852,9 @@ void jobs_copy (lua_State *from, int first, int n, lua_State *to,
   c.mask = 0;
   c.nseen = 0;
   c.ncopies = 0;
+  c.list = 0;
+  c.loaded = 0;
+  c.first = NULL;
   c.depth = 0;
   first = lua_absindex(from, first);
   luaL_checkstack(to, n + 3, "too many values to copy");
@@ -855,4 +888,5 @@ void jobs_copy (lua_State *from, int first, int n, lua_State *to,
   lua_pop(to, 3);  /* 'copies', the map and 'keys' */
   if (c.names != 0)
     lua_remove(from, c.names);
+  return c.loaded;
 }

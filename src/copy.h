@@ -13,10 +13,11 @@
 ** ("argument %d"); if NULL, the i-th value is named by the string at index
 ** 'label' + i - 1 of 'from'.
 ** The calling thread must own both states. It raises errors in 'to' only,
-** never in 'from', so call it in protected mode in 'to'.
+** never in 'from', so call it in protected mode in 'to'. Returns whether
+** it required a module in 'to' (its package.loaded changed).
 */
-void jobs_copy (lua_State *from, int first, int n, lua_State *to,
-                const char *root, int label);
+int jobs_copy (lua_State *from, int first, int n, lua_State *to,
+               const char *root, int label);
 
 /*
 ** A lua_CFunction: brings up to date L's index of the names by which its
