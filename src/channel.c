@@ -26,7 +26,8 @@ typedef struct Channel {
   pthread_cond_t notempty, notfull;
   lua_State *Q;  /* the values: Q[1] is the queue, a table (see push) */
   lua_Integer head, tail;  /* the queue holds Q[1][head .. tail-1] */
-  lua_Integer count;  /* pushes not yet popped */
+  lua_Integer count;  /* pushes not yet popped; atomic, as 'closed': a wait
+                         polls them without the lock before it sleeps */
   lua_Integer capacity;  /* pushes it holds before push blocks; 0: no limit */
   int closed;
   int refs;  /* userdata pointing here, in any state; atomic */
@@ -72,7 +73,8 @@ static int channel_gc (lua_State *L) {
 
 /*
 ** Waits on 'cv' of 'ch', holding 'ch->mu', while 'blocked' says so, until
-** the monotonic time 'until' (negative: no limit). Returns 0 with the
+** the monotonic time 'until' (negative: no limit), polling it without the
+** lock for JOBS_SPINTIME seconds first. Returns 0 with the
 ** channel as it may go on, still held: nothing can come between the last
 ** check and what the caller does. Else ETIMEDOUT, or ECANCELED for a job
 ** that must stop. A job blocking tells a cancel what it waits on, without
@@ -81,9 +83,19 @@ static int channel_gc (lua_State *L) {
 */
 static int await (Channel *ch, Job *self, pthread_cond_t *cv, double until,
                   int (*blocked) (Channel *), int *told) {
-  int st = 0;
+  int st = 0, spun = 0;
   while (blocked(ch)) {
-    if (self != NULL && !*told) {
+    if (!spun) {  /* waking a sleeping thread costs more than a short poll */
+      double now = jobs_now(), end = now + JOBS_SPINTIME;
+      spun = 1;
+      if (until >= 0 && until < end)
+        end = until;
+      pthread_mutex_unlock(&ch->mu);
+      while (blocked(ch) && !jobs_pending(self) && now < end)
+        now = jobs_now();
+      pthread_mutex_lock(&ch->mu);
+    }
+    else if (self != NULL && !*told) {
       pthread_mutex_unlock(&ch->mu);
       jobs_blockon(self, &ch->mu, cv);
       *told = 1;
@@ -110,13 +122,18 @@ static void untell (lua_State *L, Job *self, int told, int st) {
 }
 
 
+/* A field the polls of 'await' read without the lock. */
+#define count(ch, f)	__atomic_load_n(&(ch)->f, __ATOMIC_ACQUIRE)
+
+
 static int full (Channel *ch) {
-  return !ch->closed && ch->capacity > 0 && ch->count >= ch->capacity;
+  return !count(ch, closed) && ch->capacity > 0 &&
+         count(ch, count) >= ch->capacity;
 }
 
 
 static int empty (Channel *ch) {
-  return !ch->closed && ch->count == 0;
+  return !count(ch, closed) && count(ch, count) == 0;
 }
 
 
@@ -148,21 +165,22 @@ typedef struct Transfer {
 /*
 ** Runs protected in Q (the queue at 1), holding 'ch->mu': copies the
 ** pusher's values 2..n+1 to the queue's tail as n, v1, ..., vn, and brings
-** Q's index of names up to date for the copies out.
+** Q's index of names up to date for the copies out if the copy changed it.
 */
 static int enqueue (lua_State *Q) {
   Transfer *t = (Transfer *)lua_touserdata(Q, 2);
   lua_Integer at = t->ch->tail;
-  int i;
-  jobs_copy(t->L, 2, t->n, Q, "argument %d", 2);
+  int i, loaded = jobs_copy(t->L, 2, t->n, Q, "argument %d", 2);
   lua_pushinteger(Q, t->n);
   lua_rawseti(Q, 1, at);
   for (i = 1; i <= t->n; i++) {
     lua_pushvalue(Q, 2 + i);
     lua_rawseti(Q, 1, at + i);
   }
-  lua_pushcfunction(Q, jobs_indexnames);
-  lua_call(Q, 0, 0);
+  if (loaded) {  /* only a copy changes what Q has loaded */
+    lua_pushcfunction(Q, jobs_indexnames);
+    lua_call(Q, 0, 0);
+  }
   return 0;
 }
 
@@ -219,7 +237,7 @@ static int channel_push (lua_State *L) {
   }
   if (st == LUA_OK) {
     ch->tail += t.n + 1;
-    ch->count++;
+    __atomic_add_fetch(&ch->count, 1, __ATOMIC_RELEASE);
     pthread_cond_signal(&ch->notempty);
   }
   else
@@ -258,7 +276,7 @@ static int channel_pop (lua_State *L) {
       lua_rawseti(ch->Q, 1, ch->head + i);  /* an existing key: no memory */
     }
     ch->head += t.n + 1;
-    ch->count--;
+    __atomic_sub_fetch(&ch->count, 1, __ATOMIC_RELEASE);
     pthread_cond_signal(&ch->notfull);
   }
   lua_settop(ch->Q, 1);
@@ -273,7 +291,7 @@ static int channel_pop (lua_State *L) {
 static int channel_close (lua_State *L) {
   Channel *ch = tochannel(L);
   pthread_mutex_lock(&ch->mu);
-  ch->closed = 1;
+  __atomic_store_n(&ch->closed, 1, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&ch->notempty);
   pthread_cond_broadcast(&ch->notfull);
   pthread_mutex_unlock(&ch->mu);
@@ -384,6 +402,7 @@ static int setupq (lua_State *Q) {
   luaL_openlibs(Q);
   jobs_inherit(s->from, s->paths, Q);
   lua_settop(Q, 0);
+  jobs_indexnames(Q);  /* for the copies out; copies in keep it up to date */
   lua_newtable(Q);
   return 1;
 }
