@@ -1,7 +1,8 @@
 /*
 ** baseline.c: the bare costs the benchmarks compare luajobs with, measured
 ** in the same run (bench/run.lua): a state's life, a thread's wake-up, a
-** copy through Lua's C API at its plainest, two threads counting, a clock.
+** copy through Lua's C API at its plainest, two threads counting, a queue
+** of integers between threads, a clock.
 */
 
 #include <pthread.h>
@@ -132,6 +133,141 @@ static int l_spin (lua_State *L) {
 }
 
 
+/* A queue of integers under a mutex and two condition variables, as the
+** plainest channel between threads in C. */
+typedef struct Queue {
+  pthread_mutex_t mu;
+  pthread_cond_t notempty, notfull;
+  long *items;
+  int head, count, capacity;
+} Queue;
+
+
+static void qinit (Queue *q, int capacity) {
+  pthread_mutex_init(&q->mu, NULL);
+  pthread_cond_init(&q->notempty, NULL);
+  pthread_cond_init(&q->notfull, NULL);
+  q->items = (long *)malloc(sizeof(long) * (size_t)capacity);
+  q->head = q->count = 0;
+  q->capacity = capacity;
+}
+
+
+static void qfree (Queue *q) {
+  pthread_mutex_destroy(&q->mu);
+  pthread_cond_destroy(&q->notempty);
+  pthread_cond_destroy(&q->notfull);
+  free(q->items);
+}
+
+
+static void qpush (Queue *q, long v) {
+  pthread_mutex_lock(&q->mu);
+  while (q->count == q->capacity)
+    pthread_cond_wait(&q->notfull, &q->mu);
+  q->items[(q->head + q->count++) % q->capacity] = v;
+  pthread_cond_signal(&q->notempty);
+  pthread_mutex_unlock(&q->mu);
+}
+
+
+static long qpop (Queue *q) {
+  long v;
+  pthread_mutex_lock(&q->mu);
+  while (q->count == 0)
+    pthread_cond_wait(&q->notempty, &q->mu);
+  v = q->items[q->head];
+  q->head = (q->head + 1) % q->capacity;
+  q->count--;
+  pthread_cond_signal(&q->notfull);
+  pthread_mutex_unlock(&q->mu);
+  return v;
+}
+
+
+typedef struct Bounce {
+  Queue there, back;
+  long n;
+} Bounce;
+
+
+static void *bouncer (void *arg) {
+  Bounce *b = (Bounce *)arg;
+  long i;
+  for (i = 0; i < b->n; i++)
+    qpush(&b->back, qpop(&b->there) + 1);
+  return NULL;
+}
+
+
+/* baseline.queuepingpong(n): the median seconds of n round trips of an
+** integer through two queues, to a thread and back. */
+static int l_queuepingpong (lua_State *L) {
+  int i, n = (int)luaL_checkinteger(L, 1);
+  double *times = (double *)lua_newuserdatauv(L, sizeof(double) * n, 0);
+  Bounce b;
+  pthread_t t;
+  qinit(&b.there, 1);
+  qinit(&b.back, 1);
+  b.n = n;
+  pthread_create(&t, NULL, bouncer, &b);
+  for (i = 0; i < n; i++) {
+    double t0 = now();
+    qpush(&b.there, i);
+    qpop(&b.back);
+    times[i] = now() - t0;
+  }
+  pthread_join(t, NULL);
+  qfree(&b.there);
+  qfree(&b.back);
+  qsort(times, (size_t)n, sizeof(double), cmp);
+  lua_pushnumber(L, times[n / 2]);
+  return 1;
+}
+
+
+typedef struct Producer {
+  Queue *q;
+  long n;
+} Producer;
+
+
+static void *producer (void *arg) {
+  Producer *p = (Producer *)arg;
+  long i;
+  for (i = 0; i < p->n; i++)
+    qpush(p->q, i);
+  return NULL;
+}
+
+
+/* baseline.queuethroughput(n, producers, capacity): seconds for n integers
+** to go from 'producers' threads (1 or 2) to this one through a queue. */
+static int l_queuethroughput (lua_State *L) {
+  long i, n = (long)luaL_checkinteger(L, 1);
+  int k, producers = (int)luaL_checkinteger(L, 2);
+  Queue q;
+  Producer p[2];
+  pthread_t t[2];
+  double t0;
+  luaL_argcheck(L, producers == 1 || producers == 2, 2, "1 or 2");
+  qinit(&q, (int)luaL_checkinteger(L, 3));
+  t0 = now();
+  for (k = 0; k < producers; k++) {
+    p[k].q = &q;
+    p[k].n = n / producers;
+    pthread_create(&t[k], NULL, producer, &p[k]);
+  }
+  for (i = 0; i < (n / producers) * producers; i++)
+    qpop(&q);
+  for (k = 0; k < producers; k++)
+    pthread_join(t[k], NULL);
+  lua_pushnumber(L, now() - t0);
+  qfree(&q);
+  return 1;
+}
+
+
 /* Pushes onto 'to' the number or string at 'idx' of 'from'. */
 static void pushscalar (lua_State *from, int idx, lua_State *to) {
   size_t len;
@@ -198,6 +334,7 @@ int luaopen_baseline (lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"now", l_now}, {"states", l_states}, {"pingpong", l_pingpong},
     {"copyrows", l_copyrows}, {"spin", l_spin},
+    {"queuepingpong", l_queuepingpong}, {"queuethroughput", l_queuethroughput},
     {NULL, NULL}
   };
   luaL_newlib(L, funcs);

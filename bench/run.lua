@@ -205,6 +205,70 @@ do
       ("%.2f"):format(rate / base), ">= 0.9x")
 end
 
+-- chan_pingpong: the caller and a job bounce an integer through two
+-- channels, 2,000 round trips; beside the same through two C queues.
+do
+  local n, times = 2000, {}
+  local there, back = jobs.channel(1), jobs.channel(1)
+  local j = jobs.new(function(there, back, n)
+    for _ = 1, n do back:push(there:pop() + 1) end
+  end, there, back, n)
+  for i = 1, n do
+    local t0 = now()
+    there:push(i)
+    back:pop()
+    times[i] = now() - t0
+  end
+  j:wait()
+  table.sort(times)
+  local median, base = times[n // 2] * 1e6, baseline.queuepingpong(n) * 1e6
+  row("chan_pingpong", ("%.1f us median"):format(median),
+      ("%.1f us: two C queues of integers"):format(base),
+      ("%.1f"):format(median / base), "<= 5 us")
+end
+
+-- chan_throughput: 200,000 {i, "x"} from one job (or two, half each) to the
+-- caller through a channel of 1,000; beside integers through a C queue.
+for _, producers in ipairs({ 1, 2 }) do
+  local n, cap = 200000, 1000
+  local best, base = math.huge, math.huge
+  for _ = 1, 3 do
+    local ch = jobs.channel(cap)
+    local t0 = now()
+    for _ = 1, producers do
+      jobs.new(function(ch, n) for i = 1, n do ch:push({ i, "x" }) end end, ch, n // producers)
+    end
+    for _ = 1, n do ch:pop() end
+    best = math.min(best, now() - t0)
+    base = math.min(base, baseline.queuethroughput(n, producers, cap))
+  end
+  row(("chan_throughput %d producer%s"):format(producers, producers > 1 and "s" or ""),
+      ("%.0fk msg/s"):format(n / best / 1e3),
+      ("%.0fk msg/s: integers through a C queue"):format(n / base / 1e3),
+      ("%.2f"):format(base / best), producers == 1 and ">= 300k msg/s" or "more than 1")
+end
+
+-- chan_bulk: 2,000 pushes of 100 tables of about 1 KiB each, from a job to
+-- the caller; beside as many integers through a C queue.
+do
+  local pushes, best, base = 2000, math.huge, math.huge
+  for _ = 1, 3 do
+    local ch = jobs.channel(16)
+    local t0 = now()
+    jobs.new(function(ch, pushes)
+      local batch = {}
+      for i = 1, 100 do batch[i] = { id = i, data = ("x"):rep(1000) } end
+      for _ = 1, pushes do ch:push(batch) end
+    end, ch, pushes)
+    for _ = 1, pushes do assert(#ch:pop() == 100) end
+    best = math.min(best, now() - t0)
+    base = math.min(base, baseline.queuethroughput(pushes, 1, 16))
+  end
+  row("chan_bulk", ("%.1f MiB/s, %.0f pushes/s"):format(pushes * 100 * 1024 / best / 1048576, pushes / best),
+      ("%.0fk pushes/s: integers through a C queue"):format(pushes / base / 1e3),
+      ("%.3f"):format(base / best), "")
+end
+
 -- churn: 100,000 jobs through one manager, flushed every 1,000. The heap
 -- breathes with the allocator's arenas, so each figure is the median RSS of
 -- ten flushes: the 11th to 20th, and the last ten.
