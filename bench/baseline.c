@@ -185,17 +185,19 @@ static long qpop (Queue *q) {
 }
 
 
-typedef struct Bounce {
-  Queue there, back;
+/* A thread pushing n integers into 'to': each one it pops from 'from',
+** plus one, if it has a 'from'; else 0, 1, 2 ... */
+typedef struct Mover {
+  Queue *from, *to;
   long n;
-} Bounce;
+} Mover;
 
 
-static void *bouncer (void *arg) {
-  Bounce *b = (Bounce *)arg;
+static void *mover (void *arg) {
+  Mover *m = (Mover *)arg;
   long i;
-  for (i = 0; i < b->n; i++)
-    qpush(&b->back, qpop(&b->there) + 1);
+  for (i = 0; i < m->n; i++)
+    qpush(m->to, m->from != NULL ? qpop(m->from) + 1 : i);
   return NULL;
 }
 
@@ -205,39 +207,27 @@ static void *bouncer (void *arg) {
 static int l_queuepingpong (lua_State *L) {
   int i, n = (int)luaL_checkinteger(L, 1);
   double *times = (double *)lua_newuserdatauv(L, sizeof(double) * n, 0);
-  Bounce b;
+  Queue there, back;
+  Mover m;
   pthread_t t;
-  qinit(&b.there, 1);
-  qinit(&b.back, 1);
-  b.n = n;
-  pthread_create(&t, NULL, bouncer, &b);
+  qinit(&there, 1);
+  qinit(&back, 1);
+  m.from = &there;
+  m.to = &back;
+  m.n = n;
+  pthread_create(&t, NULL, mover, &m);
   for (i = 0; i < n; i++) {
     double t0 = now();
-    qpush(&b.there, i);
-    qpop(&b.back);
+    qpush(&there, i);
+    qpop(&back);
     times[i] = now() - t0;
   }
   pthread_join(t, NULL);
-  qfree(&b.there);
-  qfree(&b.back);
+  qfree(&there);
+  qfree(&back);
   qsort(times, (size_t)n, sizeof(double), cmp);
   lua_pushnumber(L, times[n / 2]);
   return 1;
-}
-
-
-typedef struct Producer {
-  Queue *q;
-  long n;
-} Producer;
-
-
-static void *producer (void *arg) {
-  Producer *p = (Producer *)arg;
-  long i;
-  for (i = 0; i < p->n; i++)
-    qpush(p->q, i);
-  return NULL;
 }
 
 
@@ -247,16 +237,17 @@ static int l_queuethroughput (lua_State *L) {
   long i, n = (long)luaL_checkinteger(L, 1);
   int k, producers = (int)luaL_checkinteger(L, 2);
   Queue q;
-  Producer p[2];
+  Mover p[2];
   pthread_t t[2];
   double t0;
   luaL_argcheck(L, producers == 1 || producers == 2, 2, "1 or 2");
   qinit(&q, (int)luaL_checkinteger(L, 3));
   t0 = now();
   for (k = 0; k < producers; k++) {
-    p[k].q = &q;
+    p[k].from = NULL;
+    p[k].to = &q;
     p[k].n = n / producers;
-    pthread_create(&t[k], NULL, producer, &p[k]);
+    pthread_create(&t[k], NULL, mover, &p[k]);
   }
   for (i = 0; i < (n / producers) * producers; i++)
     qpop(&q);
