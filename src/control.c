@@ -284,9 +284,13 @@ void jobs_openlibs (lua_State *J, Job *j) {
 ** signal to the thread running the job (if any); its handler, on that
 ** thread, sets a count hook on the job's state and on the coroutine
 ** running there. lua_sethook is the one call Lua allows from a signal
-** handler, as lua.c does for Ctrl-C. The hook raises before every
-** instruction from then on, so that no pcall can keep the job going; a
-** coroutine created later inherits it.
+** handler, as lua.c does for Ctrl-C. Each cancel (or timeout) is a
+** request, raised once, by the hook or a wait (jobs_stop): the job unwinds
+** through its <close> handlers, and its pcall, xpcall and coroutine
+** functions raise again on return (unwind), so that no code of its own
+** goes on but those handlers, each stopped by a further request. A job
+** stopped hard (its owner's state closing) raises before every
+** instruction.
 */
 
 /* The signal a cancel sends, chosen once for the process (a signal's

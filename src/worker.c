@@ -1,7 +1,7 @@
 /*
-** worker.c: builds a job's lua_State, runs it on a pooled thread, keeps a
-** manager's jobs in line past its limit, and lets a closing state wait for
-** its jobs.
+** worker.c: builds a job's lua_State, runs it on a pooled thread and closes
+** it there, keeps a manager's jobs in line past its limit, and lets a
+** closing state wait for its jobs.
 ** Owns the handoffs of a job's state.
 **
 ** Who owns a job's state 'j->L', and when:
