@@ -690,11 +690,10 @@ static void guard (lua_State *L, const char *name, lua_CFunction f) {
 /* The coroutine library of a job: switching coroutines tells the cancel
 ** where the job's code runs. */
 static int opencoroutine (lua_State *L) {
+  static const luaL_Reg own[] = {{"resume", resume}, {"wrap", wrap},
+                                 {NULL, NULL}};
   luaopen_coroutine(L);
-  lua_pushcfunction(L, resume);
-  lua_setfield(L, -2, "resume");
-  lua_pushcfunction(L, wrap);
-  lua_setfield(L, -2, "wrap");
+  luaL_setfuncs(L, own, 0);
   guard(L, "close", closeco);
   return 1;
 }
@@ -775,11 +774,10 @@ static int xpcalljob (lua_State *L) {
 
 /* The base library of a job: its pcall and xpcall do not end a stop. */
 static int openbase (lua_State *L) {
+  static const luaL_Reg own[] = {{"pcall", pcalljob}, {"xpcall", xpcalljob},
+                                 {NULL, NULL}};
   luaopen_base(L);
-  lua_pushcfunction(L, pcalljob);
-  lua_setfield(L, -2, "pcall");
-  lua_pushcfunction(L, xpcalljob);
-  lua_setfield(L, -2, "xpcall");
+  luaL_setfuncs(L, own, 0);
   return 1;
 }
 

@@ -378,14 +378,28 @@ int jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
 ** =======================================================
 */
 
-/* Unlinks 'j' from the running jobs of 'h'; 'h->mu' is held. */
-static void unlist (Hub *h, Job *j) {
+/* Appends 'j' to 'list' (held under its hub's mutex). */
+static void append (JobList *list, Job *j) {
+  j->next = NULL;
+  j->prev = list->last;
+  if (list->last != NULL)
+    list->last->next = j;
+  else
+    list->first = j;
+  list->last = j;
+}
+
+
+/* Takes 'j' out of 'list' (held under its hub's mutex). */
+static void detach (JobList *list, Job *j) {
   if (j->prev != NULL)
     j->prev->next = j->next;
   else
-    h->jobs = j->next;
+    list->first = j->next;
   if (j->next != NULL)
     j->next->prev = j->prev;
+  else
+    list->last = j->prev;
 }
 
 
@@ -407,12 +421,12 @@ Job *jobs_takefinished (Hub *h) {
   Job *list, *j;
   if (read(h->fd, &n, sizeof(n)) < 0) {}  /* EAGAIN: nothing to drain */
   pthread_mutex_lock(&h->mu);
-  list = h->finished;
+  list = h->finished.first;
   for (j = list; j != NULL; j = j->next) {
     j->listed = 0;
     j->nextdone = j->next;
   }
-  h->finished = h->lastfinished = NULL;
+  h->finished.first = h->finished.last = NULL;
   pthread_mutex_unlock(&h->mu);
   return list;
 }
@@ -465,30 +479,10 @@ static int settle (Hub *h, Job *j, JobStatus st) {
   pthread_cond_broadcast(&h->cv);  /* for jobs.wait_any and wait_all */
   if (j->orphan)
     return 1;
-  j->next = NULL;  /* out of 'h->jobs': its links serve this list now */
-  j->prev = h->lastfinished;
-  if (h->lastfinished != NULL)
-    h->lastfinished->next = j;
-  else
-    h->finished = j;
-  h->lastfinished = j;
+  append(&h->finished, j);  /* out of 'h->jobs': its links serve here now */
   j->listed = 1;
   if (write(h->fd, &one, sizeof(one)) < 0) {}  /* full: readable all the same */
   return 0;
-}
-
-
-/* Takes 'j' out of the list of finished jobs; 'h->mu' is held. */
-static void unlistfinished (Hub *h, Job *j) {
-  if (j->prev != NULL)
-    j->prev->next = j->next;
-  else
-    h->finished = j->next;
-  if (j->next != NULL)
-    j->next->prev = j->prev;
-  else
-    h->lastfinished = j->prev;
-  j->listed = 0;
 }
 
 
@@ -502,8 +496,10 @@ void jobs_orphan (Job *j) {
     return;  /* never started */
   pthread_mutex_lock(&h->mu);
   j->orphan = 1;
-  if ((listed = j->listed))
-    unlistfinished(h, j);
+  if ((listed = j->listed)) {
+    detach(&h->finished, j);
+    j->listed = 0;
+  }
   pthread_mutex_unlock(&h->mu);
   if (listed)
     jobs_release(j);  /* the list's reference */
@@ -557,7 +553,7 @@ static Job *finish (Job *j, JobStatus st) {
   Job *next;
   int orphan;
   pthread_mutex_lock(&h->mu);
-  unlist(h, j);
+  detach(&h->jobs, j);
   orphan = settle(h, j, st);
   lim->running--;
   next = nextinline(lim);
@@ -831,16 +827,6 @@ static int launch (Hub *h, Job *j) {
 }
 
 
-/* Appends 'j' to 'h->jobs'; 'h->mu' is held. */
-static void enlist (Hub *h, Job *j) {
-  j->prev = NULL;
-  j->next = h->jobs;
-  if (h->jobs != NULL)
-    h->jobs->prev = j;
-  h->jobs = j;
-}
-
-
 /*
 ** Starts 'j' now on a thread of its own, or puts it in line if its
 ** manager's limit 'lim' is reached. Returns 0, or an error number if no
@@ -859,7 +845,7 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
   j->refs++;  /* its thread's, or its place in line's */
   pthread_mutex_lock(&h->mu);
   lim->refs++;
-  enlist(h, j);
+  append(&h->jobs, j);
   if (lim->max > 0 && lim->running >= lim->max) {
     /* Handoff: the state in line belongs to whichever thread takes it out
     ** under 'h->mu' (nextinline, or 'stop' making it final). */
@@ -873,7 +859,7 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
   else if ((err = launch(h, j)) == 0)
     lim->running++;
   else {
-    unlist(h, j);
+    detach(&h->jobs, j);
     unref(lim);
     j->refs--;
     if (j->timeroom)
@@ -913,7 +899,7 @@ static int stop (Hub *h, Job *j, int hard) {
     lim->first = j->nextdone;
   if (lim->last == j)
     lim->last = prev;
-  unlist(h, j);
+  detach(&h->jobs, j);
   unref(lim);
   return settle(h, j, JOB_CANCELLED);  /* its state goes back to the owner */
 }
@@ -992,7 +978,7 @@ static int hubgc (lua_State *L) {
   h->closing = 1;
   for (w = h->idle; w != NULL; w = w->next)
     pthread_cond_signal(&w->cv);
-  for (j = h->jobs; j != NULL; j = next) {
+  for (j = h->jobs.first; j != NULL; j = next) {
     next = j->next;  /* 'stop' may unlist 'j', never another */
     if ((all || j->opt.daemon) && stop(h, j, 1)) {
       j->nextdone = gone;  /* out of line: the link is free */
@@ -1051,8 +1037,8 @@ void jobs_newhub (lua_State *L) {
   h->nidle = 0;
   h->done = NULL;
   h->closing = 0;
-  h->jobs = NULL;
-  h->finished = h->lastfinished = NULL;
+  h->jobs.first = h->jobs.last = NULL;
+  h->finished.first = h->finished.last = NULL;
   h->spent = NULL;
   h->nspent = 0;
   h->timed = NULL;

@@ -66,6 +66,12 @@ typedef struct Limit {
 } Limit;
 
 
+/* A list of jobs linked by their 'prev' and 'next', in order (worker.c). */
+typedef struct JobList {
+  struct Job *first, *last;
+} JobList;
+
+
 /*
 ** The counterpart of one owning lua_State: its jobs' threads, so that closing
 ** that state can wait for every one to have exited (the module's code may
@@ -79,9 +85,9 @@ typedef struct Hub {
   int nidle;  /* how many */
   Worker *done;  /* threads to join */
   int closing;  /* the state is closing: idle threads must go */
-  struct Job *jobs;  /* jobs running or in line, to cancel them all */
-  struct Job *finished, *lastfinished;  /* jobs finished since the last
-    jobs.poll() whose objects live, in that order, linked by 'next' */
+  JobList jobs;  /* jobs running or in line, to cancel them all */
+  JobList finished;  /* jobs finished since the last jobs.poll() whose
+                        objects live, in that order */
   int fd;  /* an eventfd, readable while 'finished' may not be empty */
   struct Job *spent;  /* jobs whose states wait to be closed (worker.c) */
   int nspent;  /* how many */
