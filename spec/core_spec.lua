@@ -296,6 +296,33 @@ function TestCore.test_a_jobs_finalizers_run_off_the_callers_thread()
   lu.assertEquals({ done:pop(10) }, { true, "timeout" })
 end
 
+-- A burst of states to close takes one pool thread, not one each.
+function TestCore.test_closing_a_burst_of_states_starts_no_crowd_of_threads()
+  local function threads()
+    local f = assert(io.open("/proc/self/status"))
+    local n = tonumber(f:read("a"):match("Threads:%s*(%d+)"))
+    f:close()
+    return n
+  end
+  local m, list = jobs.manager(), {}
+  m.config{ max_threads = 2 }
+  local before = threads()
+  for i = 1, 300 do
+    list[i] = m.new(function(i)  -- its state is slow to close
+      keep = setmetatable({}, { __gc = function() local x = 0 for k = 1, 1e5 do x = x + k end end })
+      return { i }
+    end, i)
+  end
+  m.wait_all(60)  -- reads each job's status: that closes its state
+  local most = threads()
+  for i = 1, 300 do
+    lu.assertEquals(list[i].result, { i })
+    most = math.max(most, threads())
+  end
+  -- the two running jobs' threads, one closing, one to spare
+  lu.assertTrue(most <= before + 4, ("%d threads, from %d"):format(most, before))
+end
+
 function TestCore.test_fetching_the_outcome_closes_the_state()
   local closed = jobs.channel()
   for _, size in ipairs({ 0, 4 << 20 }) do  -- a big one closes on a pool thread

@@ -405,15 +405,14 @@ static int job_gc (lua_State *L) {
   Box *b = checkbox(L);
   Job *j = b->j;
   if (j != NULL) {
-    if (j->L != NULL && jobs_isfinal(getstatus(j))) {
-      /* The final status was read under 'j->mu': the state is ours (step
-      ** 3 in worker.c). Its memory goes back now, not when a poll or a
-      ** prune lets go of the job. Closing the owner's state, this runs
-      ** before the hub's finalizer: the hub was marked for finalization
-      ** first, and finalizers run in reverse order. */
+    /* Whether the job had ended is read under the hub's mutex, with its
+    ** orphaning: then its state is ours (step 3 in worker.c), else its
+    ** thread closes it. Its memory goes back now, not when a poll or a
+    ** prune lets go of the job. Closing the owner's state, this runs
+    ** before the hub's finalizer: the hub was marked for finalization
+    ** first, and finalizers run in reverse order. */
+    if (jobs_orphan(j) && j->L != NULL)
       jobs_closestate(j);
-    }
-    jobs_orphan(j);
     jobs_release(j);  /* a running job lives on, and its thread frees it */
     b->j = NULL;
   }

@@ -488,14 +488,17 @@ static int settle (Hub *h, Job *j, JobStatus st) {
 
 /* The object of 'j' is gone (its finalizer, on the owner's thread): no
 ** poll can report the job any more, so it leaves the list of finished
-** jobs, or is never listed when it ends. */
-void jobs_orphan (Job *j) {
+** jobs, or is never listed when it ends. Returns 1 if it had ended: its
+** state, if not yet closed, is then the owner's (step 3); otherwise the
+** thread that runs it closes it (see 'finish'). Both read under 'h->mu'. */
+int jobs_orphan (Job *j) {
   Hub *h = j->hub;
-  int listed;
+  int listed, ended;
   if (h == NULL)
-    return;  /* never started */
+    return 0;  /* never started: its state goes with the job (destroy) */
   pthread_mutex_lock(&h->mu);
   j->orphan = 1;
+  ended = jobs_isfinal(__atomic_load_n(&j->status, __ATOMIC_ACQUIRE));
   if ((listed = j->listed)) {
     detach(&h->finished, j);
     j->listed = 0;
@@ -503,6 +506,7 @@ void jobs_orphan (Job *j) {
   pthread_mutex_unlock(&h->mu);
   if (listed)
     jobs_release(j);  /* the list's reference */
+  return ended;
 }
 
 
@@ -647,6 +651,8 @@ static void drain (Hub *h) {
       h->spent = j->nextspent;
       h->nspent--;
     }
+    else
+      h->closer = 0;  /* whoever adds one next finds it a thread */
     pthread_mutex_unlock(&h->mu);
     if (j == NULL)
       return;
@@ -778,7 +784,8 @@ static int wakeidle (Hub *h) {
 ** reference to 'j' (its allocator is in 'j'). A pool thread closes it when
 ** its job ends or it gives up waiting: in a loop of jobs one after another,
 ** while the owner starts the next. A big state, a long list, or a hub with
-** no thread at all wakes or starts a thread for it at once.
+** no thread at all wakes or starts a thread for it at once, unless one is
+** already on its way ('h->closer'): a burst of closings takes one thread.
 */
 void jobs_closestate (Job *j) {
   Hub *h = j->hub;
@@ -794,8 +801,11 @@ void jobs_closestate (Job *j) {
   h->spent = j;
   h->nspent++;
   if ((now || h->nspent >= JOBS_SPENTMAX || h->running == 0) &&
-      !wakeidle(h))
-    err = newworker(h, NULL);
+      !h->closer) {
+    if (!wakeidle(h))
+      err = newworker(h, NULL);
+    h->closer = (err == 0);
+  }
   if (err != 0 && h->running == 0) {  /* no thread to be had: close here */
     h->spent = j->nextspent;
     h->nspent--;
@@ -907,16 +917,13 @@ static int stop (Hub *h, Job *j, int hard) {
 
 void jobs_stopjob (Job *j) {
   Hub *h = j->hub;
-  int orphan;
   if (h == NULL) {  /* never started */
     jobs_cancel(j, JOBS_CANCELLED, 0);
     return;
   }
   pthread_mutex_lock(&h->mu);
-  orphan = stop(h, j, 0);
+  stop(h, j, 0);  /* never an orphan: the caller holds its object */
   pthread_mutex_unlock(&h->mu);
-  if (orphan)
-    jobs_release(j);
 }
 
 
@@ -1040,7 +1047,7 @@ void jobs_newhub (lua_State *L) {
   h->jobs.first = h->jobs.last = NULL;
   h->finished.first = h->finished.last = NULL;
   h->spent = NULL;
-  h->nspent = 0;
+  h->nspent = h->closer = 0;
   h->timed = NULL;
   h->ntimed = h->timedjobs = h->timedsize = 0;
   jobs_initcv(&h->clockcv);

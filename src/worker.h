@@ -91,6 +91,7 @@ typedef struct Hub {
   int fd;  /* an eventfd, readable while 'finished' may not be empty */
   struct Job *spent;  /* jobs whose states wait to be closed (worker.c) */
   int nspent;  /* how many */
+  int closer;  /* a thread is woken or started to close them */
   struct Job **timed;  /* jobs running with a timeout, a heap (control.c) */
   int ntimed;  /* how many */
   int timedjobs;  /* jobs with a timeout started and not over */
@@ -168,7 +169,7 @@ void *jobs_registered (lua_State *L, const void *key);
 Job *jobs_newjob (void);
 void jobs_release (Job *j);
 void jobs_releaselist (Job *j);
-void jobs_orphan (Job *j);
+int jobs_orphan (Job *j);
 void jobs_closestate (Job *j);
 int jobs_bigstate (lua_State *J);
 
