@@ -106,6 +106,57 @@ function TestChannel.test_channel_outlives_the_job_that_made_it()
   lu.assertIs(f, string.format)
 end
 
+-- A module crosses by name: into the channel, required there with the
+-- creator's paths, and out again as the receiver's own module.
+function TestChannel.test_a_module_on_the_creators_path_crosses_by_name()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir " .. dir))
+  local f = assert(io.open(dir .. "/chanmod.lua", "w"))
+  f:write("return { answer = 42, twice = function(x) return 2 * x end }")
+  f:close()
+  local saved = package.path
+  package.path = dir .. "/?.lua;" .. saved
+  local mod = require "chanmod"
+  local ch, tojob = jobs.channel(), jobs.channel()
+  local j = jobs.new(function(ch)  -- its state requires its own chanmod
+    local m = ch:pop()
+    return m == require("chanmod"), m.answer
+  end, tojob)
+  package.path = saved
+  ch:push(mod, mod.twice, string.format)
+  local m, twice, fmt = ch:pop()
+  lu.assertIs(m, mod)
+  lu.assertEquals(twice(4), 8)
+  lu.assertIs(fmt, string.format)
+  tojob:push(mod)
+  lu.assertEquals({ j:wait(10) }, { true, true, 42 })
+  package.loaded.chanmod = nil
+  os.remove(dir .. "/chanmod.lua")
+  os.remove(dir)
+end
+
+-- Pushes and pops at once keep each pusher's order, however the channel
+-- hands its values from the pushing end to the popping one.
+function TestChannel.test_values_keep_their_order_while_both_ends_work()
+  for _, capacity in ipairs({ 3, 1000, false }) do
+    local ch = capacity and jobs.channel(capacity) or jobs.channel()
+    local n = 20000
+    for p = 1, 2 do
+      jobs.new(function(ch, p, n)
+        for i = 1, n do ch:push(p, { i }) end
+      end, ch, p, n)
+    end
+    local last, bad = { 0, 0 }, 0
+    for _ = 1, 2 * n do
+      local p, t = ch:pop(30)
+      if t[1] ~= last[p] + 1 then bad = bad + 1 end
+      last[p] = t[1]
+    end
+    lu.assertEquals({ bad, last[1], last[2] }, { 0, n, n }, tostring(capacity))
+  end
+end
+
 function TestChannel.test_uncopyable_values_are_refused_and_nothing_is_lost()
   local ch = jobs.channel()
   ch:push(1)

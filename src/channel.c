@@ -2,9 +2,11 @@
 ** channel.c: channels (SPEC §6): a queue of copied values that every state
 ** holding the channel shares by reference, through the protocol of jobs.h.
 **
-** The queued values live in the channel's own lua_State 'Q', owned by
-** whichever thread holds 'ch->mu'; values are copied into Q by push and out
-** of it by pop, each time under that mutex.
+** The queued values live in two lua_States of the channel's own, so that a
+** pusher and a popper copy at once: pushes copy into the tail's state
+** ('in', owned by whichever thread holds 'ch->mu'), pops out of the head's
+** ('out', owned by whichever thread holds 'ch->outmu'). A pop that finds
+** the head empty swaps the two, holding both mutexes.
 */
 
 #include <errno.h>
@@ -21,21 +23,29 @@
 #include "channel.h"
 
 
+typedef struct Queue {
+  lua_State *Q;  /* the values: Q[1] is the queue, a table (see enqueue) */
+  lua_Integer head, tail;  /* it holds Q[1][head .. tail-1] */
+} Queue;
+
+
 typedef struct Channel {
-  pthread_mutex_t mu;
-  pthread_cond_t notempty, notfull;
-  lua_State *Q;  /* the values: Q[1] is the queue, a table (see push) */
-  lua_Integer head, tail;  /* the queue holds Q[1][head .. tail-1] */
-  lua_Integer count;  /* pushes not yet popped; atomic, as 'closed': a wait
-                         polls them without the lock before it sleeps */
+  pthread_mutex_t mu;  /* owns '*in', 'closed' and the waits */
+  pthread_mutex_t outmu;  /* owns '*out'; taken before 'mu' */
+  pthread_cond_t notempty, notfull;  /* both wait with 'mu' */
+  Queue q[2];  /* their states never change hands: a copy tells them apart */
+  Queue *in, *out;  /* the tail's and the head's; swapped holding both */
+  lua_Integer count;  /* pushes not yet popped; atomic, as 'closed' and the
+                         sleepers: a wait or a pop reads them unlocked */
   lua_Integer capacity;  /* pushes it holds before push blocks; 0: no limit */
   int closed;
+  int poppers, pushers;  /* threads asleep on 'notempty', 'notfull' */
   int refs;  /* userdata pointing here, in any state; atomic */
 } Channel;
 
 
-/* A channel's userdata. One in the channel's own Q holds no count: it would
-** keep the channel, and so Q itself, alive for ever. */
+/* A channel's userdata. One in the channel's own states holds no count: it
+** would keep the channel, and so those states, alive for ever. */
 typedef struct Box {
   Channel *ch;
   int counted;
@@ -48,8 +58,10 @@ static Channel *tochannel (lua_State *L) {
 
 
 static void channelfree (Channel *ch) {
-  lua_close(ch->Q);
+  lua_close(ch->q[0].Q);
+  lua_close(ch->q[1].Q);
   pthread_mutex_destroy(&ch->mu);
+  pthread_mutex_destroy(&ch->outmu);
   pthread_cond_destroy(&ch->notempty);
   pthread_cond_destroy(&ch->notfull);
   free(ch);
@@ -71,18 +83,24 @@ static int channel_gc (lua_State *L) {
 ** =======================================================
 */
 
+/* A field the polls of 'await' and the pops read without a lock. Sequential
+** consistency: a sleeper counts itself before it reads the count, a popper
+** writes the count before it reads the sleepers (see 'channel_pop'). */
+#define count(ch, f)	__atomic_load_n(&(ch)->f, __ATOMIC_SEQ_CST)
+
+
 /*
 ** Waits on 'cv' of 'ch', holding 'ch->mu', while 'blocked' says so, until
 ** the monotonic time 'until' (negative: no limit), polling it without the
-** lock for JOBS_SPINTIME seconds first. Returns 0 with the
-** channel as it may go on, still held: nothing can come between the last
-** check and what the caller does. Else ETIMEDOUT, or ECANCELED for a job
-** that must stop. A job blocking tells a cancel what it waits on, without
-** holding 'ch->mu' (control.c takes its lock first), once: '*told'; the
-** caller untells it once it has let go of 'ch->mu' (untell).
+** lock for JOBS_SPINTIME seconds first; '*sleepers' counts it while it
+** sleeps, so that nobody signals a condition nobody waits on. Returns 0
+** with the channel as it may go on, still held. Else ETIMEDOUT, or
+** ECANCELED for a job that must stop. A job blocking tells a cancel what it
+** waits on, without holding 'ch->mu' (control.c takes its lock first),
+** once: '*told'; the caller untells it once it has let go of 'ch->mu'.
 */
 static int await (Channel *ch, Job *self, pthread_cond_t *cv, double until,
-                  int (*blocked) (Channel *), int *told) {
+                  int (*blocked) (Channel *), int *sleepers, int *told) {
   int st = 0, spun = 0;
   while (blocked(ch)) {
     if (!spun) {  /* waking a sleeping thread costs more than a short poll */
@@ -105,14 +123,18 @@ static int await (Channel *ch, Job *self, pthread_cond_t *cv, double until,
       return ECANCELED;
     else if (st == ETIMEDOUT)
       return ETIMEDOUT;
-    else
-      st = jobs_waitcv(cv, &ch->mu, until);
+    else {
+      __atomic_add_fetch(sleepers, 1, __ATOMIC_SEQ_CST);
+      if (blocked(ch))  /* again, now that it counts */
+        st = jobs_waitcv(cv, &ch->mu, until);
+      __atomic_sub_fetch(sleepers, 1, __ATOMIC_SEQ_CST);
+    }
   }
   return 0;
 }
 
 
-/* After an operation that awaited: 'ch->mu' is let go; a job that told a
+/* After an operation that awaited: its locks are let go; a job that told a
 ** cancel what it waited on untells it, and raises if it must stop. */
 static void untell (lua_State *L, Job *self, int told, int st) {
   if (told)
@@ -120,10 +142,6 @@ static void untell (lua_State *L, Job *self, int told, int st) {
   if (st == ECANCELED)
     jobs_stop(L, self);
 }
-
-
-/* A field the polls of 'await' read without the lock. */
-#define count(ch, f)	__atomic_load_n(&(ch)->f, __ATOMIC_ACQUIRE)
 
 
 static int full (Channel *ch) {
@@ -157,7 +175,7 @@ static int protect (lua_State *L, lua_CFunction f, void *ud) {
 
 typedef struct Transfer {
   lua_State *L;  /* the pushing or popping state */
-  Channel *ch;
+  Queue *q;
   int n;  /* values pushed or popped */
 } Transfer;
 
@@ -169,7 +187,7 @@ typedef struct Transfer {
 */
 static int enqueue (lua_State *Q) {
   Transfer *t = (Transfer *)lua_touserdata(Q, 2);
-  lua_Integer at = t->ch->tail;
+  lua_Integer at = t->q->tail;
   int i, loaded = jobs_copy(t->L, 2, t->n, Q, "argument %d", 2);
   lua_pushinteger(Q, t->n);
   lua_rawseti(Q, 1, at);
@@ -186,13 +204,13 @@ static int enqueue (lua_State *Q) {
 
 
 /*
-** Runs protected in the popping state L, holding 'ch->mu': copies the
-** values at the queue's head (Q[1]) from Q onto L. Reads Q raise-free.
+** Runs protected in the popping state L, holding 'ch->outmu': copies the
+** values at the queue's head from Q onto L. Reads Q raise-free.
 */
 static int dequeue (lua_State *L) {
   Transfer *t = (Transfer *)lua_touserdata(L, 1);
-  lua_State *Q = t->ch->Q;
-  lua_Integer at = t->ch->head;
+  lua_State *Q = t->q->Q;
+  lua_Integer at = t->q->head;
   int i;
   lua_rawgeti(Q, 1, at);
   t->n = (int)lua_tointeger(Q, -1);
@@ -207,18 +225,18 @@ static int dequeue (lua_State *L) {
 
 static int channel_push (lua_State *L) {
   Channel *ch = tochannel(L);
-  lua_State *Q = ch->Q;
   Job *self = jobs_self(L);
   Transfer t;
+  lua_State *Q;
   int st, told = 0;
   luaL_checkany(L, 2);
   t.L = L;
-  t.ch = ch;
   t.n = lua_gettop(L) - 1;
   lua_pushcfunction(L, jobs_indexnames);  /* L may raise here, not later */
   lua_call(L, 0, 0);
-  pthread_mutex_lock(&ch->mu);  /* Q is ours until we unlock */
-  if ((st = await(ch, self, &ch->notfull, -1, full, &told)) != 0) {
+  pthread_mutex_lock(&ch->mu);  /* '*ch->in' is ours until we unlock */
+  st = await(ch, self, &ch->notfull, -1, full, &ch->pushers, &told);
+  if (st != 0) {
     pthread_mutex_unlock(&ch->mu);
     untell(L, self, told, st);
   }
@@ -227,6 +245,8 @@ static int channel_push (lua_State *L) {
     untell(L, self, told, 0);
     return luaL_error(L, "push to a closed channel");
   }
+  t.q = ch->in;
+  Q = t.q->Q;
   if (!lua_checkstack(Q, 3))
     st = LUA_ERRMEM;
   else {
@@ -236,9 +256,10 @@ static int channel_push (lua_State *L) {
     st = lua_pcall(Q, 2, 0, 0);
   }
   if (st == LUA_OK) {
-    ch->tail += t.n + 1;
-    __atomic_add_fetch(&ch->count, 1, __ATOMIC_RELEASE);
-    pthread_cond_signal(&ch->notempty);
+    t.q->tail += t.n + 1;
+    __atomic_add_fetch(&ch->count, 1, __ATOMIC_SEQ_CST);
+    if (count(ch, poppers) > 0)  /* they count themselves under 'mu' */
+      pthread_cond_signal(&ch->notempty);
   }
   else
     protect(L, pushmessage, Q);  /* Q's message, or L's memory error */
@@ -251,36 +272,68 @@ static int channel_push (lua_State *L) {
 }
 
 
+/*
+** Called by a pop holding 'ch->outmu' with '*ch->out' empty: swaps in the
+** tail's values, or waits for some. Returns 0 holding 'ch->outmu' again
+** (the head may have been taken meanwhile: ask again), or, having let go
+** of it, ETIMEDOUT, ECANCELED, or EPIPE for a channel closed and empty.
+*/
+static int refill (Channel *ch, Job *self, double until, int *told) {
+  int st = EPIPE;
+  pthread_mutex_lock(&ch->mu);  /* order: 'ch->outmu', then 'ch->mu' */
+  if (ch->in->head < ch->in->tail) {  /* Handoff: each state goes with its
+                                         queue to the other mutex */
+    Queue *q = ch->out;
+    ch->out = ch->in;
+    ch->in = q;
+    q->head = q->tail = 1;  /* empty: the tail's table fills from 1 again */
+    pthread_mutex_unlock(&ch->mu);
+    return 0;
+  }
+  pthread_mutex_unlock(&ch->outmu);  /* poppers queue on 'mu' meanwhile */
+  if (!ch->closed)
+    st = await(ch, self, &ch->notempty, until, empty, &ch->poppers, told);
+  pthread_mutex_unlock(&ch->mu);
+  if (st == 0)
+    pthread_mutex_lock(&ch->outmu);
+  return st;
+}
+
+
 static int channel_pop (lua_State *L) {
   Channel *ch = tochannel(L);
   double until = jobs_later(L, 2);
   Job *self = jobs_self(L);
   Transfer t;
-  int st, i, told = 0;
+  int st = 0, i, told = 0;
   lua_settop(L, 1);
-  pthread_mutex_lock(&ch->mu);  /* Q is ours until we unlock */
-  if ((st = await(ch, self, &ch->notempty, until, empty, &told)) != 0 ||
-      ch->count == 0) {  /* timed out, stopping, or closed with nothing left */
-    pthread_mutex_unlock(&ch->mu);
+  pthread_mutex_lock(&ch->outmu);  /* '*ch->out' is ours until we unlock */
+  while (ch->out->head == ch->out->tail &&
+         (st = refill(ch, self, until, &told)) == 0) {}
+  if (st != 0) {  /* timed out, stopping, or closed with nothing left */
     untell(L, self, told, st);
     luaL_pushfail(L);
     lua_pushstring(L, st == ETIMEDOUT ? "timeout" : "closed");
     return 2;
   }
-  t.ch = ch;
+  t.q = ch->out;
   t.n = 0;
   st = protect(L, dequeue, &t);
   if (st == LUA_OK) {  /* only now the values leave the queue */
     for (i = 0; i <= t.n; i++) {
-      lua_pushnil(ch->Q);
-      lua_rawseti(ch->Q, 1, ch->head + i);  /* an existing key: no memory */
+      lua_pushnil(t.q->Q);
+      lua_rawseti(t.q->Q, 1, t.q->head + i);  /* an existing key: no memory */
     }
-    ch->head += t.n + 1;
-    __atomic_sub_fetch(&ch->count, 1, __ATOMIC_RELEASE);
-    pthread_cond_signal(&ch->notfull);
+    t.q->head += t.n + 1;
+    __atomic_sub_fetch(&ch->count, 1, __ATOMIC_SEQ_CST);
   }
-  lua_settop(ch->Q, 1);
-  pthread_mutex_unlock(&ch->mu);
+  lua_settop(t.q->Q, 1);
+  pthread_mutex_unlock(&ch->outmu);
+  if (st == LUA_OK && count(ch, pushers) > 0) {  /* read after the count */
+    pthread_mutex_lock(&ch->mu);  /* a pusher counted is in its wait then */
+    pthread_cond_signal(&ch->notfull);
+    pthread_mutex_unlock(&ch->mu);
+  }
   untell(L, self, told, 0);
   if (st != LUA_OK)
     return lua_error(L);
@@ -300,12 +353,7 @@ static int channel_close (lua_State *L) {
 
 
 static int channel_len (lua_State *L) {
-  Channel *ch = tochannel(L);
-  lua_Integer n;
-  pthread_mutex_lock(&ch->mu);
-  n = ch->count;
-  pthread_mutex_unlock(&ch->mu);
-  lua_pushinteger(L, n);
+  lua_pushinteger(L, count(tochannel(L), count));
   return 1;
 }
 
@@ -321,14 +369,9 @@ static int channel_eq (lua_State *L) {
 
 static int channel_tostring (lua_State *L) {
   Channel *ch = tochannel(L);
-  lua_Integer n;
-  int closed;
-  pthread_mutex_lock(&ch->mu);
-  n = ch->count;
-  closed = ch->closed;
-  pthread_mutex_unlock(&ch->mu);
-  lua_pushfstring(L, "<channel %p: %I queued%s>", (void *)ch, (LUAI_UACINT)n,
-                  closed ? ", closed" : "");
+  lua_pushfstring(L, "<channel %p: %I queued%s>", (void *)ch,
+                  (LUAI_UACINT)count(ch, count),
+                  count(ch, closed) ? ", closed" : "");
   return 1;
 }
 
@@ -383,7 +426,7 @@ static void copychannel (lua_State *from, int idx, lua_State *to) {
   Channel *ch = ((Box *)lua_touserdata(from, idx))->ch;
   Box *p = newbox(to);  /* may raise in 'to': nothing taken yet */
   p->ch = ch;
-  p->counted = (to != ch->Q);
+  p->counted = (to != ch->q[0].Q && to != ch->q[1].Q);
   if (p->counted)
     __atomic_add_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL);
 }
@@ -395,15 +438,59 @@ typedef struct Setup {
 } Setup;
 
 
-/* Runs protected in a new channel's Q: its libraries, for values that
-** cross by name, and the queue, left at Q[1]. */
+/* The 'require' of a channel's state until a value crosses into it by
+** name: opens its libraries, as a job's state has them, with the paths of
+** the channel's creator (its upvalues), then requires with theirs. */
+static int openrequire (lua_State *Q) {
+  lua_settop(Q, 1);
+  lua_pushvalue(Q, lua_upvalueindex(1));
+  lua_pushvalue(Q, lua_upvalueindex(2));
+  luaL_openlibs(Q);  /* 'require' is the package library's from now on */
+  jobs_inherit(Q, 2, Q);
+  lua_settop(Q, 1);
+  lua_getglobal(Q, "require");
+  lua_insert(Q, 1);
+  lua_call(Q, 1, 1);
+  return 1;
+}
+
+
+/* Runs protected in a new state of a channel: the queue, left at Q[1], and
+** what a value crossing by name needs. Most values need no library, and a
+** state with them all costs ten times a bare one to make. */
 static int setupq (lua_State *Q) {
   Setup *s = (Setup *)lua_touserdata(Q, 1);
-  luaL_openlibs(Q);
-  jobs_inherit(s->from, s->paths, Q);
+  int i;
+  luaL_getsubtable(Q, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  for (i = 0; i < 2; i++) {
+    size_t len;
+    const char *path = lua_tolstring(s->from, s->paths + i, &len);
+    if (path != NULL)  /* a string: lua_tolstring converts nothing */
+      lua_pushlstring(Q, path, len);
+    else
+      lua_pushnil(Q);
+  }
+  lua_pushcclosure(Q, openrequire, 2);
+  lua_setglobal(Q, "require");
   lua_settop(Q, 0);
   jobs_indexnames(Q);  /* for the copies out; copies in keep it up to date */
   lua_newtable(Q);
+  return 1;
+}
+
+
+/* Gives 'q' a new state set up by 'setupq'; returns 0 if memory fails. */
+static int newqueue (Queue *q, Setup *s) {
+  if ((q->Q = luaL_newstate()) == NULL)
+    return 0;
+  lua_pushcfunction(q->Q, setupq);
+  lua_pushlightuserdata(q->Q, s);
+  if (lua_pcall(q->Q, 1, 1, 0) != LUA_OK) {
+    lua_close(q->Q);
+    q->Q = NULL;
+    return 0;
+  }
+  q->head = q->tail = 1;
   return 1;
 }
 
@@ -421,21 +508,18 @@ int jobs_newchannel (lua_State *L) {
   p = newbox(L);
   if ((ch = (Channel *)calloc(1, sizeof(Channel))) == NULL)
     return luaL_error(L, "not enough memory");
-  if ((ch->Q = luaL_newstate()) == NULL) {
-    free(ch);
-    return luaL_error(L, "not enough memory");
-  }
-  lua_pushcfunction(ch->Q, setupq);
-  lua_pushlightuserdata(ch->Q, &s);
-  if (lua_pcall(ch->Q, 1, 1, 0) != LUA_OK) {
-    lua_close(ch->Q);
+  if (!newqueue(&ch->q[0], &s) || !newqueue(&ch->q[1], &s)) {
+    if (ch->q[0].Q != NULL)
+      lua_close(ch->q[0].Q);
     free(ch);
     return luaL_error(L, "not enough memory");
   }
   pthread_mutex_init(&ch->mu, NULL);
+  pthread_mutex_init(&ch->outmu, NULL);
   jobs_initcv(&ch->notempty);
   jobs_initcv(&ch->notfull);
-  ch->head = ch->tail = 1;
+  ch->in = &ch->q[0];
+  ch->out = &ch->q[1];
   ch->capacity = capacity;
   ch->refs = 1;
   p->ch = ch;

@@ -423,23 +423,56 @@ static void indexmodule (lua_State *L, int index, int mod) {
 
 
 /*
-** Whether the index at 2 was built from package.loaded (at 1) as it is now:
-** the index keeps, at [0], a snapshot of it and, at [1], its size.
+** The addresses of the keys and values of package.loaded, in the order
+** lua_next gives them, when the index was built: at [1] of the index, with
+** the table they come from at [0], which keeps them alive, so that an
+** address met again is the same object.
+*/
+typedef struct Snapshot {
+  size_t n;
+  const void *kv[];  /* key 1, value 1, key 2, ... */
+} Snapshot;
+
+
+/*
+** Whether the index at 2 was built from package.loaded (at 1) as it is now.
+** A copy asks it at every push, so the walk compares addresses in C: a
+** table nobody changed gives its pairs in the same order.
 */
 static int uptodate (lua_State *L) {
-  lua_Integer n = 0;
-  if (!lua_istable(L, 2) || lua_rawgeti(L, 2, 0) != LUA_TTABLE)
+  const Snapshot *s;
+  size_t i = 0;
+  if (!lua_istable(L, 2) || lua_rawgeti(L, 2, 1) != LUA_TUSERDATA)
     return 0;
+  s = (const Snapshot *)lua_touserdata(L, 3);
   lua_pushnil(L);
   while (lua_next(L, 1)) {
-    n++;
-    lua_pushvalue(L, -2);
-    lua_rawget(L, 3);  /* what the snapshot had under this key */
-    if (!lua_rawequal(L, -1, -2))
+    if (i == s->n || lua_topointer(L, -2) != s->kv[2 * i] ||
+        lua_topointer(L, -1) != s->kv[2 * i + 1])
       return 0;
-    lua_pop(L, 2);
+    i++;
+    lua_pop(L, 1);
   }
-  return lua_rawgeti(L, 2, 1) == LUA_TNUMBER && lua_tointeger(L, -1) == n;
+  return i == s->n;
+}
+
+
+/* Puts at [1] of the index at 'index' the snapshot of the 'n' pairs of
+** package.loaded (at 1). */
+static void addsnapshot (lua_State *L, int index, size_t n) {
+  Snapshot *s = (Snapshot *)lua_newuserdatauv(L, sizeof(Snapshot) +
+                                              2 * n * sizeof(void *), 0);
+  int top = lua_gettop(L);
+  s->n = 0;
+  lua_pushnil(L);
+  while (s->n < n && lua_next(L, 1)) {
+    s->kv[2 * s->n] = lua_topointer(L, -2);
+    s->kv[2 * s->n + 1] = lua_topointer(L, -1);
+    s->n++;
+    lua_pop(L, 1);
+  }
+  lua_settop(L, top);
+  lua_rawseti(L, index, 1);
 }
 
 
@@ -475,7 +508,7 @@ static void addset (lua_State *L, int index) {
 
 int jobs_indexnames (lua_State *L) {
   int index, snapshot;
-  lua_Integer n = 0;
+  size_t n = 0;
   lua_settop(L, 0);
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &nameskey);
@@ -499,8 +532,7 @@ int jobs_indexnames (lua_State *L) {
   }
   lua_pushvalue(L, snapshot);
   lua_rawseti(L, index, 0);
-  lua_pushinteger(L, n);
-  lua_rawseti(L, index, 1);
+  addsnapshot(L, index, n);
   addset(L, index);
   lua_pushvalue(L, index);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &nameskey);
