@@ -42,12 +42,15 @@ local function outcome(job)
   return ""
 end
 
--- One line about a job: number, status, name (padded to 'width'), elapsed
--- seconds, and how it ended.
-local function describe(job, width)
-  local name = short(job.name)
-  return format("[%d] %-9s  %s%s  %.2fs%s", job.num, job.status, name,
-                (" "):rep((width or 0) - #name), job.elapsed, outcome(job))
+-- One line about a job: number (padded to 'numwidth' digits), status (or
+-- 'status', as read with the others of a listing), name (padded to
+-- 'width'), elapsed seconds, and how it ended.
+local function describe(job, width, status, numwidth)
+  local name, num = short(job.name), "[" .. job.num .. "]"
+  return format("%s%s %-9s  %s%s  %.2fs%s", num,
+                (" "):rep((numwidth or 0) + 2 - #num), status or job.status,
+                name, (" "):rep((width or 0) - #name), job.elapsed,
+                outcome(job))
 end
 
 -- Checks argument 'n' of 'fname', a wait's seconds: nil or a non-negative
@@ -61,9 +64,11 @@ local function checkseconds(seconds, n, fname)
 end
 
 local function manager()
-  local new, spawn, numbered, setlimit = core.manager()
+  local c = core.manager()
+  local numbered = c.jobs
   local maxthreads = math.huge
-  local m = { new = new, spawn = spawn, manager = manager }
+  local m = { new = c.new, spawn = c.spawn, manager = manager,
+              describe = describe }
 
   -- Its job number 'n', or an error naming the caller.
   local function get(n, fname)
@@ -81,28 +86,26 @@ local function manager()
       error(format("bad argument #1 to 'list' (unknown status '%s')",
                    tostring(status)), 2)
     end
-    local list = {}
-    for _, job in pairs(numbered) do
-      if status == nil or job.status == status then list[#list + 1] = job end
-    end
-    table.sort(list, function(a, b) return a.num < b.num end)
-    return list
+    return (c.list(status))
   end
 
-  -- The status printout, a line each, grouped by status.
+  -- The status printout, a line each, grouped by status as read at once.
   local function report()
+    local list, states = c.list()
     local groups, width, lines = {}, 0, {}
-    for _, job in ipairs(m.list()) do
-      local group = groups[job.status] or {}
-      groups[job.status] = group
-      group[#group + 1] = job
+    for i, job in ipairs(list) do
+      local group = groups[states[i]] or {}
+      groups[states[i]] = group
+      group[#group + 1] = i
       width = math.max(width, #short(job.name))
     end
+    local numwidth = #list > 0 and #tostring(list[#list].num) or 0
     for _, status in ipairs(statuses) do
       if groups[status] then
         lines[#lines + 1] = headings[status] .. ":"
-        for _, job in ipairs(groups[status]) do
-          lines[#lines + 1] = "  " .. describe(job, width)
+        for _, i in ipairs(groups[status]) do
+          lines[#lines + 1] = "  " .. describe(list[i], width, status,
+                                               numwidth)
         end
       end
     end
@@ -132,59 +135,39 @@ local function manager()
       error(format("job #%d is %s: cancel it or wait for it first", n,
                    job.status), 2)
     end
-    numbered[n] = nil
+    c.unlist(n)
   end
 
   -- Removes every finished job; returns how many.
-  function m.flush()
-    local count = 0
-    for n, job in pairs(numbered) do
-      if job.done then
-        numbered[n] = nil
-        count = count + 1
-      end
-    end
-    return count
-  end
-
-  local function unfinished()
-    local list = {}
-    for _, job in ipairs(m.list()) do
-      if not job.done then list[#list + 1] = job end
-    end
-    return list
-  end
+  m.flush = c.flush
 
   function m.wait_all(seconds)
     checkseconds(seconds, 1, "wait_all")
-    return core.wait(unfinished(), seconds, false)
+    return c.waitall(seconds)
   end
 
   -- The first job of 'list' to finish. Without a list, the first of the
   -- manager's jobs not returned yet: each is returned once, so a loop
   -- handles every job as it finishes.
-  local returned = setmetatable({}, { __mode = "k" })
   function m.wait_any(list, seconds)
     if type(list) == "number" then
       checkseconds(list, 1, "wait_any")
       list, seconds = nil, list
     end
     checkseconds(seconds, 2, "wait_any")
-    if list ~= nil then return core.wait(list, seconds, true) end
-    local pending = {}
-    for _, job in ipairs(m.list()) do
-      if not returned[job] then pending[#pending + 1] = job end
-    end
-    local job, err = core.wait(pending, seconds, true)
-    if job then returned[job] = true end
-    return job, err
+    if list ~= nil then return core.wait(list, seconds) end
+    return c.waitany(seconds)
   end
 
   -- Cancels every unfinished job, those in line first; returns how many.
   function m.cancel_all()
-    local list, count = unfinished(), 0
+    local list, states = c.list()
+    local count = 0
     for i = #list, 1, -1 do
-      if list[i]:cancel() then count = count + 1 end
+      if (states[i] == "created" or states[i] == "running") and
+         list[i]:cancel() then
+        count = count + 1
+      end
     end
     return count
   end
@@ -207,7 +190,7 @@ local function manager()
           error("bad setting 'max_threads' to 'config' " ..
                 "(positive integer or math.huge expected)", 2)
         end
-        setlimit(max == math.huge and 0 or max)
+        c.setlimit(max == math.huge and 0 or max)
         maxthreads = max
       end
     end
@@ -220,7 +203,6 @@ local function manager()
 end
 
 local jobs = manager()
-jobs.describe = describe
 jobs.sleep = core.sleep
 jobs.cancelled = core.cancelled
 jobs.self = core.self

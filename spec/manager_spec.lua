@@ -118,6 +118,90 @@ function TestManager.test_status_groups_jobs_one_line_each()
   gate.close()
 end
 
+-- Numbers of different widths keep the columns in line.
+function TestManager.test_status_columns_line_up_past_job_nine()
+  for _ = 1, 12 do m.new("1") end
+  m.wait_all(10)
+  local columns = {}
+  for line in written(m.status):gmatch("[^\n]+") do
+    local at = line:find("completed", 1, true)
+    if at then columns[at] = true end
+  end
+  lu.assertEquals(columns, { [8] = true })
+  lu.assertEquals(m.describe(m[12]):sub(1, 15), "[12] completed ")
+end
+
+-- A manager is a table with every function of the manager's reference.
+function TestManager.test_a_manager_has_every_function_the_module_has()
+  for _, name in ipairs({ "list", "status", "result", "traceback", "remove",
+                          "flush", "wait_all", "wait_any", "cancel_all",
+                          "config", "describe", "new", "spawn", "manager" }) do
+    lu.assertEquals(type(m[name]), "function", name)
+    lu.assertEquals(type(jobs[name]), "function", name)
+  end
+  m.new("6 * 7"):wait(10)
+  lu.assertStrContains(m.describe(m[1]), "[1] completed  6 * 7")
+end
+
+-- Statuses are read at one moment: jobs taking turns on the threads of a
+-- limit never show more of them running than the limit lets run.
+function TestManager.test_a_listing_never_shows_more_running_than_the_limit()
+  local gate = jobs.channel()
+  m.config{ max_threads = 1 }
+  m.new(function(gate) return gate:pop() end, gate)
+  for i = 1, 1000 do  -- all in line, then taking turns on 4 threads
+    m.new(function(i) local x = 0 for k = 1, 5000 do x = x + k end return i end, i)
+  end
+  m.config{ max_threads = 4 }
+  gate:push(true)
+  local most = 0
+  repeat
+    local running = #m.list("running")
+    local shown = select(2, written(m.status):gsub("running  ", ""))
+    most = math.max(most, running, shown)
+  until m.wait_all(0)
+  lu.assertTrue(most <= 4, most .. " running")
+end
+
+-- wait_any() returns each numbered job once, in the order they finished;
+-- a job removed or flushed first is not returned.
+function TestManager.test_wait_any_follows_the_order_jobs_finished_in()
+  local gates, list = {}, {}
+  for i = 1, 5 do
+    gates[i] = helpers.gate()
+    list[i] = m.new(helpers.behind, gates[i].path, i)
+  end
+  for _, i in ipairs({ 4, 2, 5, 1, 3 }) do  -- each ends before the next opens
+    gates[i].open()
+    list[i]:wait(10)
+  end
+  m.remove(5)
+  local order = {}
+  for _ = 1, 4 do order[#order + 1] = m.wait_any(10).result end
+  lu.assertEquals(order, { 4, 2, 1, 3 })
+  lu.assertEquals({ m.wait_any(0) }, { nil, "no job to wait for" })
+  m.new("1"):wait(10)
+  m.flush()
+  lu.assertEquals({ m.wait_any(0) }, { nil, "no job to wait for" })
+  for i = 1, 5 do gates[i].close() end
+end
+
+-- A manager dropped with finished jobs it never returned lets go of them,
+-- and a job of it that ends later ends as any other (ASan checks both).
+function TestManager.test_a_dropped_manager_lets_go_of_its_finished_jobs()
+  local other = jobs.manager()
+  local gate = helpers.gate()
+  for i = 1, 20 do other.new(function(i) return i end, i) end
+  local running = other.new(helpers.behind, gate.path, "late")
+  for i = 1, 20 do other[i]:wait(10) end
+  other = nil
+  collectgarbage()
+  collectgarbage()
+  gate.open()
+  lu.assertEquals({ running:wait(10) }, { true, "late" })
+  gate.close()
+end
+
 function TestManager.test_status_of_no_jobs()
   lu.assertEquals(written(m.status), "No jobs.\n")
 end

@@ -42,7 +42,7 @@ typedef struct Box {
 #define PENDING		"jobs.pending"
 
 
-static const char *const statusnames[] = {
+const char *const jobs_statusnames[] = {
   "created", "running", "completed", "dead", "cancelled"
 };
 
@@ -61,6 +61,12 @@ Job *jobs_checkjob (lua_State *L, int idx, Hub *h) {
     luaL_error(L, "job #%I belongs to another jobs module",
                (LUAI_UACINT)b->num);
   return b->j;
+}
+
+
+/* The job of a job object known to be one, and not collected. */
+Job *jobs_tojob (lua_State *L, int idx) {
+  return ((Box *)lua_touserdata(L, idx))->j;
 }
 
 
@@ -331,7 +337,7 @@ static int field (lua_State *L, Box *b, const char *key) {
   else if (strcmp(key, "name") == 0)
     lua_getiuservalue(L, 1, UV_NAME);
   else if (strcmp(key, "status") == 0)
-    lua_pushstring(L, statusnames[st]);
+    lua_pushstring(L, jobs_statusnames[st]);
   else if (strcmp(key, "done") == 0)
     lua_pushboolean(L, jobs_isfinal(st));
   else if (strcmp(key, "daemon") == 0)
@@ -393,7 +399,7 @@ static int job_tostring (lua_State *L) {
     cut = JOBS_SHORTNAME;
   fetch(L, 1);
   lua_pushfstring(L, "<job #%I %s: ", (LUAI_UACINT)b->num,
-                  statusnames[getstatus(b->j)]);
+                  jobs_statusnames[getstatus(b->j)]);
   lua_pushlstring(L, name, cut);
   lua_pushstring(L, cut < len ? "...>" : ">");
   lua_concat(L, 3);
@@ -783,7 +789,7 @@ static int start (lua_State *L, int base) {
     lua_setfield(L, -2, "error");
     lua_setiuservalue(L, ud, UV_OUTCOME);
     jobs_endunstarted((Hub *)lua_touserdata(L, lua_upvalueindex(1)), j,
-                      JOB_DEAD);
+                      jobs_limitof(L, lua_upvalueindex(2)), JOB_DEAD);
     lua_pushvalue(L, ud);
     return 1;
   }

@@ -8,9 +8,13 @@
 
 #include "worker.h"
 
+/* The names of the statuses, by JobStatus. */
+extern const char *const jobs_statusnames[];
+
 void jobs_openjob (lua_State *L);
 void jobs_pushmakers (lua_State *L);
 Job *jobs_checkjob (lua_State *L, int idx, Hub *h);
+Job *jobs_tojob (lua_State *L, int idx);
 int jobs_luapoll (lua_State *L);
 int jobs_luafd (lua_State *L);
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <string.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -16,30 +17,44 @@
 #include "worker.h"
 
 
-/* A manager's userdata; its user value is the table of its jobs by number,
-** which the Lua half reads and prunes (lua/jobs.lua). */
+/* A manager's userdata. Its user values: 1, the table of its jobs by
+** number, which the Lua half reads (lua/jobs.lua); 2, their numbers in
+** order, an array that may hold numbers no longer kept ('holes'). */
 typedef struct Manager {
   lua_Integer count;  /* jobs numbered so far: numbers are never reused */
+  lua_Integer norder;  /* length of the order */
+  lua_Integer holes;  /* numbers in it no longer kept */
   Hub *hub;
   Limit *limit;  /* NULL only while being built */
 } Manager;
 
+enum { UV_NUMBERED = 1, UV_ORDER };
+
 
 lua_Integer jobs_enroll (lua_State *L, int m, int job) {
   Manager *mg = (Manager *)lua_touserdata(L, m);
-  lua_getiuservalue(L, m, 1);
+  lua_getiuservalue(L, m, UV_NUMBERED);
   lua_pushvalue(L, job);
   lua_rawseti(L, -2, mg->count + 1);  /* may raise: before counting it */
-  lua_pop(L, 1);
+  lua_getiuservalue(L, m, UV_ORDER);
+  lua_pushinteger(L, mg->count + 1);
+  lua_rawseti(L, -2, mg->norder + 1);  /* may raise: the next overwrites */
+  lua_pop(L, 2);
+  mg->norder++;
   return ++mg->count;
 }
 
 
+/* Unlists job number 'num', the last numbered, which could not start. */
 void jobs_unenroll (lua_State *L, int m, lua_Integer num) {
-  lua_getiuservalue(L, m, 1);
+  Manager *mg = (Manager *)lua_touserdata(L, m);
+  lua_getiuservalue(L, m, UV_NUMBERED);
   lua_pushnil(L);
-  lua_rawseti(L, -2, num);  /* the key exists: this cannot raise */
-  lua_pop(L, 1);
+  lua_rawseti(L, -2, num);  /* the keys exist: this cannot raise */
+  lua_getiuservalue(L, m, UV_ORDER);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, mg->norder--);
+  lua_pop(L, 2);
 }
 
 
@@ -58,9 +73,125 @@ static int manager_gc (lua_State *L) {
 }
 
 
+/* The manager of a C function of the Lua half: its upvalue, pushed
+** with its user values at 'numbered' and 'numbered' + 1 (the order). */
+static Manager *tomanager (lua_State *L, int *numbered) {
+  Manager *mg = (Manager *)lua_touserdata(L, lua_upvalueindex(1));
+  *numbered = lua_gettop(L) + 1;
+  lua_getiuservalue(L, lua_upvalueindex(1), UV_NUMBERED);
+  lua_getiuservalue(L, lua_upvalueindex(1), UV_ORDER);
+  return mg;
+}
+
+
+/* Drops from the order (at 'numbered' + 1) the numbers no longer kept,
+** keeping the rest in order. Allocates nothing: it only shortens. */
+static void compact (lua_State *L, Manager *mg, int numbered) {
+  int order = numbered + 1;
+  lua_Integer i, kept = 0;
+  for (i = 1; i <= mg->norder; i++) {
+    lua_Integer num = (lua_rawgeti(L, order, i), lua_tointeger(L, -1));
+    if (lua_rawgeti(L, numbered, num) != LUA_TNIL && ++kept < i) {
+      lua_pushinteger(L, num);
+      lua_rawseti(L, order, kept);
+    }
+    lua_pop(L, 2);
+  }
+  for (i = kept + 1; i <= mg->norder; i++) {
+    lua_pushnil(L);
+    lua_rawseti(L, order, i);
+  }
+  mg->norder = kept;
+  mg->holes = 0;
+}
+
+
+/* Forgets job 'num' (kept: at -1), for good; compacts the order once it is
+** half holes, so that walking it costs what it holds. */
+static void unlist (lua_State *L, Manager *mg, int numbered,
+                    lua_Integer num) {
+  jobs_unreturn(mg->hub, jobs_tojob(L, -1));
+  lua_pushnil(L);
+  lua_rawseti(L, numbered, num);
+  if (++mg->holes > mg->norder / 2)
+    compact(L, mg, numbered);
+}
+
+
+/*
+** list([status]): the manager's jobs (with that status) in number order,
+** and a table of their statuses, read at one moment: no more of them
+** read "running" than may run at once.
+*/
+static int manager_list (lua_State *L) {
+  const char *want = luaL_optstring(L, 1, NULL);
+  int numbered, i, names;
+  Manager *mg = tomanager(L, &numbered);
+  lua_Integer k, n = 0;
+  compact(L, mg, numbered);
+  names = lua_gettop(L) + 1;
+  for (i = 0; i <= JOB_CANCELLED; i++)
+    lua_pushstring(L, jobs_statusnames[i]);
+  lua_createtable(L, (int)mg->norder, 0);  /* room for all: no raise below */
+  lua_createtable(L, (int)mg->norder, 0);
+  pthread_mutex_lock(&mg->hub->mu);  /* statuses change under it */
+  for (k = 1; k <= mg->norder; k++) {
+    JobStatus st;
+    lua_rawgeti(L, numbered, (lua_rawgeti(L, numbered + 1, k),
+                              lua_tointeger(L, -1)));
+    st = __atomic_load_n(&jobs_tojob(L, -1)->status, __ATOMIC_ACQUIRE);
+    if (want == NULL || strcmp(want, jobs_statusnames[st]) == 0) {
+      lua_rawseti(L, -4, ++n);
+      lua_pushvalue(L, names + st);
+      lua_rawseti(L, -3, n);
+      lua_pop(L, 1);
+    }
+    else
+      lua_pop(L, 2);
+  }
+  pthread_mutex_unlock(&mg->hub->mu);
+  return 2;
+}
+
+
+/* flush(): forgets every finished job; returns how many. */
+static int manager_flush (lua_State *L) {
+  int numbered;
+  Manager *mg = tomanager(L, &numbered);
+  lua_Integer k, n = 0;
+  for (k = 1; k <= mg->norder; k++) {
+    lua_Integer num = (lua_rawgeti(L, numbered + 1, k), lua_tointeger(L, -1));
+    if (lua_rawgeti(L, numbered, num) != LUA_TNIL &&
+        jobs_isfinal(__atomic_load_n(&jobs_tojob(L, -1)->status,
+                                     __ATOMIC_ACQUIRE))) {
+      jobs_unreturn(mg->hub, jobs_tojob(L, -1));
+      lua_pushnil(L);
+      lua_rawseti(L, numbered, num);
+      mg->holes++;
+      n++;
+    }
+    lua_pop(L, 2);
+  }
+  compact(L, mg, numbered);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+
+/* unlist(n): forgets job 'n', which the Lua half checked is finished. */
+static int manager_unlist (lua_State *L) {
+  lua_Integer num = luaL_checkinteger(L, 1);
+  int numbered;
+  Manager *mg = tomanager(L, &numbered);
+  if (lua_rawgeti(L, numbered, num) != LUA_TNIL)
+    unlist(L, mg, numbered, num);
+  return 0;
+}
+
+
 /* setlimit(max): sets how many of the manager's jobs run at once (0: any
-** number), starting those in line that now may. Upvalue: the manager. */
-static int setlimit (lua_State *L) {
+** number), starting those in line that now may. */
+static int manager_setlimit (lua_State *L) {
   Manager *mg = (Manager *)lua_touserdata(L, lua_upvalueindex(1));
   lua_Integer max = luaL_checkinteger(L, 1);
   luaL_argcheck(L, max >= 0 && max <= INT_MAX, 1,
@@ -71,13 +202,108 @@ static int setlimit (lua_State *L) {
 
 
 /*
-** core.manager(): a new manager's 'new', 'spawn', table of jobs by number
-** and limit setter. Upvalue: the hub.
+** Waits on the hub's condition variable for the manager 'mg' ('h->mu'
+** held), telling its jobs' ends what it waits for ('how'), until 'ready'
+** says so, the time 'until' passes, or a cancel of the job waiting.
+** Returns whether 'ready' said so.
+*/
+static int await (Manager *mg, Job *self, int how, double until,
+                  int (*ready) (Manager *, Job **), Job **jp) {
+  Hub *h = mg->hub;
+  int ok, st = 0;
+  mg->limit->waiting = how;
+  while (!(ok = ready(mg, jp)) && st != ETIMEDOUT && !jobs_pending(self))
+    st = jobs_waitcv(&h->cv, &h->mu, until);
+  mg->limit->waiting = JOBS_NOWAIT;
+  return ok;
+}
+
+
+/* Ready when a job of the manager is over that wait_any has not returned
+** (taken, at '*jp'), or none is left to end. */
+static int anyready (Manager *mg, Job **jp) {
+  return (*jp = jobs_nextreturned(mg->limit)) != NULL ||
+         mg->limit->unfinished == 0;
+}
+
+
+static int allready (Manager *mg, Job **jp) {
+  (void)jp;
+  return mg->limit->unfinished == 0;
+}
+
+
+/* Runs 'ready' through 'await' for the Lua half: the job waiting is
+** stopped if cancelled, and nil and "timeout" is pushed past 'seconds'
+** (at 1); returns 0 then, or 1 with the hub's mutex let go. */
+static int waitfor (lua_State *L, Manager *mg, int how,
+                    int (*ready) (Manager *, Job **), Job **jp) {
+  Hub *h = mg->hub;
+  double until = jobs_later(L, 1);
+  Job *self = jobs_self(L);
+  int ok;
+  jobs_blockon(self, &h->mu, &h->cv);
+  pthread_mutex_lock(&h->mu);
+  ok = await(mg, self, how, until, ready, jp);
+  pthread_mutex_unlock(&h->mu);
+  jobs_blockon(self, NULL, NULL);
+  if (!ok && jobs_pending(self))
+    jobs_stop(L, self);
+  return ok;
+}
+
+
+/* waitany([seconds]): the job of the manager to finish first of those not
+** returned yet; nil and "timeout", or nil and "no job to wait for". */
+static int manager_waitany (lua_State *L) {
+  int numbered;
+  Manager *mg = tomanager(L, &numbered);
+  Job *j = NULL;
+  int ok = waitfor(L, mg, JOBS_WAITANY, anyready, &j);
+  if (j != NULL) {
+    lua_rawgeti(L, numbered, j->num);
+    return 1;
+  }
+  luaL_pushfail(L);
+  lua_pushstring(L, ok ? "no job to wait for" : "timeout");
+  return 2;
+}
+
+
+/* waitall([seconds]): true once every job of the manager is over; nil
+** and "timeout". */
+static int manager_waitall (lua_State *L) {
+  Manager *mg = (Manager *)lua_touserdata(L, lua_upvalueindex(1));
+  if (waitfor(L, mg, JOBS_WAITALL, allready, NULL)) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  luaL_pushfail(L);
+  lua_pushliteral(L, "timeout");
+  return 2;
+}
+
+
+static const luaL_Reg functions[] = {
+  {"list", manager_list},
+  {"flush", manager_flush},
+  {"unlist", manager_unlist},
+  {"setlimit", manager_setlimit},
+  {"waitany", manager_waitany},
+  {"waitall", manager_waitall},
+  {NULL, NULL}
+};
+
+
+/*
+** core.manager(): a table of a new manager's C functions ('new', 'spawn'
+** and 'functions' above) and its table of jobs by number ('jobs').
+** Upvalue: the hub.
 */
 int jobs_newmanager (lua_State *L) {
-  Manager *mg = (Manager *)lua_newuserdatauv(L, sizeof(Manager), 1);
+  Manager *mg = (Manager *)lua_newuserdatauv(L, sizeof(Manager), 2);
   int m = lua_gettop(L);
-  mg->count = 0;
+  mg->count = mg->norder = mg->holes = 0;
   mg->hub = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
   mg->limit = NULL;
   if (luaL_newmetatable(L, JOBS_MANAGER)) {
@@ -87,15 +313,21 @@ int jobs_newmanager (lua_State *L) {
   lua_setmetatable(L, m);
   if ((mg->limit = jobs_newlimit()) == NULL)
     return luaL_error(L, "not enough memory");
+  lua_newtable(L);
+  lua_setiuservalue(L, m, UV_ORDER);
+  lua_createtable(L, 0, 8);
+  lua_pushvalue(L, m);
+  luaL_setfuncs(L, functions, 1);
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, m, UV_NUMBERED);
+  lua_setfield(L, -2, "jobs");
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushvalue(L, m);
   jobs_pushmakers(L);  /* new, spawn */
-  lua_newtable(L);
-  lua_pushvalue(L, -1);
-  lua_setiuservalue(L, m, 1);
-  lua_pushvalue(L, m);
-  lua_pushcclosure(L, setlimit, 1);
-  return 4;
+  lua_setfield(L, -3, "spawn");
+  lua_setfield(L, -2, "new");
+  return 1;
 }
 
 
@@ -105,39 +337,36 @@ int jobs_newmanager (lua_State *L) {
 ** =======================================================
 */
 
-/* Whether the 'n' jobs of 'list' are all over, or with 'any', one of them;
-** '*first' is the index of the first to have finished (0: none has).
-** 'h->mu' is held. */
-static int over (Job **list, int n, int any, int *first) {
-  int i, all = 1;
+/* The index (from 1) of the job of 'list' that finished first, or 0 if
+** none has; 'h->mu' is held. */
+static int firstover (Job **list, int n) {
+  int i, first = 0;
   double when = 0;
-  *first = 0;
   for (i = 0; i < n; i++) {
     Job *j = list[i];
     pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
-    if (!jobs_isfinal(j->status))
-      all = 0;
-    else if (*first == 0 || j->finished < when) {
-      *first = i + 1;
+    if (jobs_isfinal(j->status) && (first == 0 || j->finished < when)) {
+      first = i + 1;
       when = j->finished;
     }
     pthread_mutex_unlock(&j->mu);
   }
-  return any ? *first > 0 : all;
+  return first;
 }
 
 
 /*
-** core.wait(list, seconds, any): waits until every job of 'list' is over
-** (true), or with 'any' one of them (that job; the first to have finished
-** if several have); nil and "timeout" past 'seconds', or nil and "no job
-** to wait for". A job that waits here is still cancelled at once.
-** Upvalue: the hub, whose jobs these are.
+** core.wait(list, seconds): the job of 'list' to finish first (if several
+** have, the earliest); nil and "timeout" past 'seconds', or nil and "no job
+** to wait for" for an empty list. It reads the list once, then sleeps
+** until one of its jobs ends: each job marked 'awaited' wakes it as it
+** ends, and no other does. A job that waits here is still cancelled at
+** once. Upvalue: the hub, whose jobs these are.
 */
 int jobs_wait (lua_State *L) {
   Hub *h = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
   double until = jobs_later(L, 2);
-  int any = lua_toboolean(L, 3), n, i, first, done;
+  int n, i, first, st = 0;
   Job **list, *self = jobs_self(L);
   luaL_checktype(L, 1, LUA_TTABLE);
   n = (int)luaL_len(L, 1);
@@ -147,10 +376,6 @@ int jobs_wait (lua_State *L) {
     list[i] = jobs_checkjob(L, -1, h);
     lua_pop(L, 1);
   }
-  if (n == 0 && !any) {  /* all of none are over */
-    lua_pushboolean(L, 1);
-    return 1;
-  }
   if (n == 0) {
     luaL_pushfail(L);
     lua_pushliteral(L, "no job to wait for");
@@ -158,17 +383,21 @@ int jobs_wait (lua_State *L) {
   }
   jobs_blockon(self, &h->mu, &h->cv);
   pthread_mutex_lock(&h->mu);
-  while (!(done = over(list, n, any, &first)) && !jobs_pending(self) &&
-         jobs_waitcv(&h->cv, &h->mu, until) != ETIMEDOUT) {}
-  if (!done)
-    done = over(list, n, any, &first);
+  if ((first = firstover(list, n)) == 0) {  /* none ends while we mark */
+    for (i = 0; i < n; i++)
+      list[i]->awaited = 1;
+    h->awaiting = 1;
+    while (h->awaiting && !jobs_pending(self) && st != ETIMEDOUT)
+      st = jobs_waitcv(&h->cv, &h->mu, until);
+    for (i = 0; i < n; i++)
+      list[i]->awaited = 0;
+    h->awaiting = 0;
+    first = firstover(list, n);
+  }
   pthread_mutex_unlock(&h->mu);
   jobs_blockon(self, NULL, NULL);
-  if (done) {
-    if (any)
-      lua_rawgeti(L, 1, first);
-    else
-      lua_pushboolean(L, 1);
+  if (first > 0) {
+    lua_rawgeti(L, 1, first);
     return 1;
   }
   if (jobs_pending(self))

@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,12 +379,15 @@ int jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
 ** =======================================================
 */
 
+#define linksof(list, j)	((Links *)((char *)(j) + (list)->links))
+
 /* Appends 'j' to 'list' (held under its hub's mutex). */
 static void append (JobList *list, Job *j) {
-  j->next = NULL;
-  j->prev = list->last;
+  Links *l = linksof(list, j);
+  l->next = NULL;
+  l->prev = list->last;
   if (list->last != NULL)
-    list->last->next = j;
+    linksof(list, list->last)->next = j;
   else
     list->first = j;
   list->last = j;
@@ -392,14 +396,21 @@ static void append (JobList *list, Job *j) {
 
 /* Takes 'j' out of 'list' (held under its hub's mutex). */
 static void detach (JobList *list, Job *j) {
-  if (j->prev != NULL)
-    j->prev->next = j->next;
+  Links *l = linksof(list, j);
+  if (l->prev != NULL)
+    linksof(list, l->prev)->next = l->next;
   else
-    list->first = j->next;
-  if (j->next != NULL)
-    j->next->prev = j->prev;
+    list->first = l->next;
+  if (l->next != NULL)
+    linksof(list, l->next)->prev = l->prev;
   else
-    list->last = j->prev;
+    list->last = l->prev;
+}
+
+
+static void initlist (JobList *list, size_t links) {
+  list->first = list->last = NULL;
+  list->links = links;
 }
 
 
@@ -422,9 +433,9 @@ Job *jobs_takefinished (Hub *h) {
   if (read(h->fd, &n, sizeof(n)) < 0) {}  /* EAGAIN: nothing to drain */
   pthread_mutex_lock(&h->mu);
   list = h->finished.first;
-  for (j = list; j != NULL; j = j->next) {
+  for (j = list; j != NULL; j = j->inhub.next) {
     j->listed = 0;
-    j->nextdone = j->next;
+    j->nextdone = j->inhub.next;
   }
   h->finished.first = h->finished.last = NULL;
   pthread_mutex_unlock(&h->mu);
@@ -457,8 +468,36 @@ static void reap (Hub *h) {
 
 
 /*
+** Counts 'j' over for its manager and for the owner's waits; 'h->mu' is
+** held. A numbered job joins its manager's jobs for wait_any. A wait wakes
+** only once what it waits for is over: the first of its list, a job of
+** its manager, or the last of them.
+*/
+static void counted (Hub *h, Job *j) {
+  Limit *lim = j->limit;
+  int wake = 0;
+  if (j->awaited && h->awaiting) {  /* the first of its list to end */
+    h->awaiting = 0;
+    wake = 1;
+  }
+  if (lim != NULL) {  /* NULL: never started */
+    lim->unfinished--;
+    if (lim->open && !j->orphan) {
+      append(&lim->done, j);
+      j->unreturned = 1;
+    }
+    if ((lim->waiting == JOBS_WAITANY && j->unreturned) ||
+        (lim->waiting == JOBS_WAITALL && lim->unfinished == 0))
+      wake = 1;
+  }
+  if (wake)
+    pthread_cond_signal(&h->cv);
+}
+
+
+/*
 ** Settles 'j' as over with status 'st'; 'h->mu' is held and 'j' is out of
-** 'h->jobs'. Wakes whoever waits for it or for any job of 'h'. While its
+** 'h->jobs'. Wakes whoever waits for it (see 'counted'). While its
 ** object lives, the reference of its thread (or of its place in line) goes
 ** to the end of the list of finished jobs, which makes the hub's fd
 ** readable; returns 0. If the object is gone, no poll can report the job:
@@ -476,7 +515,7 @@ static int settle (Hub *h, Job *j, JobStatus st) {
   ** belongs to the owner's thread. */
   pthread_cond_broadcast(&j->cv);
   pthread_mutex_unlock(&j->mu);
-  pthread_cond_broadcast(&h->cv);  /* for jobs.wait_any and wait_all */
+  counted(h, j);
   if (j->orphan)
     return 1;
   append(&h->finished, j);  /* out of 'h->jobs': its links serve here now */
@@ -499,6 +538,10 @@ int jobs_orphan (Job *j) {
   pthread_mutex_lock(&h->mu);
   j->orphan = 1;
   ended = jobs_isfinal(__atomic_load_n(&j->status, __ATOMIC_ACQUIRE));
+  if (j->unreturned) {  /* its manager goes in the same collection */
+    detach(&j->limit->done, j);
+    j->unreturned = 0;
+  }
   if ((listed = j->listed)) {
     detach(&h->finished, j);
     j->listed = 0;
@@ -855,6 +898,7 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
   j->refs++;  /* its thread's, or its place in line's */
   pthread_mutex_lock(&h->mu);
   lim->refs++;
+  lim->unfinished++;
   append(&h->jobs, j);
   if (lim->max > 0 && lim->running >= lim->max) {
     /* Handoff: the state in line belongs to whichever thread takes it out
@@ -870,6 +914,7 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
     lim->running++;
   else {
     detach(&h->jobs, j);
+    lim->unfinished--;
     unref(lim);
     j->refs--;
     if (j->timeroom)
@@ -882,9 +927,11 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
 
 /* Settles 'j', which never started, as over with status 'st' in 'h': it
 ** is listed for jobs.poll() as any job that ended. */
-void jobs_endunstarted (Hub *h, Job *j, JobStatus st) {
+void jobs_endunstarted (Hub *h, Job *j, Limit *lim, JobStatus st) {
   pthread_mutex_lock(&h->mu);
   j->hub = h;
+  j->limit = lim;  /* the manager, which numbered it, holds 'lim' */
+  lim->unfinished++;
   j->refs++;  /* the list of finished jobs', the object being there */
   settle(h, j, st);
   pthread_mutex_unlock(&h->mu);
@@ -898,6 +945,7 @@ void jobs_endunstarted (Hub *h, Job *j, JobStatus st) {
 static int stop (Hub *h, Job *j, int hard) {
   Limit *lim = j->limit;
   Job *q, *prev = NULL;
+  int orphan;
   jobs_cancel(j, JOBS_CANCELLED, hard);  /* order: 'h->mu', then 'j->mu' */
   for (q = lim->first; q != NULL && q != j; q = q->nextdone)
     prev = q;
@@ -910,8 +958,9 @@ static int stop (Hub *h, Job *j, int hard) {
   if (lim->last == j)
     lim->last = prev;
   detach(&h->jobs, j);
-  unref(lim);
-  return settle(h, j, JOB_CANCELLED);  /* its state goes back to the owner */
+  orphan = settle(h, j, JOB_CANCELLED);  /* its state goes back to the owner */
+  unref(lim);  /* after 'settle', which counts 'j' in it */
+  return orphan;
 }
 
 
@@ -929,17 +978,47 @@ void jobs_stopjob (Job *j) {
 
 Limit *jobs_newlimit (void) {
   Limit *lim = (Limit *)calloc(1, sizeof(Limit));
-  if (lim != NULL)
+  if (lim != NULL) {
     lim->refs = 1;
+    lim->open = 1;
+    initlist(&lim->done, offsetof(Job, inmanager));
+  }
   return lim;
 }
 
 
-/* The manager lets go of 'lim'; its jobs keep it while they last. */
+/* The manager lets go of 'lim'; its jobs keep it while they last. Those
+** over leave its list for wait_any, and those to end never join it. */
 void jobs_droplimit (Hub *h, Limit *lim) {
+  Job *j;
   pthread_mutex_lock(&h->mu);
+  lim->open = 0;
+  while ((j = jobs_nextreturned(lim)) != NULL) {}
   unref(lim);
   pthread_mutex_unlock(&h->mu);
+}
+
+
+/* Job 'j' is no longer numbered: wait_any will not return it. */
+void jobs_unreturn (Hub *h, Job *j) {
+  pthread_mutex_lock(&h->mu);
+  if (j->unreturned) {
+    detach(&j->limit->done, j);
+    j->unreturned = 0;
+  }
+  pthread_mutex_unlock(&h->mu);
+}
+
+
+/* Takes the job of 'lim' that finished first of those wait_any has not
+** returned, or NULL if none; 'h->mu' is held. */
+Job *jobs_nextreturned (Limit *lim) {
+  Job *j = lim->done.first;
+  if (j != NULL) {
+    detach(&lim->done, j);
+    j->unreturned = 0;
+  }
+  return j;
 }
 
 
@@ -986,7 +1065,7 @@ static int hubgc (lua_State *L) {
   for (w = h->idle; w != NULL; w = w->next)
     pthread_cond_signal(&w->cv);
   for (j = h->jobs.first; j != NULL; j = next) {
-    next = j->next;  /* 'stop' may unlist 'j', never another */
+    next = j->inhub.next;  /* 'stop' may unlist 'j', never another */
     if ((all || j->opt.daemon) && stop(h, j, 1)) {
       j->nextdone = gone;  /* out of line: the link is free */
       gone = j;
@@ -1044,8 +1123,9 @@ void jobs_newhub (lua_State *L) {
   h->nidle = 0;
   h->done = NULL;
   h->closing = 0;
-  h->jobs.first = h->jobs.last = NULL;
-  h->finished.first = h->finished.last = NULL;
+  initlist(&h->jobs, offsetof(Job, inhub));
+  initlist(&h->finished, offsetof(Job, inhub));
+  h->awaiting = 0;
   h->spent = NULL;
   h->nspent = h->closer = 0;
   h->timed = NULL;

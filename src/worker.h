@@ -53,9 +53,28 @@ typedef struct Worker {
 } Worker;
 
 
+/* Where a job sits in a JobList. */
+typedef struct Links {
+  struct Job *prev, *next;
+} Links;
+
+
+/* A list of jobs in order, linked by the Links at offset 'links' of each
+** (worker.c): a job may be in two lists at once. */
+typedef struct JobList {
+  struct Job *first, *last;
+  size_t links;
+} JobList;
+
+
+/* What the owner's thread waits for in a manager (see 'Limit'). */
+enum { JOBS_NOWAIT, JOBS_WAITANY, JOBS_WAITALL };
+
+
 /*
-** How many of one manager's jobs run at once: past 'max', jobs wait in
-** line as "created", and a thread whose job ends runs the first in line.
+** The C side of one manager: how many of its jobs run at once (past 'max',
+** jobs wait in line as "created", and a thread whose job ends runs the
+** first in line), and its jobs as they finish, for wait_any and wait_all.
 ** Guarded by the hub's mutex; freed when 'refs' drops to 0.
 */
 typedef struct Limit {
@@ -63,13 +82,13 @@ typedef struct Limit {
   int running;  /* jobs of the manager holding a thread */
   struct Job *first, *last;  /* the line, linked by 'nextdone' */
   int refs;  /* the manager, and each of its jobs not yet over */
+  int unfinished;  /* its jobs not over */
+  int open;  /* the manager lives: its jobs go to 'done' as they end */
+  JobList done;  /* jobs over and numbered that wait_any has not returned,
+                    in the order they finished (links 'inmanager') */
+  int waiting;  /* JOBS_WAITANY or JOBS_WAITALL: the owner waits on
+                   'hub->cv' for a job in 'done', or for none unfinished */
 } Limit;
-
-
-/* A list of jobs linked by their 'prev' and 'next', in order (worker.c). */
-typedef struct JobList {
-  struct Job *first, *last;
-} JobList;
 
 
 /*
@@ -86,6 +105,7 @@ typedef struct Hub {
   Worker *done;  /* threads to join */
   int closing;  /* the state is closing: idle threads must go */
   JobList jobs;  /* jobs running or in line, to cancel them all */
+  int awaiting;  /* the owner waits on 'cv' for an 'awaited' job to end */
   JobList finished;  /* jobs finished since the last jobs.poll() whose
                         objects live, in that order */
   int fd;  /* an eventfd, readable while 'finished' may not be empty */
@@ -155,8 +175,10 @@ typedef struct Job {
   Text progress, progmsg;
   Hub *hub;
   Limit *limit;  /* its manager's */
-  struct Job *prev, *next;  /* in 'hub->jobs' until over, then in
-                               'hub->finished' ('hub->mu') */
+  Links inhub;  /* in 'hub->jobs' until over, then in 'hub->finished' */
+  Links inmanager;  /* in its limit's 'done' */
+  int unreturned;  /* in its limit's 'done' ('hub->mu') */
+  int awaited;  /* the owner waits for it among others ('hub->awaiting') */
   struct Job *nextdone;  /* in its limit's line, or in a list taken */
   lua_State *closing;  /* its state, in 'hub->spent' ('hub->mu') */
   struct Job *nextspent;  /* in 'hub->spent' */
@@ -177,11 +199,13 @@ int jobs_pushpaths (lua_State *L);
 void jobs_inherit (lua_State *L, int paths, lua_State *J);
 int jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
                   int names);
-void jobs_endunstarted (Hub *h, Job *j, JobStatus st);
+void jobs_endunstarted (Hub *h, Job *j, Limit *lim, JobStatus st);
 int jobs_start (Job *j, Hub *h, Limit *lim);
 void jobs_stopjob (Job *j);
 Limit *jobs_newlimit (void);
 void jobs_droplimit (Hub *h, Limit *lim);
+void jobs_unreturn (Hub *h, Job *j);
+Job *jobs_nextreturned (Limit *lim);
 void jobs_setlimit (lua_State *L, Hub *h, Limit *lim, int max);
 const char *jobs_traceback (lua_State *J, size_t *len);
 void jobs_keeptraceback (lua_State *L, const char *msg, int level);
