@@ -39,23 +39,31 @@ local function mib(bytes) return ("%.1f MiB"):format(bytes / 1048576) end
 -- First, while the caller's heap is as fresh as a script's (the rows
 -- after leave it holding and collecting hundreds of megabytes). This
 -- machine's speed drifts between runs by a third at times, so each figure
--- is the median over 15 pairs run back to back (which goes first
--- alternating) of the pair's ratio.
-local function pairs15(mine, theirs)
+-- is the median over 15 pairs (or 'n') run back to back (which goes first
+-- alternating) of the pair's ratio; with 'fresh', each run starts from a
+-- heap just collected, as a new script's, the collection not timed.
+local function paired(mine, theirs, n, fresh)
   local ratios, a, b = {}, {}, {}
-  for i = 1, 15 do
-    local t0, t1, t2
+  n = n or 15
+  local function timed(f)
+    if fresh then collectgarbage() end
+    local t0 = now()
+    f()
+    return now() - t0
+  end
+  for i = 1, n do
     if i % 2 == 0 then
-      t0 = now(); mine(); t1 = now(); theirs(); t2 = now()
-      a[i], b[i] = t1 - t0, t2 - t1
+      a[i] = timed(mine)
+      b[i] = timed(theirs)
     else
-      t0 = now(); theirs(); t1 = now(); mine(); t2 = now()
-      a[i], b[i] = t2 - t1, t1 - t0
+      b[i] = timed(theirs)
+      a[i] = timed(mine)
     end
     ratios[i] = a[i] / b[i]
   end
   for _, t in ipairs({ ratios, a, b }) do table.sort(t) end
-  return ratios[8], a[8], b[8]
+  local mid = (n + 1) // 2
+  return ratios[mid], a[mid], b[mid]
 end
 
 local works = {
@@ -74,7 +82,7 @@ local works = {
 for _, w in ipairs(works) do
   local name, f = w[1], w[2]
   local expected = f()
-  local ratio, there, here = pairs15(function()
+  local ratio, there, here = paired(function()
     local ok, got = jobs.new(f):wait()
     assert(ok and got == expected)
   end, f)
@@ -88,13 +96,13 @@ end
 -- threads counting at once gain on this machine in the same run.
 do
   local work = works[1][2]
-  local ratio, parallel, serial = pairs15(function()
+  local ratio, parallel, serial = paired(function()
     local a, b = jobs.new(work), jobs.new(work)
     a:wait()
     b:wait()
   end, function() work() work() end)
   local n = 150000000
-  local cratio = pairs15(function() baseline.spin(n, 2) end,
+  local cratio = paired(function() baseline.spin(n, 2) end,
                          function() baseline.spin(n, 1) baseline.spin(n, 1) end)
   row("parallel", ("%.2fx speedup"):format(1 / ratio),
       ("%.2f s: the caller running it twice, %.2f s: two jobs at once; C threads: %.2fx"):format(
@@ -267,6 +275,87 @@ do
   row("chan_bulk", ("%.1f MiB/s, %.0f pushes/s"):format(pushes * 100 * 1024 / best / 1048576, pushes / best),
       ("%.0fk pushes/s: integers through a C queue"):format(pushes / base / 1e3),
       ("%.3f"):format(base / best), "")
+end
+
+-- drain: 20,000 trivial jobs started and drained one by one with the
+-- wait_any() loop, beside the same started and waited for with wait_all().
+do
+  local n, f = 20000, function(i) return i end
+  local function run(drain)
+    local m = jobs.manager()
+    local t0 = now()
+    for i = 1, n do m.new(f, i) end
+    if drain then
+      local count = 0
+      while m.wait_any() do count = count + 1 end
+      assert(count == n)
+    else
+      m.wait_all()
+    end
+    return now() - t0
+  end
+  local ratio, mine, theirs = paired(function() run(true) end,
+                                      function() run(false) end)
+  row("drain", ("%.2f s: %d jobs, wait_any() loop"):format(mine, n),
+      ("%.2f s: the same, one wait_all()"):format(theirs),
+      ("%.2f"):format(ratio), "<= 1.2x")
+end
+
+-- kept, status: a manager keeping 100,000 finished jobs (their outcomes
+-- read, so their states are closed). 1,000 x (new + wait_all) on it, and
+-- removing those, beside the same on an empty manager; tostring of it,
+-- beside tostring of one keeping 10,000.
+do
+  local f = function(i) return i end
+  local function keeping(n)
+    local m = jobs.manager()
+    for i = 1, n do m.new(f, i) end
+    m.wait_all()
+    for i = 1, n do assert(m[i].done) end
+    return m
+  end
+  local function rounds(m)
+    local nums = {}
+    for i = 1, 1000 do nums[i] = m.new(f, i).num m.wait_all() end
+    for i = 1, 1000 do m.remove(nums[i]) end  -- it keeps what it kept
+  end
+  local big, small = keeping(100000), keeping(10000)
+  local empty = jobs.manager()
+  local ratio, full, none = paired(function() rounds(big) end,
+                                   function() rounds(empty) end)
+  row("kept", ("%.3f s: 1,000 x (new + wait_all), 100,000 kept"):format(full),
+      ("%.3f s: the same, none kept"):format(none),
+      ("%.2f"):format(ratio), "<= 1.5x")
+  local sratio, tbig, tsmall = paired(function() tostring(big) end,
+                                      function() tostring(small) end, 5, true)
+  row("status", ("%.3f s: tostring, %d jobs"):format(tbig, #big.list()),
+      ("%.3f s: tostring, 10,000 jobs"):format(tsmall),
+      ("%.1f"):format(sratio), "<= 11x")
+end
+
+-- finishing: wait_all() over N jobs that end one at a time, eight running
+-- at once, each popping a channel of its own that a job of another manager
+-- pushes into in turn: the caller's CPU time for N = 10,000 beside 1,000.
+do
+  local function cpu(n)
+    local m, chans = jobs.manager(), {}
+    m.config{ max_threads = 8 }
+    for i = 1, n do
+      chans[i] = jobs.channel()
+      m.new(function(ch) return ch:pop() end, chans[i])
+    end
+    jobs.new(function(chans) for i = 1, #chans do chans[i]:push(i) end end, chans)
+    local c0 = baseline.cputime()
+    assert(m.wait_all())
+    return baseline.cputime() - c0
+  end
+  local big, small = math.huge, math.huge
+  for _ = 1, 3 do
+    big, small = math.min(big, cpu(10000)), math.min(small, cpu(1000))
+  end
+  row("finishing", ("%.0f us CPU: wait_all over 10,000 ending in turn"):format(big * 1e6),
+      ("%.0f us CPU: over 1,000"):format(small * 1e6),
+      ("%.1f"):format(big / small), "<= 12x (linear)")
 end
 
 -- churn: 100,000 jobs through one manager, flushed every 1,000. The heap

@@ -1,5 +1,5 @@
 -- jobs.lua: the Lua half of luajobs, run once per state over the C core.
--- Owns the manager's bookkeeping and printouts; the core (src/) runs jobs.
+-- Owns the manager's printouts and checks; its bookkeeping is in C.
 
 local core = ...
 
@@ -90,9 +90,11 @@ local function manager()
   end
 
   -- The status printout, a line each, grouped by status as read at once.
+  -- Lines are joined a thousand at a time: a long table of new strings
+  -- would be old, and walked at each collection, long before its end.
   local function report()
     local list, states = c.list()
-    local groups, width, lines = {}, 0, {}
+    local groups, width = {}, 0
     for i, job in ipairs(list) do
       local group = groups[states[i]] or {}
       groups[states[i]] = group
@@ -100,16 +102,24 @@ local function manager()
       width = math.max(width, #short(job.name))
     end
     local numwidth = #list > 0 and #tostring(list[#list].num) or 0
+    local text, lines = {}, {}
+    local function add(line)
+      lines[#lines + 1] = line
+      if #lines == 1000 then
+        text[#text + 1] = table.concat(lines, "\n")
+        lines = {}
+      end
+    end
     for _, status in ipairs(statuses) do
       if groups[status] then
-        lines[#lines + 1] = headings[status] .. ":"
+        add(headings[status] .. ":")
         for _, i in ipairs(groups[status]) do
-          lines[#lines + 1] = "  " .. describe(list[i], width, status,
-                                               numwidth)
+          add("  " .. describe(list[i], width, status, numwidth))
         end
       end
     end
-    return #lines > 0 and table.concat(lines, "\n") or "No jobs."
+    text[#text + 1] = #lines > 0 and table.concat(lines, "\n") or nil
+    return #text > 0 and table.concat(text, "\n") or "No jobs."
   end
 
   function m.status()

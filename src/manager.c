@@ -1,6 +1,7 @@
 /*
-** manager.c: the C side of a manager (SPEC §5): numbers and lists its jobs,
-** limits how many run at once, and waits for any or all of a list of jobs.
+** manager.c: the C side of a manager (SPEC §5): numbers its jobs and keeps
+** their order, lists them, and waits for any or all of them, or for the
+** first of a list of jobs.
 */
 
 #include <errno.h>
