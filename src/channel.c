@@ -18,8 +18,9 @@
 
 #include "jobs.h"
 #include "jobsconf.h"
-#include "control.h"
+#include "cancel.h"
 #include "copy.h"
+#include "state.h"
 #include "channel.h"
 
 
@@ -96,7 +97,7 @@ static int channel_gc (lua_State *L) {
 ** sleeps, so that nobody signals a condition nobody waits on. Returns 0
 ** with the channel as it may go on, still held. Else ETIMEDOUT, or
 ** ECANCELED for a job that must stop. A job blocking tells a cancel what it
-** waits on, without holding 'ch->mu' (control.c takes its lock first),
+** waits on, without holding 'ch->mu' (cancel.c takes its lock first),
 ** once: '*told'; the caller untells it once it has let go of 'ch->mu'.
 */
 static int await (Channel *ch, Job *self, pthread_cond_t *cv, double until,

@@ -11,11 +11,12 @@
 
 #include "jobs.h"
 #include "jobsconf.h"
-#include "control.h"
+#include "cancel.h"
 #include "copy.h"
+#include "libs.h"
+#include "state.h"
 #include "worker.h"
 #include "job.h"
-#include "manager.h"
 #include "names.h"
 
 
@@ -718,13 +719,14 @@ static void readoptions (lua_State *L, Job *j) {
 
 
 /*
-** Starts the job whose function or string is at 'base' (2 after an options
-** table, else 1), its arguments after it. Upvalues: 1, the hub of the
-** owner's state; 2, the manager that numbers and lists the job.
+** Pushes a new job object for the function or string at 'base' (2 after an
+** options table, else 1), its arguments after it, and returns its job,
+** ready to start, or (with '*died') dead already: its memory limit cannot
+** hold its state. Raises on bad input, creating nothing the caller sees.
 */
-static int start (lua_State *L, int base) {
+Job *jobs_newobject (lua_State *L, int base, int *died) {
   int nargs = lua_gettop(L) - base + 1;
-  int t = lua_type(L, base), env = 0, names = 0, ud, err, died;
+  int t = lua_type(L, base), env = 0, names = 0, ud;
   size_t len;
   const char *name;
   Box *b;
@@ -770,7 +772,7 @@ static int start (lua_State *L, int base) {
     if (env == 0)
       names = jobs_freenames(L, base);
   }
-  died = jobs_prepare(L, j, base, nargs, env, names);
+  *died = jobs_prepare(L, j, base, nargs, env, names);
   lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
   lua_pushvalue(L, ud);
   lua_rawsetp(L, -2, j);  /* for jobs.poll */
@@ -780,52 +782,21 @@ static int start (lua_State *L, int base) {
     lua_pushvalue(L, -3);
     lua_call(L, 2, 0);
   }
-  /* Last: the manager lists the job (this may raise, listing nothing),
-  ** and it starts. */
-  b->num = j->num = jobs_enroll(L, lua_upvalueindex(2), ud);
-  if (died) {  /* its memory limit cannot hold its state: it ends dead */
+  if (*died) {
     lua_createtable(L, 0, 1);
     lua_pushliteral(L, "not enough memory");
     lua_setfield(L, -2, "error");
     lua_setiuservalue(L, ud, UV_OUTCOME);
-    jobs_endunstarted((Hub *)lua_touserdata(L, lua_upvalueindex(1)), j,
-                      jobs_limitof(L, lua_upvalueindex(2)), JOB_DEAD);
-    lua_pushvalue(L, ud);
-    return 1;
   }
-  err = jobs_start(j, (Hub *)lua_touserdata(L, lua_upvalueindex(1)),
-                   jobs_limitof(L, lua_upvalueindex(2)));
-  if (err != 0) {
-    jobs_unenroll(L, lua_upvalueindex(2), b->num);
-    return luaL_error(L, "cannot start a thread for the job: %s",
-                      strerror(err));
-  }
-  lua_pushvalue(L, ud);
-  return 1;
+  lua_settop(L, ud);
+  return j;
 }
 
 
-/* jobs.new(fn, ...) or jobs.new(string [, env]) */
-static int newjob (lua_State *L) {
-  return start(L, 1);
-}
-
-
-/* jobs.spawn(options, fn, ...) or jobs.spawn(options, string [, env]) */
-static int spawnjob (lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  return start(L, 2);
-}
-
-
-/* Replaces the hub and the manager on top with the manager's 'new' and
-** 'spawn'. */
-void jobs_pushmakers (lua_State *L) {
-  lua_pushvalue(L, -2);
-  lua_pushvalue(L, -2);
-  lua_pushcclosure(L, newjob, 2);
-  lua_insert(L, -3);
-  lua_pushcclosure(L, spawnjob, 2);
+/* Numbers the job object at 'idx' 'num': its manager's number for it. */
+void jobs_setnum (lua_State *L, int idx, lua_Integer num) {
+  Box *b = (Box *)lua_touserdata(L, idx);
+  b->num = b->j->num = num;
 }
 
 /* }====================================================== */

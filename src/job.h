@@ -6,13 +6,14 @@
 
 #include "lua.h"
 
-#include "worker.h"
+#include "hub.h"
 
 /* The names of the statuses, by JobStatus. */
 extern const char *const jobs_statusnames[];
 
 void jobs_openjob (lua_State *L);
-void jobs_pushmakers (lua_State *L);
+Job *jobs_newobject (lua_State *L, int base, int *died);
+void jobs_setnum (lua_State *L, int idx, lua_Integer num);
 Job *jobs_checkjob (lua_State *L, int idx, Hub *h);
 Job *jobs_tojob (lua_State *L, int idx);
 int jobs_luapoll (lua_State *L);

@@ -92,7 +92,7 @@
 #endif
 
 /* The signal a cancel sends to the thread of a running job, whose handler
-** arms a hook there (control.c); 0: the highest real-time signal with no
+** arms a hook there (cancel.c); 0: the highest real-time signal with no
 ** handler when the module first opens. ThreadSanitizer holds back
 ** asynchronous signals until the thread next calls into libc, which a job
 ** spinning in Lua code never does; it delivers SIGSYS at once. */

@@ -12,8 +12,9 @@
 #include "lauxlib.h"
 
 #include "jobsconf.h"
-#include "control.h"
+#include "cancel.h"
 #include "job.h"
+#include "line.h"
 #include "manager.h"
 #include "worker.h"
 
@@ -32,7 +33,9 @@ typedef struct Manager {
 enum { UV_NUMBERED = 1, UV_ORDER };
 
 
-lua_Integer jobs_enroll (lua_State *L, int m, int job) {
+/* Numbers the job object at 'job' for the manager at 'm' and lists it
+** there; may raise, before counting it. */
+static lua_Integer enroll (lua_State *L, int m, int job) {
   Manager *mg = (Manager *)lua_touserdata(L, m);
   lua_getiuservalue(L, m, UV_NUMBERED);
   lua_pushvalue(L, job);
@@ -47,7 +50,7 @@ lua_Integer jobs_enroll (lua_State *L, int m, int job) {
 
 
 /* Unlists job number 'num', the last numbered, which could not start. */
-void jobs_unenroll (lua_State *L, int m, lua_Integer num) {
+static void unenroll (lua_State *L, int m, lua_Integer num) {
   Manager *mg = (Manager *)lua_touserdata(L, m);
   lua_getiuservalue(L, m, UV_NUMBERED);
   lua_pushnil(L);
@@ -59,8 +62,45 @@ void jobs_unenroll (lua_State *L, int m, lua_Integer num) {
 }
 
 
-Limit *jobs_limitof (lua_State *L, int m) {
-  return ((Manager *)lua_touserdata(L, m))->limit;
+/*
+** Starts the job whose function or string is at 'base' (2 after an options
+** table, else 1), its arguments after it. Upvalues: 1, the hub of the
+** owner's state; 2, the manager that numbers and lists the job.
+*/
+static int make (lua_State *L, int base) {
+  Hub *h = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
+  Manager *mg = (Manager *)lua_touserdata(L, lua_upvalueindex(2));
+  int died, err, ud;
+  Job *j = jobs_newobject(L, base, &died);
+  lua_Integer num;
+  ud = lua_gettop(L);
+  /* Last: the manager lists the job (this may raise, listing nothing),
+  ** and it starts. */
+  num = enroll(L, lua_upvalueindex(2), ud);
+  jobs_setnum(L, ud, num);
+  if (died) {  /* its memory limit cannot hold its state: it ends dead */
+    jobs_endunstarted(h, j, mg->limit, JOB_DEAD);
+    return 1;
+  }
+  if ((err = jobs_start(j, h, mg->limit)) != 0) {
+    unenroll(L, lua_upvalueindex(2), num);
+    return luaL_error(L, "cannot start a thread for the job: %s",
+                      strerror(err));
+  }
+  return 1;
+}
+
+
+/* jobs.new(fn, ...) or jobs.new(string [, env]) */
+static int newjob (lua_State *L) {
+  return make(L, 1);
+}
+
+
+/* jobs.spawn(options, fn, ...) or jobs.spawn(options, string [, env]) */
+static int spawnjob (lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  return make(L, 2);
 }
 
 
@@ -325,9 +365,12 @@ int jobs_newmanager (lua_State *L) {
   lua_setfield(L, -2, "jobs");
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushvalue(L, m);
-  jobs_pushmakers(L);  /* new, spawn */
-  lua_setfield(L, -3, "spawn");
+  lua_pushcclosure(L, newjob, 2);
   lua_setfield(L, -2, "new");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushvalue(L, m);
+  lua_pushcclosure(L, spawnjob, 2);
+  lua_setfield(L, -2, "spawn");
   return 1;
 }
 

@@ -7,6 +7,7 @@
 #include "lauxlib.h"
 
 #include "jobs.h"
+#include "cancel.h"
 #include "channel.h"
 #include "control.h"
 #include "job.h"
@@ -42,7 +43,7 @@ JOBS_API int luaopen_jobs (lua_State *L) {
   jobs_initcancel(L);
   jobs_openjob(L);
   luaL_newlib(L, control);  /* the core, handed to the Lua half */
-  jobs_newhub(L);  /* one per state: closing the state waits for its jobs */
+  jobs_openhub(L);  /* one per state: closing the state waits for its jobs */
   luaL_setfuncs(L, overhub, 1);
   lua_pushliteral(L, LUAJOBS_VERSION);
   lua_setfield(L, -2, "version");

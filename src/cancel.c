@@ -1,0 +1,595 @@
+/*
+** cancel.c: stopping a running job (SPEC §6): a cancel signals the job's
+** thread, whose handler arms a hook there; the job's own coroutine, pcall
+** and os.exit; the waits a cancel wakes.
+**
+** A cancel never touches the job's state from another thread: it sets
+** 'j->cancel', wakes what the job is blocked on, and signals the job's
+** thread, whose handler arms a hook there; the job raises at its next
+** instruction or when its wait wakes.
+*/
+
+#define _GNU_SOURCE  /* pthread_sigqueue, pthread_attr_setsigmask_np */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+
+#include "jobs.h"
+#include "jobsconf.h"
+#include "cancel.h"
+
+
+/* Its address keys, in a job's registry, a light userdata: its Job. */
+static const char selfkey = 0;
+
+
+/*
+** {======================================================
+** Cancel: a signal to the job's thread arms a hook there
+** =======================================================
+**
+** A running job has no hook: Lua sends every instruction through the hook
+** machinery while one is set, whatever its count, which halves the speed
+** of plain Lua code. A cancel sets 'j->cancel', then sends the cancel
+** signal to the thread running the job (if any); its handler, on that
+** thread, sets a count hook on the job's state and on the coroutine
+** running there. lua_sethook is the one call Lua allows from a signal
+** handler, as lua.c does for Ctrl-C. Each cancel (or timeout) is a
+** request, raised once, by the hook or a wait (jobs_stop): the job unwinds
+** through its <close> handlers, and its pcall, xpcall and coroutine
+** functions raise again on return (unwind), so that no code of its own
+** goes on but those handlers, each stopped by a further request. A job
+** stopped hard (its owner's state closing) raises before every
+** instruction.
+*/
+
+/* The signal a cancel sends, chosen once for the process (a signal's
+** handler is the process's, whatever state or thread asks). */
+static int cancelsig = 0;
+static pthread_once_t chosen = PTHREAD_ONCE_INIT;
+
+
+Job *jobs_self (lua_State *L) {
+  return (Job *)jobs_registered(L, &selfkey);
+}
+
+
+/* Makes 'j' the job of its state J: in J's registry, for jobs_self, and
+** in J's extra space, which Lua copies into every coroutine made there
+** (for the coroutine library and debug.sethook below). Runs protected. */
+void jobs_setself (lua_State *J, Job *j) {
+  *(Job **)lua_getextraspace(J) = j;
+  lua_pushlightuserdata(J, j);
+  lua_rawsetp(J, LUA_REGISTRYINDEX, &selfkey);
+}
+
+
+/* Why 'self' (NULL outside a job) must stop: 0 if it need not. */
+int jobs_stopping (Job *self) {
+  return self != NULL ? __atomic_load_n(&self->cancel, __ATOMIC_ACQUIRE) : 0;
+}
+
+
+/* Whether a request to stop 'self' (NULL outside a job) waits to be
+** raised: always, for a job stopped hard. Read on the job's own thread. */
+int jobs_pending (Job *self) {
+  return self != NULL &&
+         (__atomic_load_n(&self->hard, __ATOMIC_ACQUIRE) ||
+          __atomic_load_n(&self->requests, __ATOMIC_ACQUIRE) != self->delivered);
+}
+
+
+/* Whether L runs a finalizer now, at any level: the error of one is lost
+** to the collector. */
+static int infinalizer (lua_State *L) {
+  lua_Debug ar;
+  int level;
+  for (level = 0; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "n", &ar);
+    if (ar.name != NULL && strcmp(ar.name, "__gc") == 0 &&
+        strcmp(ar.namewhat, "metamethod") == 0)
+      return 1;
+  }
+  return 0;
+}
+
+
+/* Pushes why 'self' stops: "cancelled", "timeout", "os.exit(5) ended the
+** job". */
+static void pushwhy (lua_State *L, Job *self) {
+  int why = jobs_stopping(self);
+  if (why == JOBS_EXITED)
+    lua_pushfstring(L, "os.exit(%d) ended the job", self->exitcode);
+  else if (why == JOBS_TIMEDOUT)
+    lua_pushliteral(L, "timeout");
+  else
+    lua_pushliteral(L, "cancelled");
+}
+
+
+/* Goes on unwinding the stopping job 'self' past a boundary that would
+** have caught the stop (a pcall, a coroutine's resume): raises again. */
+static int unwind (lua_State *L, Job *self) {
+  pushwhy(L, self);
+  return lua_error(L);
+}
+
+
+static void hook (lua_State *L, lua_Debug *ar);
+
+/*
+** Raises, in the stopping job's state L, why it stops, delivering the
+** requests so far: the job unwinds, running its pending <close> handlers,
+** and each boundary on the way raises again (unwind). A further request
+** stops only what runs then (a handler that does not end). Raised inside a
+** finalizer, where the collector swallows it, it delivers nothing: the
+** hook armed for it raises it again past the finalizer. A job stopped hard
+** raises again before every instruction, handlers or not.
+*/
+int jobs_stop (lua_State *L, Job *self) {
+  if (__atomic_load_n(&self->hard, __ATOMIC_ACQUIRE))
+    lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+  else if (!infinalizer(L)) {
+    self->delivered = __atomic_load_n(&self->requests, __ATOMIC_ACQUIRE);
+    lua_sethook(L, NULL, 0, 0);
+  }
+  return unwind(L, self);
+}
+
+
+/* The hook a cancel arms: raises a request waiting, or goes. */
+static void hook (lua_State *L, lua_Debug *ar) {
+  Job *self = jobs_self(L);
+  (void)ar;
+  if (jobs_pending(self))
+    jobs_stop(L, self);
+  lua_sethook(L, NULL, 0, 0);
+}
+
+
+/* Arms the states 'r' runs: the coroutine running Lua code now and the
+** job's own. Runs on the thread of 'r', maybe in its signal handler. */
+static void arm (Runner *r) {
+  lua_sethook(r->L, hook, LUA_MASKCOUNT, 1);
+  if (r->J != r->L)
+    lua_sethook(r->J, hook, LUA_MASKCOUNT, 1);
+}
+
+
+/* The cancel signal's handler: only a signal this process queued for a
+** job's thread, carrying its Runner, arms anything. */
+static void onsignal (int sig, siginfo_t *info, void *context) {
+  Runner *r = (Runner *)info->si_value.sival_ptr;
+  Job *j;
+  (void)sig;
+  (void)context;
+  if (info->si_code != SI_QUEUE || info->si_pid != getpid() || r == NULL)
+    return;
+  __atomic_store_n(&r->inflight, 0, __ATOMIC_RELEASE);
+  if ((j = r->job) != NULL && jobs_pending(j))
+    arm(r);
+}
+
+
+/* Whether 'sig' has no handler and may be the cancel signal. */
+static int isfree (int sig) {
+  struct sigaction old;
+  return sigaction(sig, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+         old.sa_handler == SIG_DFL;
+}
+
+
+/* Chooses the cancel signal, JOBS_CANCELSIGNAL or the highest free
+** real-time signal, and installs its handler. */
+static void choose (void) {
+  struct sigaction sa;
+  int sig = JOBS_CANCELSIGNAL;
+  if (sig == 0)
+    for (sig = SIGRTMAX; sig >= SIGRTMIN && !isfree(sig); sig--) {}
+  if (sig < 1 || !isfree(sig))
+    return;
+  sa.sa_sigaction = onsignal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;  /* the job's system calls go on */
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(sig, &sa, NULL) == 0)
+    cancelsig = sig;
+}
+
+
+int jobs_initcancel (lua_State *L) {
+  pthread_once(&chosen, choose);
+  if (cancelsig == 0)
+    return luaL_error(L, "no free signal to cancel jobs with "
+                         "(see JOBS_CANCELSIGNAL)");
+  return cancelsig;
+}
+
+
+/* Sets the signal mask a job's thread starts with: every asynchronous
+** signal blocked (they go to the host's threads: a Ctrl-C in luajobs stops
+** its prompt, never a job), but the cancel signal. */
+void jobs_threadmask (pthread_attr_t *attr) {
+  sigset_t async;
+  sigfillset(&async);
+  sigdelset(&async, SIGSEGV);
+  sigdelset(&async, SIGBUS);
+  sigdelset(&async, SIGFPE);
+  sigdelset(&async, SIGILL);
+  sigdelset(&async, cancelsig);
+  pthread_attr_setsigmask_np(attr, &async);
+}
+
+
+/*
+** The calling thread, whose Runner is 'r', runs the state of 'j' from now
+** on: a cancel signals it. One asked for already arms it at once.
+*/
+void jobs_enter (Runner *r, Job *j) {
+  r->thread = pthread_self();
+  __atomic_store_n(&r->inflight, 0, __ATOMIC_RELAXED);  /* not shared yet */
+  r->J = r->L = j->L;
+  r->job = j;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);  /* all set before a signal */
+  pthread_mutex_lock(&j->mu);
+  j->runner = r;
+  pthread_mutex_unlock(&j->mu);
+  if (jobs_pending(j))
+    arm(r);
+}
+
+
+/* The thread of 'r' no longer runs the state of 'j': a late signal does
+** nothing. A hook a cancel armed stays, but no Lua code runs there any
+** more, but finalizers as it closes, which Lua runs with hooks off. */
+void jobs_leave (Runner *r, Job *j) {
+  pthread_mutex_lock(&j->mu);
+  j->runner = NULL;
+  pthread_mutex_unlock(&j->mu);
+  r->job = NULL;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+
+/* Sends the cancel signal to the thread of 'r', unless one is on its way
+** already: a thread flooded with signals makes no progress (a system call
+** it restarts after each is interrupted again). */
+static void interrupt (Runner *r) {
+  union sigval v;
+  if (__atomic_exchange_n(&r->inflight, 1, __ATOMIC_ACQ_REL))
+    return;
+  v.sival_ptr = r;
+  if (pthread_sigqueue(r->thread, cancelsig, v) != 0)
+    __atomic_store_n(&r->inflight, 0, __ATOMIC_RELEASE);
+}
+
+
+/* Records a request that 'j' stop, for 'why' if it is the first. Returns
+** whether it was. */
+static int request (Job *j, int why) {
+  int none = 0;
+  int first = __atomic_compare_exchange_n(&j->cancel, &none, why, 0,
+                                          __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+  __atomic_add_fetch(&j->requests, 1, __ATOMIC_ACQ_REL);
+  return first;
+}
+
+
+/* Asks 'j' to stop (the first reason given stays), signals the thread
+** running it and wakes its waits; 'hard': for good, <close> handlers too,
+** as the owner's state closes. */
+void jobs_cancel (Job *j, int why, int hard) {
+  if (hard)
+    __atomic_store_n(&j->hard, 1, __ATOMIC_RELEASE);
+  request(j, why);
+  pthread_mutex_lock(&j->mu);  /* order: 'j->mu', then what it waits on */
+  if (j->runner != NULL)
+    interrupt(j->runner);
+  pthread_cond_broadcast(&j->wake);
+  if (j->waitmu != NULL) {
+    pthread_mutex_lock(j->waitmu);
+    pthread_cond_broadcast(j->waitcv);
+    pthread_mutex_unlock(j->waitmu);
+  }
+  pthread_mutex_unlock(&j->mu);
+}
+
+
+/* The job whose state (or one of its coroutines) L is: kept in the
+** extra space of the job's state, which Lua copies into every coroutine
+** made there. Only for states of jobs: those of the coroutine library
+** and debug.sethook below, which only a job's state has. */
+#define jobof(L)	(*(Job **)lua_getextraspace(L))
+
+
+/*
+** Follows the job of L onto its coroutine 'co' (NULL: none), on the job's
+** thread 'r' (NULL: none), so that a cancel arms the coroutine running;
+** arms it at once if the job is stopping already (a coroutine made before
+** the cancel has no hook).
+*/
+static void follow (Runner *r, lua_State *co) {
+  if (co == NULL || r == NULL)
+    return;
+  r->L = co;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (jobs_pending(r->job))
+    lua_sethook(co, hook, LUA_MASKCOUNT, 1);
+}
+
+
+/*
+** Resumes 'co' with the 'narg' values on top of L, following the job
+** there and back; as Lua's coroutine library does, leaves on L what it
+** yielded or returned and returns how many, or leaves the error and
+** returns -1.
+*/
+static int resumeco (lua_State *L, lua_State *co, int narg) {
+  Runner *r = jobof(L)->runner;  /* this thread's own, if it runs the job */
+  int st, nres;
+  if (!lua_checkstack(co, narg)) {
+    lua_pushliteral(L, "too many arguments to resume");
+    return -1;
+  }
+  lua_xmove(L, co, narg);
+  follow(r, co);
+  st = lua_resume(co, L, narg, &nres);
+  follow(r, L);
+  if (jobs_stopping(jobof(L)))  /* what it yields or throws cannot stop it */
+    unwind(L, jobof(L));
+  if (st != LUA_OK && st != LUA_YIELD) {
+    lua_xmove(co, L, 1);
+    return -1;
+  }
+  if (!lua_checkstack(L, nres + 1)) {
+    lua_pop(co, nres);
+    lua_pushliteral(L, "too many results to resume");
+    return -1;
+  }
+  lua_xmove(co, L, nres);
+  return nres;
+}
+
+
+/* coroutine.resume of a job. */
+static int resume (lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  int n;
+  luaL_argexpected(L, co != NULL, 1, "thread");
+  if ((n = resumeco(L, co, lua_gettop(L) - 1)) < 0) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, -(n + 1));
+  return n + 1;
+}
+
+
+/* A function of coroutine.wrap in a job; upvalue 1 is its coroutine. An
+** error in the coroutine closes it and goes on in the caller, with where
+** it was called from. */
+static int wrapped (lua_State *L) {
+  lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+  int n = resumeco(L, co, lua_gettop(L)), st;
+  if (n >= 0)
+    return n;
+  st = lua_status(co);
+  if (st != LUA_OK && st != LUA_YIELD) {  /* an error in the coroutine */
+    Runner *r = jobof(L)->runner;
+    follow(r, co);  /* its <close> handlers run there */
+#if LUA_VERSION_RELEASE_NUM >= 50406
+    st = lua_closethread(co, L);
+#else
+    st = lua_resetthread(co);
+#endif
+    follow(r, L);
+    lua_xmove(co, L, 1);
+  }
+  if (st != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  }
+  return lua_error(L);
+}
+
+
+/* coroutine.wrap of a job. */
+static int wrap (lua_State *L) {
+  lua_State *co;
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  co = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, co, 1);
+  lua_pushcclosure(L, wrapped, 1);
+  return 1;
+}
+
+
+/* coroutine.close of a job; upvalue 1 is Lua's own. The coroutine's
+** <close> handlers run in it. */
+static int closeco (lua_State *L) {
+  Runner *r = jobof(L)->runner;
+  int st;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  follow(r, lua_tothread(L, 2));
+  st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  follow(r, L);
+  if (jobs_stopping(jobof(L)))
+    unwind(L, jobof(L));
+  if (st != LUA_OK)
+    return lua_error(L);
+  return lua_gettop(L);
+}
+
+
+/* debug.sethook of a job; upvalue 1 is Lua's own. A hook the job sets
+** over the cancel's, as a cancel lands, is the cancel's again. */
+static int sethook (lua_State *L) {
+  Job *j = jobof(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 0);
+  if (jobs_pending(j) && j->runner != NULL)
+    arm(j->runner);
+  return 0;
+}
+
+
+/* Replaces field 'name' of the library on top with 'f', whose upvalue is
+** the library's own function. */
+static void guard (lua_State *L, const char *name, lua_CFunction f) {
+  lua_getfield(L, -1, name);
+  lua_pushcclosure(L, f, 1);
+  lua_setfield(L, -2, name);
+}
+
+
+/* The coroutine library of a job: switching coroutines tells the cancel
+** where the job's code runs. */
+int jobs_opencoroutine (lua_State *L) {
+  static const luaL_Reg own[] = {{"resume", resume}, {"wrap", wrap},
+                                 {NULL, NULL}};
+  luaopen_coroutine(L);
+  luaL_setfuncs(L, own, 0);
+  guard(L, "close", closeco);
+  return 1;
+}
+
+
+/* os.exit of a job: ends the job, "dead" with an error naming the exit,
+** never the process; its second argument, closing the state, is moot. */
+static int exitjob (lua_State *L) {
+  Job *j = jobof(L);
+  j->exitcode = lua_isboolean(L, 1)
+                ? (lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE)
+                : (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
+  if (request(j, JOBS_EXITED)) {
+    lua_pushfstring(L, "os.exit(%d) ended the job", j->exitcode);
+    jobs_keeptraceback(L, lua_tostring(L, -1), 0);
+  }
+  return jobs_stop(L, j);  /* a cancel that came first stays the reason */
+}
+
+
+int jobs_openos (lua_State *L) {
+  luaopen_os(L);
+  lua_pushcfunction(L, exitjob);
+  lua_setfield(L, -2, "exit");
+  return 1;
+}
+
+
+/* The end of a pcall or xpcall of a job (as Lua's own): a stopping job
+** goes on unwinding. */
+static int finishpcall (lua_State *L, int status, lua_KContext extra) {
+  if (jobs_stopping(jobof(L)))
+    return unwind(L, jobof(L));
+  if (status != LUA_OK && status != LUA_YIELD) {
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua_gettop(L) - (int)extra;
+}
+
+
+static int pcalljob (lua_State *L) {
+  int status;
+  luaL_checkany(L, 1);
+  lua_pushboolean(L, 1);
+  lua_insert(L, 1);
+  status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0, finishpcall);
+  return finishpcall(L, status, 0);
+}
+
+
+/* The message handler of an xpcall of a job, upvalue 1 the job's own: not
+** called for a stop, which no handler may turn into anything else. */
+static int xpcallhandler (lua_State *L) {
+  if (jobs_stopping(jobof(L)))
+    return 1;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+
+static int xpcalljob (lua_State *L) {
+  int status, n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, xpcallhandler, 1);
+  lua_replace(L, 2);
+  lua_pushboolean(L, 1);
+  lua_pushvalue(L, 1);
+  lua_rotate(L, 3, 2);
+  status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, finishpcall);
+  return finishpcall(L, status, 2);
+}
+
+
+/* The base library of a job: its pcall and xpcall do not end a stop. */
+int jobs_openbase (lua_State *L) {
+  static const luaL_Reg own[] = {{"pcall", pcalljob}, {"xpcall", xpcalljob},
+                                 {NULL, NULL}};
+  luaopen_base(L);
+  luaL_setfuncs(L, own, 0);
+  return 1;
+}
+
+
+int jobs_opendebug (lua_State *L) {
+  luaopen_debug(L);
+  guard(L, "sethook", sethook);
+  return 1;
+}
+
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Waits that a cancel wakes
+** =======================================================
+*/
+
+
+/*
+** Tells a cancel of 'self' (NULL outside a job) what it blocks on: 'cv'
+** under 'mu', or nothing (NULL). Call it without holding 'mu', before
+** waiting and after; while waiting, check jobs_pending(self) under 'mu'.
+*/
+void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv) {
+  if (self == NULL)
+    return;
+  pthread_mutex_lock(&self->mu);
+  self->waitmu = mu;
+  self->waitcv = cv;
+  pthread_mutex_unlock(&self->mu);
+}
+
+
+/* The monotonic time the number of seconds at 'idx' from now; negative
+** (no limit) if absent or huge. */
+double jobs_later (lua_State *L, int idx) {
+  double secs = luaL_optnumber(L, idx, -1);
+  luaL_argcheck(L, lua_isnoneornil(L, idx) || secs >= 0, idx,
+                "non-negative number expected");
+  return (secs < 0 || secs > 1e9) ? -1 : jobs_now() + secs;
+}
+
+
+/* }====================================================== */

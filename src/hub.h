@@ -1,0 +1,54 @@
+/*
+** hub.h: the counterpart of one owning lua_State: its jobs, those finished
+** since its last poll, its threads and its clock (guarded by 'mu').
+*/
+#ifndef hub_h
+#define hub_h
+
+#include <pthread.h>
+
+#include "lua.h"
+
+#include "record.h"
+
+struct Worker;
+
+
+/*
+** The counterpart of one owning lua_State: its jobs' threads, so that closing
+** that state can wait for every one to have exited (the module's code may
+** be unloaded right after).
+*/
+typedef struct Hub {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int running;  /* threads not yet in 'done' */
+  struct Worker *idle;  /* threads waiting for a job, the last to wait first */
+  int nidle;  /* how many */
+  struct Worker *done;  /* threads to join */
+  int closing;  /* the state is closing: idle threads must go */
+  JobList jobs;  /* jobs running or in line, to cancel them all */
+  int awaiting;  /* the owner waits on 'cv' for an 'awaited' job to end */
+  JobList finished;  /* jobs finished since the last jobs.poll() whose
+                        objects live, in that order */
+  int fd;  /* an eventfd, readable while 'finished' may not be empty */
+  struct Job *spent;  /* jobs whose states wait to be closed (worker.c) */
+  int nspent;  /* how many */
+  int closer;  /* a thread is woken or started to close them */
+  struct Job **timed;  /* jobs running with a timeout, a heap (clock.c) */
+  int ntimed;  /* how many */
+  int timedjobs;  /* jobs with a timeout started and not over */
+  int timedsize;  /* room in 'timed', more than 'timedjobs' */
+  pthread_t clock;  /* cancels each timed job at its deadline */
+  pthread_cond_t clockcv;  /* wakes it: a new first deadline, or stop */
+  int clockon, clockstop;
+} Hub;
+
+
+Hub *jobs_newhub (lua_State *L, lua_CFunction close);
+Hub *jobs_hubof (lua_State *L);
+int jobs_settle (Hub *h, Job *j, JobStatus st);
+int jobs_orphan (Job *j);
+Job *jobs_takefinished (Hub *h);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+** record.h: the record of a job that its owner and its thread share, and
+** what every layer uses with it: lists of jobs, the clock, waits, texts.
+*/
+#ifndef record_h
+#define record_h
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "lua.h"
+
+#include "alloc.h"
+
+typedef enum JobStatus {
+  JOB_CREATED, JOB_RUNNING, JOB_COMPLETED, JOB_DEAD, JOB_CANCELLED
+} JobStatus;
+
+#define jobs_isfinal(st)	((st) >= JOB_COMPLETED)
+
+/* Sets the status of job 'j', holding 'j->mu': atomically, for a wait that
+** polls it without the lock before it sleeps (job.c). */
+#define jobs_setstatus(j, st)	__atomic_store_n(&(j)->status, st, __ATOMIC_RELEASE)
+
+#define JOBS_ALLLIBS	(~0)  /* Options.libs: every standard library */
+
+struct Hub;
+struct Runner;
+
+
+/* Where a job sits in a JobList. */
+typedef struct Links {
+  struct Job *prev, *next;
+} Links;
+
+
+/* A list of jobs in order, linked by the Links at offset 'links' of each
+** (record.c): a job may be in two lists at once. */
+typedef struct JobList {
+  struct Job *first, *last;
+  size_t links;
+} JobList;
+
+
+/* What the owner's thread waits for in a manager (see 'Limit'). */
+enum { JOBS_NOWAIT, JOBS_WAITANY, JOBS_WAITALL };
+
+
+/*
+** The C side of one manager: how many of its jobs run at once (past 'max',
+** jobs wait in line as "created", and a thread whose job ends runs the
+** first in line), and its jobs as they finish, for wait_any and wait_all.
+** Guarded by the hub's mutex; freed when 'refs' drops to 0.
+*/
+typedef struct Limit {
+  int max;  /* 0: no limit */
+  int running;  /* jobs of the manager holding a thread */
+  struct Job *first, *last;  /* the line, linked by 'nextdone' */
+  int refs;  /* the manager, and each of its jobs not yet over */
+  int unfinished;  /* its jobs not over */
+  int open;  /* the manager lives: its jobs go to 'done' as they end */
+  JobList done;  /* jobs over and numbered that wait_any has not returned,
+                    in the order they finished (links 'inmanager') */
+  int waiting;  /* JOBS_WAITANY or JOBS_WAITALL: the owner waits on
+                   'hub->cv' for a job in 'done', or for none unfinished */
+} Limit;
+
+
+/* What jobs.spawn's options ask of a job's state and thread. */
+typedef struct Options {
+  double timeout;  /* seconds before it is cancelled; negative: never */
+  int capture;  /* print and io.write go to 'out' */
+  int libs;  /* the standard libraries it opens, a bit each (libs.c) */
+  int daemon;  /* closing the owner's state cancels it instead of waiting */
+} Options;
+
+
+/* A string a job's thread writes and its owner reads, under 'mu'. */
+typedef struct Text {
+  char *s;
+  size_t len, size;
+} Text;
+
+
+/*
+** A job as its owner and its thread share it; 'mu' guards every field the
+** two may touch at once. Who owns 'L' when is the design's spine; see
+** worker.c.
+*/
+typedef struct Job {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;  /* broadcast when 'status' becomes final */
+  pthread_cond_t wake;  /* wakes the job's own sleeps on cancel */
+  lua_State *L;  /* the job's state, or NULL once closed */
+  JobStatus status;
+  int refs;  /* the owner's job object; its thread, then 'hub->finished' */
+  int orphan;  /* its object is gone: no poll can report it ('hub->mu') */
+  int listed;  /* in 'hub->finished' ('hub->mu') */
+  int cancel;  /* 0, or why it must stop (cancel.c); atomic */
+  int requests;  /* cancels asked (and timeouts due); atomic */
+  int delivered;  /* of those, raised in the job (its thread only) */
+  int hard;  /* stopped for good, <close> handlers too; atomic */
+  int exitcode;  /* its os.exit's, with JOBS_EXITED */
+  double started, finished;  /* seconds on the monotonic clock ('mu') */
+  double deadline;  /* when its timeout cancels it (set as it starts) */
+  int tindex;  /* its place in 'hub->timed', or 0 */
+  int timeroom;  /* room in 'hub->timed' is reserved for it ('hub->mu') */
+  struct Runner *runner;  /* of the thread running its state, or NULL ('mu') */
+  Options opt;
+  Heap heap;  /* of 'L', owned with it */
+  pthread_mutex_t *waitmu;  /* what it is blocked on, if anything: a */
+  pthread_cond_t *waitcv;   /* cancel broadcasts 'waitcv' under 'waitmu' */
+  lua_Integer num;  /* what jobs.self() says (set before it starts) */
+  Text name;
+  Text out;  /* captured output */
+  int progtype;  /* LUA_TNONE (never told), LUA_TNIL, LUA_TBOOLEAN, ... */
+  int progint;  /* a number of integer subtype (exact below 2^53) */
+  lua_Number prognum;
+  Text progress, progmsg;
+  struct Hub *hub;
+  Limit *limit;  /* its manager's */
+  Links inhub;  /* in 'hub->jobs' until over, then in 'hub->finished' */
+  Links inmanager;  /* in its limit's 'done' */
+  int unreturned;  /* in its limit's 'done' ('hub->mu') */
+  int awaited;  /* the owner waits for it among others ('hub->awaiting') */
+  struct Job *nextdone;  /* in its limit's line, or in a list taken */
+  lua_State *closing;  /* its state, in 'hub->spent' ('hub->mu') */
+  struct Job *nextspent;  /* in 'hub->spent' */
+} Job;
+
+
+double jobs_now (void);
+void jobs_initcv (pthread_cond_t *cv);
+int jobs_waitcv (pthread_cond_t *cv, pthread_mutex_t *mu, double until);
+void *jobs_registered (lua_State *L, const void *key);
+
+Job *jobs_newjob (void);
+void jobs_release (Job *j);
+void jobs_releaselist (Job *j);
+void jobs_closejob (Job *j, lua_State *J);
+int jobs_bigstate (lua_State *J);
+
+void jobs_initlist (JobList *list, size_t links);
+void jobs_append (JobList *list, Job *j);
+void jobs_detach (JobList *list, Job *j);
+
+void jobs_keeptraceback (lua_State *L, const char *msg, int level);
+const char *jobs_traceback (lua_State *J, size_t *len);
+
+void jobs_settext (Text *t, const char *s, size_t len);
+void jobs_pushtext (lua_State *L, Job *j, const Text *t);
+
+#endif
