@@ -3,7 +3,11 @@
 
 local core = ...
 
-local format, write = string.format, io.write
+-- The libraries it uses: the state's, or its own in a job without them.
+local string, table, math = core.string, core.table, core.math
+local format, match, gsub, find = string.format, string.match, string.gsub,
+                                  string.find
+local rep, sub, write = string.rep, string.sub, core.io.write
 
 -- The groups of a status printout, in order, and their headings.
 local statuses = { "running", "completed", "dead", "cancelled", "created" }
@@ -14,14 +18,14 @@ local SHORT = 40  -- characters of a name, a result or an error a line shows
 
 -- The first line of 's', cut to SHORT characters.
 local function short(s)
-  local line = s:match("^[^\n]*")
-  if #line > SHORT then return line:sub(1, SHORT - 3) .. "..." end
+  local line = match(s, "^[^\n]*")
+  if #line > SHORT then return sub(line, 1, SHORT - 3) .. "..." end
   return #line < #s and line .. "..." or line
 end
 
 -- A value as a listing shows it: a string quoted, anything else as tostring.
 local function show(v)
-  if type(v) == "string" then return (format("%q", v):gsub("\\\n", "\\n")) end
+  if type(v) == "string" then return (gsub(format("%q", v), "\\\n", "\\n")) end
   return tostring(v)
 end
 
@@ -33,8 +37,8 @@ local function outcome(job)
     return "  -> " .. short(table.concat(shown, ", "))
   elseif job.status == "dead" or job.error == "timeout" then
     local err = tostring(job.error)
-    local chunk, rest = err:match('^%[string "(.-)"%]:(%d+:.*)')
-    if chunk and job.name:find(chunk:gsub("%.%.%.$", ""), 1, true) == 1 then
+    local chunk, rest = match(err, '^%[string "(.-)"%]:(%d+:.*)')
+    if chunk and find(job.name, (gsub(chunk, "%.%.%.$", "")), 1, true) == 1 then
       err = "line " .. rest  -- the job's own code, which its name shows
     end
     return "  -- " .. short(err)
@@ -48,8 +52,8 @@ end
 local function describe(job, width, status, numwidth)
   local name, num = short(job.name), "[" .. job.num .. "]"
   return format("%s%s %-9s  %s%s  %.2fs%s", num,
-                (" "):rep((numwidth or 0) + 2 - #num), status or job.status,
-                name, (" "):rep((width or 0) - #name), job.elapsed,
+                rep(" ", (numwidth or 0) + 2 - #num), status or job.status,
+                name, rep(" ", (width or 0) - #name), job.elapsed,
                 outcome(job))
 end
 

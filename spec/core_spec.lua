@@ -69,6 +69,25 @@ function TestCore.test_jobs_can_be_required_inside_a_job()
   lu.assertEquals({ j:wait(10) }, { true, 42 })
 end
 
+-- The module works in a job whatever libraries the job opened: its own
+-- functions, its printing and its checks need none of them.
+function TestCore.test_jobs_can_be_required_in_a_job_with_no_libraries()
+  for _, libs in ipairs({ {}, { "string", "table" } }) do
+    local j = jobs.spawn({ libs = libs }, function()
+      local jobs = require "jobs"
+      local m = jobs.manager()
+      m.config{ max_threads = 2 }
+      local inner = m.new(function(x) return x * 2 end, 21)
+      assert(m.wait_all(10))
+      local ok, err = pcall(m.wait_all, -1)
+      return select(2, inner:wait(10)), m.describe(inner), not ok
+    end)
+    local ok, answer, line, refused = j:wait(10)
+    lu.assertEquals({ ok, answer, refused }, { true, 42, true }, tostring(answer))
+    lu.assertStrContains(line, "[1] completed")
+  end
+end
+
 -- lua5.4 and luajobs run scripts with a generational collector; a job's
 -- state collects the same way, so that the same code runs alike in both.
 function TestCore.test_a_job_state_collects_in_generational_mode()

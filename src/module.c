@@ -5,6 +5,7 @@
 
 #include "lua.h"
 #include "lauxlib.h"
+#include "lualib.h"
 
 #include "jobs.h"
 #include "cancel.h"
@@ -38,6 +39,35 @@ static const luaL_Reg overhub[] = {
 };
 
 
+/*
+** Puts in the core at -1 the libraries the Lua half uses: the state's own,
+** or, in a job that did not open one, a copy of its own, which the job's
+** code does not see (not even as the methods of strings).
+*/
+static void givelibs (lua_State *L) {
+  static const luaL_Reg libs[] = {
+    {LUA_STRLIBNAME, luaopen_string}, {LUA_TABLIBNAME, luaopen_table},
+    {LUA_MATHLIBNAME, luaopen_math}, {LUA_IOLIBNAME, luaopen_io},
+    {NULL, NULL}
+  };
+  const luaL_Reg *lib;
+  for (lib = libs; lib->name != NULL; lib++) {
+    if (lua_getglobal(L, lib->name) != LUA_TTABLE) {
+      int methods = (lua_pushliteral(L, ""), lua_getmetatable(L, -1));
+      lua_pop(L, 2 + methods);
+      lib->func(L);
+      if (!methods) {  /* luaopen_string gave strings their methods */
+        lua_pushliteral(L, "");
+        lua_pushnil(L);
+        lua_setmetatable(L, -2);
+        lua_pop(L, 1);
+      }
+    }
+    lua_setfield(L, -2, lib->name);
+  }
+}
+
+
 JOBS_API int luaopen_jobs (lua_State *L) {
   luaL_checkversion(L);
   jobs_initcancel(L);
@@ -45,6 +75,7 @@ JOBS_API int luaopen_jobs (lua_State *L) {
   luaL_newlib(L, control);  /* the core, handed to the Lua half */
   jobs_openhub(L);  /* one per state: closing the state waits for its jobs */
   luaL_setfuncs(L, overhub, 1);
+  givelibs(L);
   lua_pushliteral(L, LUAJOBS_VERSION);
   lua_setfield(L, -2, "version");
   if (luaL_loadbufferx(L, jobs_lua, sizeof(jobs_lua), "=jobs.lua", "t")
