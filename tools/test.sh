@@ -16,7 +16,8 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 run() {  # run NAME [cmake options...]
   local name=$1; shift
   echo "== $name build"
-  cmake -S . -B "build-$name" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake -S . -B "build-$name" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DLUAJOBS_TESTS_REQUIRED=ON "$@" >/dev/null
   cmake --build "build-$name" -j "$jobs" >/dev/null
   ctest --test-dir "build-$name" -j "$jobs" --output-on-failure
 }
