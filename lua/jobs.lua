@@ -224,5 +224,5 @@ jobs.progress = core.progress
 jobs.channel = core.channel
 jobs.poll = core.poll
 jobs.fd = core.fd
-jobs.version = core.version
+jobs._VERSION = core._VERSION
 return jobs

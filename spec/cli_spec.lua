@@ -90,12 +90,36 @@ end
 function TestCommandLine.test_l_v_w_and_stdin()
   same({ "-l", "s=string", "-e", "print(s.rep('a', 3))" })
   same({ "-l", "no_such_module" })
-  same({ "-v" })
   same({ "-W", "-e", "warn('hi')" })
   same({ "-e", "warn('unseen')" })
   same({ "-" }, nil, "print('from stdin', ...)")
   same({}, nil, "print('stdin is not a terminal')")
-  same({ "-i" }, nil, "x = 2\nx\nfor i = 1, 2 do\nprint(i) end\n")
+end
+
+-- -v (and -i, which implies it) says luajobs' version after Lua's.
+function TestCommandLine.test_v_shows_both_versions()
+  local _, lua_out = run(lua, { "-v" })
+  lu.assertEquals({ run(luajobs, { "-v" }) }, { 0, lua_out .. "luajobs 0.2\n", "" })
+  local input = "x = 2\nx\nfor i = 1, 2 do\nprint(i) end\n"
+  local code, out, err = run(lua, { "-i" }, nil, input)
+  out = out:gsub("\n", "\nluajobs 0.2\n", 1)
+  lu.assertEquals({ run(luajobs, { "-i" }, nil, input) }, { code, out, err })
+  lu.assertEquals(select(2, run(luajobs, { "-e", "print(jobs._VERSION, jobs.version)" })),
+                  "luajobs 0.2\tnil\n")
+end
+
+-- -h and --help list the options and the prompt's job control.
+function TestCommandLine.test_h_lists_the_options_and_job_control()
+  for _, option in ipairs({ "-h", "--help" }) do
+    local code, out, err = run(luajobs, { option })
+    lu.assertEquals({ code, err }, { 0, "" })
+    for _, text in ipairs({ "usage: LUA [options] [script [args]]", "-e stat",
+                            "-h, --help", "stat &", "jobs      print the status table",
+                            "Ctrl-C", "Ctrl-D" }) do
+      lu.assertStrContains(out, text)
+    end
+  end
+  lu.assertEquals(run(luajobs, { "-hx" }), 1)
 end
 
 function TestCommandLine.test_lua_init_and_E()

@@ -88,7 +88,7 @@ def announced(s, pattern):
 
 def test_prompt_expressions_background_jobs_and_status():
     s = Session()
-    s.expect(r"luajobs 0\.1.*\n> ")
+    s.expect(r"luajobs 0\.2\n'jobs' lists jobs.*\n> ")
     s.ask("function fib(n) if n < 2 then return n end return fib(n-1) + fib(n-2) end",
           r"\n> ")
     s.ask("n = 20", r"\n> ")

@@ -7,7 +7,7 @@
 
 #include "lua.h"
 
-#define LUAJOBS_VERSION	"luajobs 0.1"
+#define LUAJOBS_VERSION	"luajobs 0.2"
 
 #if !defined(JOBS_API)
 #define JOBS_API	__attribute__((visibility("default")))

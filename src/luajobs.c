@@ -214,19 +214,13 @@ static int handle_luainit (lua_State *L) {
 #define has_error	1
 #define has_i		2
 #define has_v		4
+#define has_h		64  /* -h, --help: help and nothing else */
 #define has_e		8
 #define has_E		16
 
 
-static void print_usage (const char *badoption) {
-  lua_writestringerror("%s: ", progname);
-  if (badoption[1] == 'e' || badoption[1] == 'l')
-    lua_writestringerror("'%s' needs argument\n", badoption);
-  else
-    lua_writestringerror("unrecognized option '%s'\n", badoption);
-  lua_writestringerror(
-  "usage: %s [options] [script [args]]\n"
-  "Available options are:\n"
+/* The options, as a bad option lists them (as lua5.4 does) and -h. */
+static const char options[] =
   "  -e stat   execute string 'stat'\n"
   "  -i        enter interactive mode after executing 'script'\n"
   "  -l mod    require library 'mod' into global 'mod'\n"
@@ -235,13 +229,45 @@ static void print_usage (const char *badoption) {
   "  -E        ignore environment variables\n"
   "  -W        turn warnings on\n"
   "  --        stop handling options\n"
-  "  -         stop handling options and execute stdin\n", progname);
+  "  -         stop handling options and execute stdin\n";
+
+
+static void print_usage (const char *badoption) {
+  lua_writestringerror("%s: ", progname);
+  if (badoption[1] == 'e' || badoption[1] == 'l')
+    lua_writestringerror("'%s' needs argument\n", badoption);
+  else
+    lua_writestringerror("unrecognized option '%s'\n", badoption);
+  lua_writestringerror("usage: %s [options] [script [args]]\n"
+                       "Available options are:\n", progname);
+  lua_writestringerror("%s", options);
 }
 
 
 static void print_version (void) {
   lua_writestring(LUA_COPYRIGHT, strlen(LUA_COPYRIGHT));
   lua_writeline();
+  lua_writestring(LUAJOBS_VERSION, strlen(LUAJOBS_VERSION));
+  lua_writeline();
+}
+
+
+/* luajobs -h, --help: the options, then the prompt's job control. */
+static void print_help (void) {
+  printf("usage: %s [options] [script [args]]\n"
+         "Runs Lua 5.4 as lua5.4 does, with 'jobs' (luajobs) a global.\n"
+         "Available options are:\n%s"
+         "  -h, --help  show this help\n"
+         "At the prompt:\n"
+         "  stat &    run the line as a background job (its free names from\n"
+         "            the prompt's globals); the jobs finished since the last\n"
+         "            prompt are announced before the next one\n"
+         "  jobs      print the status table (see also jobs.traceback(n),\n"
+         "            jobs.result(n))\n"
+         "  Ctrl-C    stop the statement in the foreground, or drop the line\n"
+         "            being typed; never a background job\n"
+         "  Ctrl-D    leave once the jobs still running (not daemons) end; a\n"
+         "            Ctrl-C then cancels them\n", progname, options);
 }
 
 
@@ -255,12 +281,16 @@ static int collectargs (char **argv, int *first) {
       return args;
     switch (argv[i][1]) {
       case '-':
+        if (strcmp(argv[i], "--help") == 0)
+          return has_h;
         if (argv[i][2] != '\0')
           return has_error;
         *first = i + 1;
         return args;
       case '\0':
         return args;  /* the script is "-" */
+      case 'h':
+        return argv[i][2] == '\0' ? has_h : has_error;
       case 'E': case 'W': case 'i': case 'v':  /* nothing may follow */
         if (argv[i][2] != '\0')
           return has_error;
@@ -599,8 +629,7 @@ static void doREPL (lua_State *L) {
   progname = NULL;  /* no name in front of errors at the prompt */
   initreadline();
   if (isatty(0))
-    printf("%s: 'jobs' lists jobs; a line ending in & runs as one\n",
-           LUAJOBS_VERSION);
+    printf("'jobs' lists jobs; a line ending in & runs as one (-h: more)\n");
   while ((status = loadline(L, &bg)) != -1) {
     if (status == DROPPED)
       continue;
@@ -645,6 +674,11 @@ static int pmain (lua_State *L) {
   if (args == has_error) {
     print_usage(argv[script]);
     return 0;
+  }
+  if (args == has_h) {
+    print_help();
+    lua_pushboolean(L, 1);
+    return 1;
   }
   if (args & has_v)
     print_version();

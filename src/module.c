@@ -77,7 +77,7 @@ JOBS_API int luaopen_jobs (lua_State *L) {
   luaL_setfuncs(L, overhub, 1);
   givelibs(L);
   lua_pushliteral(L, LUAJOBS_VERSION);
-  lua_setfield(L, -2, "version");
+  lua_setfield(L, -2, "_VERSION");
   if (luaL_loadbufferx(L, jobs_lua, sizeof(jobs_lua), "=jobs.lua", "t")
       != LUA_OK)
     return lua_error(L);
