@@ -10,16 +10,45 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
-# The sanitizer builds compile Lua itself from Debian's source package.
-src=/etc/apt/sources.list.d/luajobs-src.sources
+# The sanitizer builds compile Lua itself from Debian's source package: if
+# no deb-src entry exists, add one with the URIs and suites of the deb
+# entries for this release (deb822 .sources files and one-line .list ones).
+src=/etc/apt/sources.list.d/luajobs-src
+codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
 if ! grep -rqs "^Types:.*deb-src\|^deb-src" /etc/apt/sources.list /etc/apt/sources.list.d; then
-  $sudo tee "$src" >/dev/null <<SRC
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: $(. /etc/os-release && echo "$VERSION_CODENAME")
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
+  entries=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v rel="$codename" '
+    function has(field, word,   n, w, i) {  # whether word is one of its values
+      n = split(field, w, /[ \t]+/)
+      for (i = 2; i <= n; i++) if (w[i] == word) return 1
+      return 0
+    }
+    BEGIN { RS = ""; FS = "\n" }
+    {
+      types = suites = ""
+      for (i = 1; i <= NF; i++) {
+        if ($i ~ /^Types:/) types = $i
+        if ($i ~ /^Suites:/) suites = $i
+      }
+      if (!has(types, "deb") || !has(suites, rel)) next
+      for (i = 1; i <= NF; i++)
+        if ($i ~ /^Types:/) print "Types: deb-src"; else if ($i !~ /^#/) print $i
+      print ""
+    }')
+  lines=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    awk -v rel="$codename" '{
+      line = $0
+      sub(/\[[^]]*\] */, "", line)  # options: deb [arch=...] uri suite ...
+      split(line, f, " ")
+      if (f[1] == "deb" && f[3] == rel) { sub(/^deb/, "deb-src"); print }
+    }')
+  if [ -n "$entries" ]; then
+    printf '%s\n' "$entries" | $sudo tee "$src.sources" >/dev/null
+  elif [ -n "$lines" ]; then
+    printf '%s\n' "$lines" | $sudo tee "$src.list" >/dev/null
+  else
+    echo "setup.sh: no deb entry for $codename to make a deb-src entry from" >&2
+    exit 1
+  fi
   missing+=(update-lists)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
