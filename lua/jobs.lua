@@ -29,13 +29,31 @@ local function show(v)
   return tostring(v)
 end
 
--- What a job's line ends with: its results, or why it did not finish.
-local function outcome(job)
-  if job.status == "completed" then
+-- How far a running job says it is: a fraction in [0, 1] as a bar and a
+-- percentage, anything else as text; then its message.
+local function progress(job)
+  local p, msg = job.progress, job.progress_message
+  msg = (msg and msg ~= "") and " " .. short(msg) or ""
+  if math.type(p) and p >= 0 and p <= 1 then
+    local filled = math.floor(p * 10 + 0.5)
+    return format("  [%s%s] %d%%%s", rep("#", filled), rep("-", 10 - filled),
+                  math.floor(p * 100 + 0.5), msg)
+  elseif p ~= nil then
+    return "  " .. short(tostring(p)) .. msg
+  end
+  return msg ~= "" and " " .. msg or ""
+end
+
+-- What a job's line ends with: its results, why it did not finish, or how
+-- far it is.
+local function outcome(job, status)
+  if status == "running" then
+    return progress(job)
+  elseif status == "completed" then
     local shown, results = {}, table.pack(job:results())
     for i = 1, results.n do shown[i] = show(results[i]) end
     return "  -> " .. short(table.concat(shown, ", "))
-  elseif job.status == "dead" or job.error == "timeout" then
+  elseif status == "dead" or job.error == "timeout" then
     local err = tostring(job.error)
     local chunk, rest = match(err, '^%[string "(.-)"%]:(%d+:.*)')
     if chunk and find(job.name, (gsub(chunk, "%.%.%.$", "")), 1, true) == 1 then
@@ -48,13 +66,14 @@ end
 
 -- One line about a job: number (padded to 'numwidth' digits), status (or
 -- 'status', as read with the others of a listing), name (padded to
--- 'width'), elapsed seconds, and how it ended.
+-- 'width'), elapsed seconds, and how it ended or how far it is.
 local function describe(job, width, status, numwidth)
   local name, num = short(job.name), "[" .. job.num .. "]"
+  status = status or job.status
   return format("%s%s %-9s  %s%s  %.2fs%s", num,
-                rep(" ", (numwidth or 0) + 2 - #num), status or job.status,
-                name, rep(" ", (width or 0) - #name), job.elapsed,
-                outcome(job))
+                rep(" ", (numwidth or 0) + 2 - #num), status, name,
+                rep(" ", (width or 0) - #name), job.elapsed,
+                outcome(job, status))
 end
 
 -- Checks argument 'n' of 'fname', a wait's seconds: nil or a non-negative

@@ -202,6 +202,29 @@ function TestManager.test_a_dropped_manager_lets_go_of_its_finished_jobs()
   gate.close()
 end
 
+-- A running job's line shows its progress: a fraction as a bar, anything
+-- else as text, then its message.
+function TestManager.test_status_shows_the_progress_of_running_jobs()
+  local told, gate = jobs.channel(), jobs.channel()
+  local function reporting(told, gate, value, message)
+    require("jobs").progress(value, message)
+    told:push(true)
+    return gate:pop()
+  end
+  m.spawn({ name = "crawl" }, reporting, told, gate, 0.4, "page 4")
+  m.spawn({ name = "count" }, reporting, told, gate, 7, "items")
+  m.spawn({ name = "stage" }, reporting, told, gate, "parsing")
+  m.spawn({ name = "quiet" }, reporting, told, gate)
+  for _ = 1, 4 do told:pop(10) end
+  local text = written(m.status):gsub("%d+%.%d%ds", "T")
+  lu.assertStrContains(text, "  [1] running    crawl  T  [####------] 40% page 4\n")
+  lu.assertStrContains(text, "  [2] running    count  T  7 items\n")
+  lu.assertStrContains(text, "  [3] running    stage  T  parsing\n")
+  lu.assertStrContains(text, "  [4] running    quiet  T\n")
+  gate:close()
+  m.wait_all(10)
+end
+
 function TestManager.test_status_of_no_jobs()
   lu.assertEquals(written(m.status), "No jobs.\n")
 end
