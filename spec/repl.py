@@ -128,6 +128,25 @@ def test_ctrl_c_stops_the_foreground_never_a_job():
     assert s.exit_status() == 0
 
 
+def test_ctrl_c_stops_a_wait_of_the_module():
+    s = Session()
+    s.expect(r"\n> ")
+    s.ask("j = jobs.new('while true do end') ch = jobs.channel()", r"\n> ")
+    for wait in ("j:wait()", "jobs.sleep(600)", "ch:pop()", "ch:pop(600)",
+                 "jobs.wait_all()", "jobs.wait_any()", "jobs.wait_any({ j })"):
+        s.ask("io.write('wait' .. 'ing\\n') " + wait, r"\nwaiting\n")
+        start = time.time()
+        s.send("\x03")
+        s.expect(r"interrupted!")
+        s.expect(r"\n> ")
+        assert time.time() - start < 5, wait
+        s.ask("j.status", r"\nrunning\n> ")  # the job runs on
+    s.ask("j:cancel() print(j:wait())", r"\nfalse\tcancelled\n")
+    s.expect(r"\n> ")
+    s.send("\x04")
+    assert s.exit_status() == 0
+
+
 def test_end_of_input_waits_for_a_running_job():
     s = Session()
     s.expect(r"\n> ")

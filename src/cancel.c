@@ -582,6 +582,43 @@ void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv) {
 }
 
 
+/* How many times a host called jobs_interrupt(); atomic. */
+static int breaks = 0;
+
+
+JOBS_API void jobs_interrupt (void) {
+  __atomic_add_fetch(&breaks, 1, __ATOMIC_RELEASE);  /* lock-free */
+}
+
+
+/* The count of jobs_interrupt() calls, for a wait to compare with. */
+int jobs_breaks (void) {
+  return __atomic_load_n(&breaks, __ATOMIC_ACQUIRE);
+}
+
+
+/*
+** Waits on 'cv' (holding 'mu') as jobs_waitcv does. Outside a job ('self'
+** NULL), it sleeps JOBS_BREAKTIME seconds at most, returning 0 then as for
+** a wake-up (the caller looks and waits again), and EINTR once the host
+** has called jobs_interrupt() since 'since' (jobs_breaks() before the wait).
+*/
+int jobs_waitbreak (Job *self, pthread_cond_t *cv, pthread_mutex_t *mu,
+                    double until, int since) {
+  double slice;
+  int st;
+  if (self != NULL)
+    return jobs_waitcv(cv, mu, until);
+  if (jobs_breaks() != since)
+    return EINTR;
+  slice = jobs_now() + JOBS_BREAKTIME;
+  if (until >= 0 && until <= slice)
+    return jobs_waitcv(cv, mu, until);
+  st = jobs_waitcv(cv, mu, slice);
+  return st == ETIMEDOUT ? 0 : st;
+}
+
+
 /* The monotonic time the number of seconds at 'idx' from now; negative
 ** (no limit) if absent or huge. */
 double jobs_later (lua_State *L, int idx) {

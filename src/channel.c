@@ -90,18 +90,37 @@ static int channel_gc (lua_State *L) {
 #define count(ch, f)	__atomic_load_n(&(ch)->f, __ATOMIC_SEQ_CST)
 
 
+/* Who waits in a push or pop, and until when. */
+typedef struct Waiter {
+  Job *self;  /* the job waiting, or NULL */
+  double until;  /* monotonic time; negative: no limit */
+  int since;  /* jobs_breaks() as the operation began */
+  int told;  /* a cancel of 'self' knows what it waits on */
+} Waiter;
+
+
+static void initwaiter (lua_State *L, Waiter *w, double until) {
+  w->self = jobs_self(L);
+  w->until = until;
+  w->since = jobs_breaks();
+  w->told = 0;
+}
+
+
 /*
 ** Waits on 'cv' of 'ch', holding 'ch->mu', while 'blocked' says so, until
-** the monotonic time 'until' (negative: no limit), polling it without the
-** lock for JOBS_SPINTIME seconds first; '*sleepers' counts it while it
-** sleeps, so that nobody signals a condition nobody waits on. Returns 0
-** with the channel as it may go on, still held. Else ETIMEDOUT, or
-** ECANCELED for a job that must stop. A job blocking tells a cancel what it
+** 'w->until', polling it without the lock for JOBS_SPINTIME seconds
+** first; '*sleepers' counts it while it sleeps, so that nobody signals a
+** condition nobody waits on. Returns 0 with the channel as it may go on,
+** still held. Else ETIMEDOUT, ECANCELED for a job that must stop, or EINTR
+** if the host interrupted the wait. A job blocking tells a cancel what it
 ** waits on, without holding 'ch->mu' (cancel.c takes its lock first),
-** once: '*told'; the caller untells it once it has let go of 'ch->mu'.
+** once ('w->told'); 'untell' undoes that once 'ch->mu' is let go.
 */
-static int await (Channel *ch, Job *self, pthread_cond_t *cv, double until,
-                  int (*blocked) (Channel *), int *sleepers, int *told) {
+static int await (Channel *ch, Waiter *w, pthread_cond_t *cv,
+                  int (*blocked) (Channel *), int *sleepers) {
+  Job *self = w->self;
+  double until = w->until;
   int st = 0, spun = 0;
   while (blocked(ch)) {
     if (!spun) {  /* waking a sleeping thread costs more than a short poll */
@@ -114,20 +133,20 @@ static int await (Channel *ch, Job *self, pthread_cond_t *cv, double until,
         now = jobs_now();
       pthread_mutex_lock(&ch->mu);
     }
-    else if (self != NULL && !*told) {
+    else if (self != NULL && !w->told) {
       pthread_mutex_unlock(&ch->mu);
       jobs_blockon(self, &ch->mu, cv);
-      *told = 1;
+      w->told = 1;
       pthread_mutex_lock(&ch->mu);
     }
     else if (jobs_pending(self))
       return ECANCELED;
-    else if (st == ETIMEDOUT)
-      return ETIMEDOUT;
+    else if (st == ETIMEDOUT || st == EINTR)
+      return st;
     else {
       __atomic_add_fetch(sleepers, 1, __ATOMIC_SEQ_CST);
       if (blocked(ch))  /* again, now that it counts */
-        st = jobs_waitcv(cv, &ch->mu, until);
+        st = jobs_waitbreak(self, cv, &ch->mu, until, w->since);
       __atomic_sub_fetch(sleepers, 1, __ATOMIC_SEQ_CST);
     }
   }
@@ -137,11 +156,11 @@ static int await (Channel *ch, Job *self, pthread_cond_t *cv, double until,
 
 /* After an operation that awaited: its locks are let go; a job that told a
 ** cancel what it waited on untells it, and raises if it must stop. */
-static void untell (lua_State *L, Job *self, int told, int st) {
-  if (told)
-    jobs_blockon(self, NULL, NULL);
+static void untell (lua_State *L, Waiter *w, int st) {
+  if (w->told)
+    jobs_blockon(w->self, NULL, NULL);
   if (st == ECANCELED)
-    jobs_stop(L, self);
+    jobs_stop(L, w->self);
 }
 
 
@@ -226,24 +245,27 @@ static int dequeue (lua_State *L) {
 
 static int channel_push (lua_State *L) {
   Channel *ch = tochannel(L);
-  Job *self = jobs_self(L);
+  Waiter w;
   Transfer t;
   lua_State *Q;
-  int st, told = 0;
+  int st;
   luaL_checkany(L, 2);
+  initwaiter(L, &w, -1);
   t.L = L;
   t.n = lua_gettop(L) - 1;
   lua_pushcfunction(L, jobs_indexnames);  /* L may raise here, not later */
   lua_call(L, 0, 0);
   pthread_mutex_lock(&ch->mu);  /* '*ch->in' is ours until we unlock */
-  st = await(ch, self, &ch->notfull, -1, full, &ch->pushers, &told);
-  if (st != 0) {
+  if ((st = await(ch, &w, &ch->notfull, full, &ch->pushers)) != 0) {
     pthread_mutex_unlock(&ch->mu);
-    untell(L, self, told, st);
+    untell(L, &w, st);  /* raises for a job that must stop */
+    luaL_pushfail(L);
+    lua_pushliteral(L, "interrupted");
+    return 2;
   }
   if (ch->closed) {
     pthread_mutex_unlock(&ch->mu);
-    untell(L, self, told, 0);
+    untell(L, &w, 0);
     return luaL_error(L, "push to a closed channel");
   }
   t.q = ch->in;
@@ -266,7 +288,7 @@ static int channel_push (lua_State *L) {
     protect(L, pushmessage, Q);  /* Q's message, or L's memory error */
   lua_settop(Q, 1);
   pthread_mutex_unlock(&ch->mu);
-  untell(L, self, told, 0);
+  untell(L, &w, 0);
   if (st != LUA_OK)
     return lua_error(L);
   return 0;
@@ -277,9 +299,10 @@ static int channel_push (lua_State *L) {
 ** Called by a pop holding 'ch->outmu' with '*ch->out' empty: swaps in the
 ** tail's values, or waits for some. Returns 0 holding 'ch->outmu' again
 ** (the head may have been taken meanwhile: ask again), or, having let go
-** of it, ETIMEDOUT, ECANCELED, or EPIPE for a channel closed and empty.
+** of it, ETIMEDOUT, ECANCELED, EINTR, or EPIPE for a channel closed and
+** empty.
 */
-static int refill (Channel *ch, Job *self, double until, int *told) {
+static int refill (Channel *ch, Waiter *w) {
   int st = EPIPE;
   pthread_mutex_lock(&ch->mu);  /* order: 'ch->outmu', then 'ch->mu' */
   if (ch->in->head < ch->in->tail) {  /* Handoff: each state goes with its
@@ -293,7 +316,7 @@ static int refill (Channel *ch, Job *self, double until, int *told) {
   }
   pthread_mutex_unlock(&ch->outmu);  /* poppers queue on 'mu' meanwhile */
   if (!ch->closed)
-    st = await(ch, self, &ch->notempty, until, empty, &ch->poppers, told);
+    st = await(ch, w, &ch->notempty, empty, &ch->poppers);
   pthread_mutex_unlock(&ch->mu);
   if (st == 0)
     pthread_mutex_lock(&ch->outmu);
@@ -303,18 +326,18 @@ static int refill (Channel *ch, Job *self, double until, int *told) {
 
 static int channel_pop (lua_State *L) {
   Channel *ch = tochannel(L);
-  double until = jobs_later(L, 2);
-  Job *self = jobs_self(L);
+  Waiter w;
   Transfer t;
-  int st = 0, i, told = 0;
+  int st = 0, i;
+  initwaiter(L, &w, jobs_later(L, 2));
   lua_settop(L, 1);
   pthread_mutex_lock(&ch->outmu);  /* '*ch->out' is ours until we unlock */
-  while (ch->out->head == ch->out->tail &&
-         (st = refill(ch, self, until, &told)) == 0) {}
-  if (st != 0) {  /* timed out, stopping, or closed with nothing left */
-    untell(L, self, told, st);
+  while (ch->out->head == ch->out->tail && (st = refill(ch, &w)) == 0) {}
+  if (st != 0) {  /* timed out, stopping, interrupted, or closed and empty */
+    untell(L, &w, st);
     luaL_pushfail(L);
-    lua_pushstring(L, st == ETIMEDOUT ? "timeout" : "closed");
+    lua_pushstring(L, st == ETIMEDOUT ? "timeout" :
+                      st == EINTR ? "interrupted" : "closed");
     return 2;
   }
   t.q = ch->out;
@@ -335,7 +358,7 @@ static int channel_pop (lua_State *L) {
     pthread_cond_signal(&ch->notfull);
     pthread_mutex_unlock(&ch->mu);
   }
-  untell(L, self, told, 0);
+  untell(L, &w, 0);
   if (st != LUA_OK)
     return lua_error(L);
   return lua_gettop(L) - 1;

@@ -10,6 +10,7 @@
 #include "lauxlib.h"
 #include "lualib.h"
 
+#include "jobsconf.h"
 #include "cancel.h"
 #include "control.h"
 
@@ -20,16 +21,19 @@ int jobs_sleep (lua_State *L) {
   double until;
   luaL_checknumber(L, 1);
   until = jobs_later(L, 1);
-  if (self == NULL) {  /* not a job: nothing can cancel the sleep */
-    double secs = until < 0 ? 1e9 : until - jobs_now();
-    struct timespec ts;
-    do {
-      if (secs <= 0)
-        break;
+  if (self == NULL) {  /* not a job: only the host can cut it short */
+    int since = jobs_breaks();
+    double now;
+    while ((until < 0 || (now = jobs_now()) < until) &&
+           jobs_breaks() == since) {  /* jobs_interrupt() ends it */
+      double secs = JOBS_BREAKTIME;
+      struct timespec ts;
+      if (until >= 0 && until - now < secs)
+        secs = until - now;
       ts.tv_sec = (time_t)secs;
       ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-      while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
-    } while (until < 0);
+      nanosleep(&ts, NULL);
+    }
     return 0;
   }
   pthread_mutex_lock(&self->mu);  /* 'wake' is broadcast under it */

@@ -203,35 +203,41 @@ static int spinfinal (Job *j, double until) {
 
 /*
 ** Waits until 'j' is final or the monotonic time 'until' (negative: no
-** limit); returns whether it is final. In a job, a cancel of that job
+** limit); returns 0 if it is final, else ETIMEDOUT, or EINTR if the host
+** interrupted the wait (jobs_interrupt). In a job, a cancel of that job
 ** interrupts the wait and raises. A job that ends within a few
 ** microseconds is seen without sleeping: waking a sleeping thread costs
 ** more.
 */
 static int waitfinal (lua_State *L, Job *j, double until) {
   Job *self = jobs_self(L);
-  int final;
+  int since = jobs_breaks(), st = 0;
   spinfinal(j, until);
   jobs_blockon(self, &j->mu, &j->cv);
   pthread_mutex_lock(&j->mu);
   while (!jobs_isfinal(j->status) && !jobs_pending(self) &&
-         jobs_waitcv(&j->cv, &j->mu, until) != ETIMEDOUT) {}
-  final = jobs_isfinal(j->status);
+         st != ETIMEDOUT && st != EINTR)
+    st = jobs_waitbreak(self, &j->cv, &j->mu, until, since);
+  if (jobs_isfinal(j->status))
+    st = 0;
+  else if (st != EINTR)
+    st = ETIMEDOUT;
   pthread_mutex_unlock(&j->mu);
   jobs_blockon(self, NULL, NULL);
-  if (!final && jobs_pending(self))
+  if (st != 0 && jobs_pending(self))
     jobs_stop(L, self);
-  return final;
+  return st;
 }
 
 
 static int job_wait (lua_State *L) {
   Box *b = checkbox(L);
   double until = jobs_later(L, 2);
+  int st;
   lua_settop(L, 1);
-  if (!waitfinal(L, b->j, until)) {
+  if ((st = waitfinal(L, b->j, until)) != 0) {
     luaL_pushfail(L);
-    lua_pushliteral(L, "timeout");
+    lua_pushstring(L, st == EINTR ? "interrupted" : "timeout");
     return 2;
   }
   fetch(L, 1);

@@ -59,6 +59,13 @@
 #define JOBS_SPINTIME	50e-6
 #endif
 
+/* Seconds between two looks at jobs_interrupt() by a wait on a thread that
+** is not a job's: a condition variable cannot be signalled from a signal
+** handler, so such a wait sleeps in slices this long. */
+#if !defined(JOBS_BREAKTIME)
+#define JOBS_BREAKTIME	0.05
+#endif
+
 /* Seconds a thread whose job ended waits for the next before it exits:
 ** starting a job on a waiting thread costs a wake-up (tens of
 ** microseconds), a new thread ten times that. */

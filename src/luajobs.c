@@ -65,6 +65,7 @@ static void laction (int sig) {
   int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
   setsignal(sig, SIG_DFL);
   lua_sethook(globalL, lstop, flag, 1);
+  jobs_interrupt();  /* the module's waits return, and the hook raises */
 }
 
 

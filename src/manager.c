@@ -251,12 +251,13 @@ static int manager_setlimit (lua_State *L) {
 static int await (Manager *mg, Job *self, int how, double until,
                   int (*ready) (Manager *, Job **), Job **jp) {
   Hub *h = mg->hub;
-  int ok, st = 0;
+  int ok, st = 0, since = jobs_breaks();
   mg->limit->waiting = how;
-  while (!(ok = ready(mg, jp)) && st != ETIMEDOUT && !jobs_pending(self))
-    st = jobs_waitcv(&h->cv, &h->mu, until);
+  while (!(ok = ready(mg, jp)) && st != ETIMEDOUT && st != EINTR &&
+         !jobs_pending(self))
+    st = jobs_waitbreak(self, &h->cv, &h->mu, until, since);
   mg->limit->waiting = JOBS_NOWAIT;
-  return ok;
+  return ok ? 0 : st == EINTR ? EINTR : ETIMEDOUT;
 }
 
 
@@ -274,23 +275,30 @@ static int allready (Manager *mg, Job **jp) {
 }
 
 
+/* Why a wait ended without what it waited for. */
+static const char *why (int st) {
+  return st == EINTR ? "interrupted" : "timeout";
+}
+
+
 /* Runs 'ready' through 'await' for the Lua half: the job waiting is
 ** stopped if cancelled, and nil and "timeout" is pushed past 'seconds'
-** (at 1); returns 0 then, or 1 with the hub's mutex let go. */
+** (at 1); returns 0 if 'ready' said so, else ETIMEDOUT or EINTR (the host
+** interrupted the wait). */
 static int waitfor (lua_State *L, Manager *mg, int how,
                     int (*ready) (Manager *, Job **), Job **jp) {
   Hub *h = mg->hub;
   double until = jobs_later(L, 1);
   Job *self = jobs_self(L);
-  int ok;
+  int st;
   jobs_blockon(self, &h->mu, &h->cv);
   pthread_mutex_lock(&h->mu);
-  ok = await(mg, self, how, until, ready, jp);
+  st = await(mg, self, how, until, ready, jp);
   pthread_mutex_unlock(&h->mu);
   jobs_blockon(self, NULL, NULL);
-  if (!ok && jobs_pending(self))
+  if (st != 0 && jobs_pending(self))
     jobs_stop(L, self);
-  return ok;
+  return st;
 }
 
 
@@ -300,13 +308,13 @@ static int manager_waitany (lua_State *L) {
   int numbered;
   Manager *mg = tomanager(L, &numbered);
   Job *j = NULL;
-  int ok = waitfor(L, mg, JOBS_WAITANY, anyready, &j);
+  int st = waitfor(L, mg, JOBS_WAITANY, anyready, &j);
   if (j != NULL) {
     lua_rawgeti(L, numbered, j->num);
     return 1;
   }
   luaL_pushfail(L);
-  lua_pushstring(L, ok ? "no job to wait for" : "timeout");
+  lua_pushstring(L, st == 0 ? "no job to wait for" : why(st));
   return 2;
 }
 
@@ -315,12 +323,13 @@ static int manager_waitany (lua_State *L) {
 ** and "timeout". */
 static int manager_waitall (lua_State *L) {
   Manager *mg = (Manager *)lua_touserdata(L, lua_upvalueindex(1));
-  if (waitfor(L, mg, JOBS_WAITALL, allready, NULL)) {
+  int st = waitfor(L, mg, JOBS_WAITALL, allready, NULL);
+  if (st == 0) {
     lua_pushboolean(L, 1);
     return 1;
   }
   luaL_pushfail(L);
-  lua_pushliteral(L, "timeout");
+  lua_pushstring(L, why(st));
   return 2;
 }
 
@@ -428,11 +437,13 @@ int jobs_wait (lua_State *L) {
   jobs_blockon(self, &h->mu, &h->cv);
   pthread_mutex_lock(&h->mu);
   if ((first = firstover(list, n)) == 0) {  /* none ends while we mark */
+    int since = jobs_breaks();
     for (i = 0; i < n; i++)
       list[i]->awaited = 1;
     h->awaiting = 1;
-    while (h->awaiting && !jobs_pending(self) && st != ETIMEDOUT)
-      st = jobs_waitcv(&h->cv, &h->mu, until);
+    while (h->awaiting && !jobs_pending(self) && st != ETIMEDOUT &&
+           st != EINTR)
+      st = jobs_waitbreak(self, &h->cv, &h->mu, until, since);
     for (i = 0; i < n; i++)
       list[i]->awaited = 0;
     h->awaiting = 0;
@@ -447,7 +458,7 @@ int jobs_wait (lua_State *L) {
   if (jobs_pending(self))
     return jobs_stop(L, self);
   luaL_pushfail(L);
-  lua_pushliteral(L, "timeout");
+  lua_pushstring(L, why(st));
   return 2;
 }
 
