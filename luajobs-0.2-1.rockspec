@@ -21,6 +21,7 @@ build = {
       CMAKE_INSTALL_PREFIX = "$(PREFIX)",
       LUA_INCLUDE_DIR = "$(LUA_INCDIR)",
       INSTALL_CMOD = "$(LIBDIR)",
+      INSTALL_LMOD = "$(LUADIR)",
       LUAJOBS_TESTS = "OFF",
    },
 }

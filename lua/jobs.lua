@@ -243,5 +243,6 @@ jobs.progress = core.progress
 jobs.channel = core.channel
 jobs.poll = core.poll
 jobs.fd = core.fd
+jobs.unfinished = core.unfinished
 jobs._VERSION = core._VERSION
 return jobs

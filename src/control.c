@@ -23,13 +23,16 @@ int jobs_sleep (lua_State *L) {
   until = jobs_later(L, 1);
   if (self == NULL) {  /* not a job: only the host can cut it short */
     int since = jobs_breaks();
-    double now;
-    while ((until < 0 || (now = jobs_now()) < until) &&
-           jobs_breaks() == since) {  /* jobs_interrupt() ends it */
+    while (jobs_breaks() == since) {  /* jobs_interrupt() ends it */
       double secs = JOBS_BREAKTIME;
       struct timespec ts;
-      if (until >= 0 && until - now < secs)
-        secs = until - now;
+      if (until >= 0) {
+        double left = until - jobs_now();
+        if (left <= 0)
+          break;
+        if (left < secs)
+          secs = left;
+      }
       ts.tv_sec = (time_t)secs;
       ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
       nanosleep(&ts, NULL);

@@ -572,6 +572,19 @@ int jobs_luafd (lua_State *L) {
 }
 
 
+/* jobs.unfinished(): how many jobs of this state (of any manager) run or
+** wait for a thread. Upvalue: the hub. */
+int jobs_luaunfinished (lua_State *L) {
+  Hub *h = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
+  size_t n;
+  pthread_mutex_lock(&h->mu);
+  n = h->jobs.n;
+  pthread_mutex_unlock(&h->mu);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+
 JOBS_API int jobs_fd (lua_State *L) {
   Hub *h = jobs_hubof(L);
   return h != NULL ? h->fd : -1;

@@ -18,5 +18,6 @@ Job *jobs_checkjob (lua_State *L, int idx, Hub *h);
 Job *jobs_tojob (lua_State *L, int idx);
 int jobs_luapoll (lua_State *L);
 int jobs_luafd (lua_State *L);
+int jobs_luaunfinished (lua_State *L);
 
 #endif

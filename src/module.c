@@ -35,6 +35,7 @@ static const luaL_Reg overhub[] = {
   {"wait", jobs_wait},
   {"poll", jobs_luapoll},
   {"fd", jobs_luafd},
+  {"unfinished", jobs_luaunfinished},
   {NULL, NULL}
 };
 

@@ -143,6 +143,7 @@ void jobs_releaselist (Job *j) {
 void jobs_initlist (JobList *list, size_t links) {
   list->first = list->last = NULL;
   list->links = links;
+  list->n = 0;
 }
 
 
@@ -156,6 +157,7 @@ void jobs_append (JobList *list, Job *j) {
   else
     list->first = j;
   list->last = j;
+  list->n++;
 }
 
 
@@ -170,6 +172,7 @@ void jobs_detach (JobList *list, Job *j) {
     linksof(list, l->next)->prev = l->prev;
   else
     list->last = l->prev;
+  list->n--;
 }
 
 

@@ -39,6 +39,7 @@ typedef struct Links {
 typedef struct JobList {
   struct Job *first, *last;
   size_t links;
+  size_t n;  /* how many */
 } JobList;
 
 

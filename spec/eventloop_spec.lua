@@ -1,0 +1,87 @@
+-- eventloop_spec.lua: jobs.luv and jobs.cqueues, the glue of SPEC §11, and
+-- the examples that use them.
+local lu = require "luaunit"
+local jobs = require "jobs"
+local helpers = require "helpers"
+
+TestLoops = {}
+
+-- A job that sleeps 'secs' then returns 'value'.
+local function sleeper(secs, value)
+  return jobs.new(function(secs, value) require("jobs").sleep(secs) return value end,
+                  secs, value)
+end
+
+-- luv: on_done callbacks run from the loop, a coroutine awaits, and
+-- uv.run() returns when the work is done, a job started from the loop
+-- included.
+function TestLoops.test_luv_runs_callbacks_and_returns_when_the_work_is_done()
+  local uv = require "luv"
+  local jobsluv = require "jobs.luv"
+  jobsluv.start()
+  jobsluv.start()  -- twice: nothing more
+  local got = {}
+  sleeper(0.05, "a"):on_done(function(job) got[#got + 1] = job.result end)
+  local timer = uv.new_timer()
+  timer:start(10, 0, function()  -- from the loop, once the rest is on
+    timer:close()
+    sleeper(0.1, "late"):on_done(function(job) got[#got + 1] = job.result end)
+  end)
+  coroutine.wrap(function()
+    local r = { jobsluv.await(sleeper(0.02, "awaited")) }
+    got[#got + 1] = r[2]
+  end)()
+  uv.run()
+  lu.assertEquals(got, { "awaited", "a", "late" })
+  lu.assertEquals(jobs.unfinished(), 0)
+  uv.run()  -- nothing unfinished: returns at once
+end
+
+-- cqueues: awaits in several coroutines, one with a timeout, while another
+-- ticks: none blocks the others.
+function TestLoops.test_cqueues_awaits_without_blocking_the_controller()
+  local cqueues = require "cqueues"
+  local jobscq = require "jobs.cqueues"
+  local cq, got, ticks = cqueues.new(), {}, 0
+  for i = 1, 3 do
+    cq:wrap(function()
+      local r = { jobscq.await(sleeper(0.05 * i, i)) }
+      got[i] = r[2]
+    end)
+  end
+  local slow = sleeper(10, "slow")
+  cq:wrap(function() got.timeout = { jobscq.await(slow, 0.05) } end)
+  cq:wrap(function() for _ = 1, 3 do cqueues.sleep(0.02) ticks = ticks + 1 end end)
+  assert(cq:loop())
+  slow:cancel()
+  lu.assertEquals(got, { 1, 2, 3, timeout = { nil, "timeout" } })
+  lu.assertEquals(ticks, 3)
+end
+
+-- Waiting costs no CPU: no busy loop over a one-second wait.
+function TestLoops.test_waiting_in_a_loop_costs_no_cpu()
+  local uv, cqueues = require "luv", require "cqueues"
+  local jobsluv, jobscq = require "jobs.luv", require "jobs.cqueues"
+  local c0 = os.clock()
+  coroutine.wrap(function() jobsluv.await(sleeper(1, true)) end)()
+  uv.run()
+  local cq = cqueues.new()
+  cq:wrap(function() jobscq.await(sleeper(1, true)) end)
+  assert(cq:loop())
+  local cpu = os.clock() - c0
+  lu.assertTrue(cpu < 0.2, ("%.3f s of CPU over 2 s of waiting"):format(cpu))
+end
+
+-- The examples run and say what they did.
+function TestLoops.test_the_examples_run()
+  for _, name in ipairs({ "luv", "cqueues" }) do
+    local f = assert(io.open("examples/" .. name .. ".lua"))
+    local code, out = helpers.run(f:read("a"))
+    f:close()
+    lu.assertEquals(code, 0, out)
+    lu.assertStrContains(out, "job 3 done:")
+    lu.assertStrContains(out, "ticked 4 times")
+  end
+end
+
+os.exit(lu.LuaUnit.run(), true)
