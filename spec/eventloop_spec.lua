@@ -12,6 +12,16 @@ local function sleeper(secs, value)
                   secs, value)
 end
 
+-- Requiring the glue loads no loop: a program that never uses one pays
+-- nothing for it.
+function TestLoops.test_the_modules_load_their_loop_only_when_used()
+  local code, out = helpers.run([[
+    local luv, cq = require "jobs.luv", require "jobs.cqueues"
+    print(package.loaded.luv, package.loaded.cqueues, type(luv.start), type(cq.await))
+  ]])
+  lu.assertEquals({ code, out }, { 0, "nil\tnil\tfunction\tfunction\n" })
+end
+
 -- luv: on_done callbacks run from the loop, a coroutine awaits, and
 -- uv.run() returns when the work is done, a job started from the loop
 -- included.
