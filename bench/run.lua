@@ -277,6 +277,65 @@ do
       ("%.3f"):format(base / best), "")
 end
 
+-- churn: 100,000 jobs through one manager, flushed every 1,000. The heap
+-- breathes with the allocator's arenas, so each figure is the median RSS of
+-- ten flushes: the 11th to 20th, and the last ten.
+do
+  local m, samples = jobs.manager(), {}
+  local f = function(i) return i end
+  for i = 1, 100000 do
+    m.new(f, i)
+    if i % 1000 == 0 then
+      m.wait_all()
+      m.flush()
+      collectgarbage()
+      samples[#samples + 1] = memory()
+    end
+  end
+  local function median(from)
+    local t = table.move(samples, from, from + 9, 1, {})
+    table.sort(t)
+    return (t[5] + t[6]) / 2
+  end
+  local first, last = median(11), median(#samples - 9)
+  row("churn", ("%s RSS growth"):format(kib(last - first)),
+      ("median RSS %s after 20,000 jobs, %s after 100,000"):format(
+        mib(first), mib(last)),
+      "", "flat")
+end
+
+-- memory: 1,000 jobs blocked on a channel, twice. The first time, glibc
+-- also reserves its per-thread malloc arenas (64 MiB of address space each,
+-- at most 8 per core, once per process); the second shows what a job costs.
+do
+  local m, n = jobs.manager(), 1000
+  local function blocked()
+    collectgarbage()
+    collectgarbage()
+    local rss0, vsz0 = memory()
+    local ready, gate = jobs.channel(), jobs.channel()
+    for _ = 1, n do
+      m.new(function(r, g) r:push(true) return g:pop() end, ready, gate)
+    end
+    for _ = 1, n do ready:pop() end
+    local rss1, vsz1 = memory()
+    gate:close()
+    m.wait_all()
+    m.flush()
+    collectgarbage()
+    collectgarbage()
+    return rss0, (rss1 - rss0) / n, (vsz1 - vsz0) / n, memory()
+  end
+  local start, firstrss, firstvsz = blocked()
+  local _, rss, vsz, after = blocked()
+  row("memory", ("%s RSS, %s address space per job"):format(kib(rss), kib(vsz)),
+      ("first 1,000: %s RSS, %s address space per job; RSS %s at start, %s after flush")
+        :format(kib(firstrss), kib(firstvsz), mib(start), mib(after)),
+      "", "<= 32 KiB RSS, <= 1 MiB address space")
+end
+
+-- The manager's rows keep 110,000 jobs: they come after churn and memory,
+-- whose RSS figures would otherwise start from the heap those leave.
 -- drain: 20,000 trivial jobs started and drained one by one with the
 -- wait_any() loop, beside the same started and waited for with wait_all().
 do
@@ -356,63 +415,6 @@ do
   row("finishing", ("%.0f us CPU: wait_all over 10,000 ending in turn"):format(big * 1e6),
       ("%.0f us CPU: over 1,000"):format(small * 1e6),
       ("%.1f"):format(big / small), "<= 12x (linear)")
-end
-
--- churn: 100,000 jobs through one manager, flushed every 1,000. The heap
--- breathes with the allocator's arenas, so each figure is the median RSS of
--- ten flushes: the 11th to 20th, and the last ten.
-do
-  local m, samples = jobs.manager(), {}
-  local f = function(i) return i end
-  for i = 1, 100000 do
-    m.new(f, i)
-    if i % 1000 == 0 then
-      m.wait_all()
-      m.flush()
-      collectgarbage()
-      samples[#samples + 1] = memory()
-    end
-  end
-  local function median(from)
-    local t = table.move(samples, from, from + 9, 1, {})
-    table.sort(t)
-    return (t[5] + t[6]) / 2
-  end
-  local first, last = median(11), median(#samples - 9)
-  row("churn", ("%s RSS growth"):format(kib(last - first)),
-      ("median RSS %s after 20,000 jobs, %s after 100,000"):format(
-        mib(first), mib(last)),
-      "", "flat")
-end
-
--- memory: 1,000 jobs blocked on a channel, twice. The first time, glibc
--- also reserves its per-thread malloc arenas (64 MiB of address space each,
--- at most 8 per core, once per process); the second shows what a job costs.
-do
-  local m, n = jobs.manager(), 1000
-  local function blocked()
-    collectgarbage()
-    collectgarbage()
-    local rss0, vsz0 = memory()
-    local ready, gate = jobs.channel(), jobs.channel()
-    for _ = 1, n do
-      m.new(function(r, g) r:push(true) return g:pop() end, ready, gate)
-    end
-    for _ = 1, n do ready:pop() end
-    local rss1, vsz1 = memory()
-    gate:close()
-    m.wait_all()
-    m.flush()
-    collectgarbage()
-    collectgarbage()
-    return rss0, (rss1 - rss0) / n, (vsz1 - vsz0) / n, memory()
-  end
-  local start, firstrss, firstvsz = blocked()
-  local _, rss, vsz, after = blocked()
-  row("memory", ("%s RSS, %s address space per job"):format(kib(rss), kib(vsz)),
-      ("first 1,000: %s RSS, %s address space per job; RSS %s at start, %s after flush")
-        :format(kib(firstrss), kib(firstvsz), mib(start), mib(after)),
-      "", "<= 32 KiB RSS, <= 1 MiB address space")
 end
 
 io.stderr:write("\n")
