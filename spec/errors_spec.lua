@@ -2,6 +2,8 @@
 local lu = require "luaunit"
 local jobs = require "jobs"
 
+local UNCOPYABLE = require("helpers").uncopyable
+
 -- Checks that the process is still healthy: a job still runs.
 local function healthy()
   lu.assertEquals({ jobs.new("'ok'"):wait(10) }, { true, "ok" })
@@ -57,13 +59,13 @@ function TestErrors.test_paths_name_a_records_key_wherever_it_stands()
 end
 
 function TestErrors.test_uncopyable_arguments_name_type_and_path()
-  lu.assertErrorMsgEquals("cannot copy userdata at argument 2",
+  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at argument 2" .. UNCOPYABLE,
     jobs.new, nop, io.stdout)
   lu.assertErrorMsgEquals("cannot copy thread at argument 3.conn",
     jobs.new, nop, 1, { conn = coroutine.create(print) })
-  lu.assertErrorMsgEquals('cannot copy userdata at argument 2[1]["a key"][2]',
+  lu.assertErrorMsgEquals('cannot copy userdata (FILE*) at argument 2[1]["a key"][2]' .. UNCOPYABLE,
     jobs.new, nop, { { ["a key"] = { 1, io.stderr } } })
-  lu.assertErrorMsgEquals("cannot copy userdata at argument 2<metatable>.__index",
+  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at argument 2<metatable>.__index" .. UNCOPYABLE,
     jobs.new, nop, setmetatable({}, { __index = io.stdout }))
   healthy()
 end
@@ -182,7 +184,7 @@ function TestErrors.test_an_error_whose_tostring_raises_stays_what_was_thrown()
 end
 
 function TestErrors.test_string_env_with_uncopyable_value()
-  lu.assertErrorMsgEquals("cannot copy userdata at env.out",
+  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at env.out" .. UNCOPYABLE,
     jobs.new, "out", { out = io.stdout })
 end
 
@@ -216,7 +218,7 @@ function TestErrors.test_uncopyable_result_is_dead_at_first_look_whatever_it_is(
   local j = jobs.new(function() return io.stdout end)
   while not j.done do end  -- 'done' is the first look: no wait() involved
   lu.assertEquals(j.status, "dead")
-  lu.assertEquals(j.error, "cannot copy userdata at result 1")
+  lu.assertEquals(j.error, "cannot copy userdata (FILE*) at result 1" .. UNCOPYABLE)
 end
 
 function TestErrors.test_error_thrown_as_a_table_stays_a_table()

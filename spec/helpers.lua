@@ -1,6 +1,10 @@
 -- helpers.lua: what several specs share.
 local helpers = {}
 
+-- What an error says to do about a userdata that cannot cross.
+helpers.uncopyable = ": open it inside the job (userdata crosses only if "
+                     .. "its module opts in through jobs.h)"
+
 -- A gate a job can wait behind: the job spins until the file exists, so a
 -- spec decides exactly when it finishes, with no sleep involved.
 function helpers.gate()

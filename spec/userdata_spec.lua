@@ -1,6 +1,8 @@
 -- userdata_spec.lua: userdata crosses only by opting in through jobs.h (§4).
 local lu = require "luaunit"
 local jobs = require "jobs"
+
+local UNCOPYABLE = require("helpers").uncopyable
 local counter = require "counter"  -- examples/counter.c: shared by reference
 
 TestUserdata = {}
@@ -46,11 +48,14 @@ function TestUserdata.test_userdata_reached_twice_arrives_once()
   lu.assertEquals({ j:wait(10) }, { true, true })
 end
 
-function TestUserdata.test_other_userdata_is_an_error_naming_the_path()
-  lu.assertErrorMsgEquals("cannot copy userdata at argument 3.conn",
+-- Other userdata is an error naming its type (its metatable's __name),
+-- the path, and what to do (SPEC §4).
+function TestUserdata.test_other_userdata_is_an_error_naming_type_path_and_remedy()
+  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at argument 3.conn" .. UNCOPYABLE,
     jobs.new, function() end, 1, { conn = io.stdout })
   local j = jobs.new(function() return { file = io.stderr } end)
-  lu.assertEquals({ j:wait(10) }, { false, "cannot copy userdata at result 1.file" })
+  lu.assertEquals({ j:wait(10) },
+                  { false, "cannot copy userdata (FILE*) at result 1.file" .. UNCOPYABLE })
 end
 
 function TestUserdata.test_counter_outlives_the_state_that_made_it()

@@ -821,10 +821,36 @@ static const jobs_Copyable *copyable (lua_State *from, int idx) {
 }
 
 
+/*
+** The '__name' of the metatable of the userdata at 'idx' of L, or NULL:
+** found by walking the metatable, which allocates nothing, so that the
+** copy raises in the receiver only.
+*/
+static const char *nameof (lua_State *L, int idx) {
+  const char *name = NULL;
+  if (!lua_getmetatable(L, idx))
+    return NULL;
+  lua_pushnil(L);
+  while (name == NULL && lua_next(L, -2)) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING &&
+        strcmp(lua_tostring(L, -2), "__name") == 0)
+      name = lua_tostring(L, -1);  /* the metatable keeps it */
+    lua_pop(L, 1);
+  }
+  lua_settop(L, lua_gettop(L) - (name != NULL ? 2 : 1));
+  return name;
+}
+
+
 static void copyuserdata (Copier *c, int idx, const Step *at) {
   const jobs_Copyable *how = copyable(c->from, idx);
-  if (how == NULL)
-    fail(c, at, "userdata", NULL);
+  if (how == NULL) {
+    const char *name = nameof(c->from, idx);
+    lua_pushfstring(c->to, name != NULL ? "userdata (%s)" : "userdata",
+                    name);
+    fail(c, at, lua_tostring(c->to, -1), "open it inside the job (userdata "
+         "crosses only if its module opts in through jobs.h)");
+  }
   if (lookup(c, idx))
     return;
   luaL_checkstack(c->to, LUA_MINSTACK, "copying a userdata");
