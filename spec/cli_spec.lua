@@ -130,6 +130,13 @@ function TestCommandLine.test_lua_init_and_E()
   lu.assertEquals(same({ "-e", "print(2)" }, { LUA_INIT = "error('bad init')" }), 1)
 end
 
+-- A module loaded with -l is a global a function job may name.
+function TestCommandLine.test_a_function_job_names_a_module_loaded_with_l()
+  local code, out = run(luajobs, { "-l", "jl=jobs.luv", "-e",
+    "print(jobs.new(function() return type(jl.start), jl == require('jobs.luv') end):wait())" })
+  lu.assertEquals({ code, out }, { 0, "true\tfunction\ttrue\n" })
+end
+
 function TestCommandLine.test_jobs_is_preloaded()
   local code, out = run(luajobs, { "-e", "print(require('jobs') == jobs, jobs.new('6 * 7'):wait())" })
   lu.assertEquals({ code, out }, { 0, "true\ttrue\t42\n" })

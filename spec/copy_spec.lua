@@ -200,7 +200,7 @@ end
 function TestCopy.test_env_upvalue_becomes_the_receivers_globals()
   copy_spec_global = "caller"
   local f = function() return copy_spec_global, type(print) end
-  lu.assertEquals({ jobs.new(f):wait(10) }, { true, nil, "function" })
+  lu.assertEquals({ jobs.new(f):wait(10) }, { true, "caller", "function" })
   local j = jobs.new(function()
     copy_spec_global = "job"
     return function() return copy_spec_global end

@@ -124,7 +124,7 @@ function TestFreeNames.test_spawn_takes_free_names_too()
 end
 
 function TestFreeNames.test_a_name_that_cannot_cross_is_an_error_naming_it()
-  lu.assertErrorMsgContains("cannot copy thread at conn", function()
+  lu.assertErrorMsgContains("cannot copy thread at global conn", function()
     local conn = uncopyable
     return jobs.new("conn:send()")
   end)
@@ -134,6 +134,80 @@ function TestFreeNames.test_called_from_c_the_globals_are_the_states()
   local ok, job = pcall(jobs.new, "offset + 1")
   lu.assertTrue(ok)
   lu.assertEquals({ result(job) }, { true, 1001 })
+end
+
+-- {======================================================
+-- Free names of a function (SPEC §2): the globals it names, from its _ENV
+-- =======================================================
+
+TestFunctionNames = {}
+
+-- Hundreds of names, of a string or of a function, all arrive (each used
+-- to take a slot of the caller's stack it had not made room for). Names
+-- past a function's 256th constant are read through a register, not seen.
+function TestFunctionNames.test_hundreds_of_names_all_arrive()
+  local terms = {}
+  for i = 1, 200 do
+    _G["fnames_g" .. i] = i
+    terms[i] = "fnames_g" .. i
+  end
+  local sum = table.concat(terms, " + ")
+  lu.assertEquals({ jobs.new(sum):wait(10) }, { true, 200 * 201 // 2 })
+  local f = assert(load("return function() return " .. sum .. " end"))()
+  lu.assertEquals({ jobs.new(f):wait(10) }, { true, 200 * 201 // 2 })
+  for i = 1, 200 do _G["fnames_g" .. i] = nil end
+end
+
+function TestFunctionNames.test_a_function_takes_the_globals_it_names()
+  fnames_fib = function(n) if n < 2 then return n end return fnames_fib(n - 1) + fnames_fib(n - 2) end
+  fnames_base = 100
+  lu.assertEquals({ result(jobs.new(function() return fnames_fib(20) + fnames_base end)) },
+                  { true, 6865 })
+  fnames_fib, fnames_base = nil, nil
+end
+
+function TestFunctionNames.test_functions_among_arguments_and_upvalues_take_theirs()
+  fnames_value = 7
+  local function helper() return fnames_value * 2 end
+  local j = jobs.new(function(g) return g() + helper() end, function() return fnames_value end)
+  lu.assertEquals({ result(j) }, { true, 21 })
+  fnames_value = nil
+end
+
+function TestFunctionNames.test_names_sharing_a_value_share_one_copy()
+  fnames_a = {}
+  fnames_b = fnames_a
+  local j = jobs.new(function() return type(fnames_a), rawequal(fnames_a, fnames_b) end)
+  lu.assertEquals({ j:wait(10) }, { true, "table", true })
+  fnames_a, fnames_b = nil, nil
+end
+
+-- A host's own script environment (lighttpd's mod_magnet gives each script
+-- one, falling back to the globals): the names come from it, read through
+-- its metatable, and what the function does not name stays home.
+function TestFunctionNames.test_an_env_of_the_hosts_crosses_by_the_names_used()
+  local env = setmetatable({ x = 2, conn = io.stdout }, { __index = { y = 21 } })
+  local f = assert(load("return x * y, type(print), conn == nil", "=script", "t", env))
+  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at global conn" ..
+                          require("helpers").uncopyable,
+                          jobs.new, function() return f() end)
+  local g = assert(load("return x * y, type(print)", "=script", "t", env))
+  lu.assertEquals({ jobs.new(g):wait(10) }, { true, 42, "function" })
+end
+
+function TestFunctionNames.test_a_name_that_cannot_cross_is_an_error_at_creation()
+  fnames_conn = io.stdout
+  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at global fnames_conn" ..
+                          require("helpers").uncopyable,
+                          jobs.new, function() return fnames_conn end)
+  fnames_conn = nil
+end
+
+-- The standard library's names are the job's own, and a library its 'libs'
+-- leaves out stays out.
+function TestFunctionNames.test_standard_names_stay_the_jobs()
+  local j = jobs.spawn({ libs = { "string" } }, function() return type(math), type(string.rep) end)
+  lu.assertEquals({ j:wait(10) }, { true, "nil", "function" })
 end
 
 os.exit(lu.LuaUnit.run(), true)

@@ -92,6 +92,8 @@ def test_prompt_expressions_background_jobs_and_status():
     s.ask("function fib(n) if n < 2 then return n end return fib(n-1) + fib(n-2) end",
           r"\n> ")
     s.ask("n = 20", r"\n> ")
+    s.ask("jobs.manager().new(function() return fib(n) end):wait()",  # the
+          r"\ntrue\t6765\n(\[1\] completed .*\n)?> ")  # prompt's globals: fib, n
     s.ask("6 * 7", r"\n42\n> ")
     s.ask("for i = 1, 2 do", r"\n>> ")  # continuation lines
     s.ask("end", r"\n> ")

@@ -138,8 +138,8 @@ static void addpath (Copier *c, luaL_Buffer *b, const Step *at, int *left) {
     case ROOT:
       if (c->root != NULL)
         lua_pushfstring(c->to, c->root, at->n);
-      else  /* a string of 'from', read without conversion */
-        lua_pushstring(c->to, lua_tostring(c->from, at->n));
+      else  /* a global's name, a string of 'from' (no conversion) */
+        lua_pushfstring(c->to, "global %s", lua_tostring(c->from, at->n));
       luaL_addvalue(b);
       break;
     case KEY:
@@ -725,7 +725,8 @@ static int writer (lua_State *L, const void *p, size_t sz, void *b) {
 ** Copies the upvalues of the function at 'idx' of 'from' into the fresh
 ** closure on top of 'to', number 'fn' in 'copies'. An upvalue met before
 ** is joined to its first copy (each is recorded in 'seen' as fn * 256 + n).
-** '_ENV' holding the sender's globals becomes the receiver's globals.
+** An '_ENV' is never copied: it becomes the receiver's globals (a job's
+** function takes the globals it names along: jobs_functionnames).
 */
 static void copyupvalues (Copier *c, int idx, lua_Integer fn,
                           const Step *at) {
@@ -746,13 +747,11 @@ static void copyupvalues (Copier *c, int idx, lua_Integer fn,
     }
     else {
       see(c, id, fn * 256 + step.n);
-      lua_rawgeti(from, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-      if (strcmp(name, "_ENV") == 0 && lua_rawequal(from, -1, -2))
+      if (strcmp(name, "_ENV") == 0)  /* its names went ahead (names.c) */
         lua_rawgeti(to, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
       else
-        copyvalue(c, lua_gettop(from) - 1, &step);
+        copyvalue(c, lua_gettop(from), &step);
       lua_setupvalue(to, -2, step.n);
-      lua_pop(from, 1);
     }
     lua_pop(from, 1);
   }

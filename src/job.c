@@ -791,6 +791,8 @@ Job *jobs_newobject (lua_State *L, int base, int *died) {
     if (env == 0)
       names = jobs_freenames(L, base);
   }
+  else if (env == 0)  /* the globals its functions name go with them */
+    names = jobs_functionnames(L, base, nargs);
   *died = jobs_prepare(L, j, base, nargs, env, names);
   lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
   lua_pushvalue(L, ud);

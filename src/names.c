@@ -90,13 +90,14 @@ static void wantkey (lua_State *L, int want, const char *s, size_t len) {
 
 
 /*
-** Reads a function of the dump at 'r' and the functions in it, the
-** upvalues of its enclosing function that hold the chunk's _ENV being
-** those of 'up' (a flag each; NULL for the chunk itself, whose one upvalue
-** is _ENV); sets want[name] in the table at 'want' for each global they
-** name.
+** Reads a function of the dump at 'r' and the functions in it; the
+** upvalues that hold the _ENV whose names are sought are those flagged in
+** 'own' for the dumped function itself, and for a function in it, those
+** coming from the flagged upvalues of its enclosing function ('up'). Sets
+** want[name] in the table at 'want' for each global they name.
 */
-static void readfunction (lua_State *L, Reader *r, const char *up, int want) {
+static void readfunction (lua_State *L, Reader *r, const char *up,
+                          const char *own, int want) {
   const unsigned char *code;
   const char **keys;
   size_t *lens, i, ncode, nk, n;
@@ -124,8 +125,10 @@ static void readfunction (lua_State *L, Reader *r, const char *up, int want) {
       skip(r, sizeof(lua_Integer));
   }
   n = size(r);  /* upvalues: in the enclosing function's stack, its index */
-  memset(env, 0, sizeof(env));
-  env[0] = (up == NULL);
+  if (own != NULL)
+    memcpy(env, own, sizeof(env));
+  else
+    memset(env, 0, sizeof(env));
   for (i = 0; i < n && i < MAXUPVALUES; i++) {
     int instack = byte(r), idx = byte(r);
     byte(r);  /* kind */
@@ -144,7 +147,7 @@ static void readfunction (lua_State *L, Reader *r, const char *up, int want) {
       wantkey(L, want, keys[argB(ins)], lens[argB(ins)]);
   }
   for (i = size(r); i > 0 && r->p < r->end; i--)
-    readfunction(L, r, env, want);
+    readfunction(L, r, env, NULL, want);
   for (i = size(r); i > 0; i--)  /* debug information: lines */
     byte(r);
   for (i = size(r); i > 0 && r->p < r->end; i--) {
@@ -169,23 +172,45 @@ static int writer (lua_State *L, const void *p, size_t sz, void *b) {
 }
 
 
-/* Sets want[name] in the table at 'want' for each global the compiled
-** chunk at 'f' names. */
-static void globals (lua_State *L, int f, int want) {
+/* Its address keys, in a state's registry, a thread kept to dump functions
+** while the state holds the buffer: making one for each costs more. */
+static const char dumperkey = 0;
+
+
+/* Pushes the state's dumping thread, and returns it, empty. */
+static lua_State *dumper (lua_State *L) {
+  lua_State *T;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &dumperkey) == LUA_TTHREAD)
+    T = lua_tothread(L, -1);
+  else {
+    lua_pop(L, 1);
+    T = lua_newthread(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &dumperkey);
+  }
+  lua_settop(T, 0);  /* what an error left */
+  return T;
+}
+
+
+/* Sets want[name] in the table at 'want' for each global the function at
+** 'f' names through its upvalues flagged in 'own'. */
+static void globals (lua_State *L, int f, const char *own, int want) {
   luaL_Buffer b;
   Reader r;
   size_t len;
-  lua_State *T = lua_newthread(L);  /* dumps it, as L holds the buffer */
+  lua_State *T = dumper(L);  /* dumps it, as L holds the buffer */
   lua_pushvalue(L, f);
   lua_xmove(L, T, 1);
   luaL_buffinit(L, &b);
   lua_dump(T, writer, &b, 0);
+  lua_settop(T, 0);
   luaL_pushresult(&b);
   r.p = (const unsigned char *)lua_tolstring(L, -1, &len);
   r.end = r.p + len;
   skip(&r, 4 + 2 + 6 + 3 + sizeof(lua_Integer) + sizeof(lua_Number));
   byte(&r);  /* how many upvalues the chunk has */
-  readfunction(L, &r, NULL, want);
+  readfunction(L, &r, NULL, own, want);
   lua_pop(L, 2);
 }
 
@@ -289,8 +314,9 @@ static void bindglobals (lua_State *L, int want, int r, int env) {
 int jobs_freenames (lua_State *L, int base) {
   lua_Debug ar;
   int want, env, r;
+  static const char chunk[MAXUPVALUES] = {1};  /* its upvalue 1: _ENV */
   lua_newtable(L);
-  globals(L, base, want = lua_gettop(L));
+  globals(L, base, chunk, want = lua_gettop(L));
   lua_pushnil(L);
   env = lua_gettop(L);
   lua_newtable(L);
@@ -312,3 +338,111 @@ int jobs_freenames (lua_State *L, int base) {
 }
 
 /* }====================================================== */
+
+
+/*
+** {======================================================
+** The globals a function names, valued from its own _ENV
+** =======================================================
+*/
+
+/* Whether 'name' is a global of Lua's standard library: those the job has
+** are its own, and those its 'libs' left out stay out. */
+int jobs_isstandard (const char *name) {
+  static const char *const names[] = {
+    "_G", "_VERSION", "assert", "collectgarbage", "coroutine", "debug",
+    "dofile", "error", "getmetatable", "io", "ipairs", "load", "loadfile",
+    "math", "next", "os", "package", "pairs", "pcall", "print", "rawequal",
+    "rawget", "rawlen", "rawset", "require", "select", "setmetatable",
+    "string", "table", "tonumber", "tostring", "type", "utf8", "warn",
+    "xpcall", NULL
+  };
+  int i;
+  for (i = 0; names[i] != NULL; i++)
+    if (strcmp(name, names[i]) == 0)
+      return 1;
+  return 0;
+}
+
+
+/* Deepest chain of functions in upvalues that is followed. */
+#define MAXCHAIN	200
+
+
+/*
+** Adds to the table at 'r' the globals that the Lua function at 'fn' and
+** the functions in it name through its _ENV, each read from that _ENV as
+** the function would read it (metamethods run), unless 'r' has the name;
+** then the same for the Lua functions among its upvalues, each once
+** ('seen').
+*/
+static void addfunction (lua_State *L, int fn, int r, int seen, int chain) {
+  char own[MAXUPVALUES];
+  const char *name;
+  int i, env = 0, top = lua_gettop(L);
+  lua_pushvalue(L, fn);
+  if (lua_rawget(L, seen) != LUA_TNIL || chain > MAXCHAIN) {
+    lua_settop(L, top);
+    return;
+  }
+  lua_pushvalue(L, fn);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, seen);
+  memset(own, 0, sizeof(own));
+  for (i = 1; (name = lua_getupvalue(L, fn, i)) != NULL; i++) {
+    if (strcmp(name, "_ENV") == 0 && i <= MAXUPVALUES && env == 0) {
+      own[i - 1] = 1;
+      env = lua_gettop(L);  /* kept on the stack */
+      continue;
+    }
+    if (lua_type(L, -1) == LUA_TFUNCTION && !lua_iscfunction(L, -1))
+      addfunction(L, lua_gettop(L), r, seen, chain + 1);
+    lua_pop(L, 1);
+  }
+  if (env != 0) {
+    int want;
+    lua_newtable(L);
+    globals(L, fn, own, want = lua_gettop(L));
+    lua_pushnil(L);
+    while (lua_next(L, want)) {
+      lua_pop(L, 1);
+      if (jobs_isstandard(lua_tostring(L, -1)))
+        continue;  /* the job's own */
+      lua_pushvalue(L, -1);
+      if (lua_rawget(L, r) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_gettable(L, env);  /* as the function would: may raise */
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, r);
+      }
+      else
+        lua_pop(L, 1);
+    }
+  }
+  lua_settop(L, top);
+}
+
+
+int jobs_functionnames (lua_State *L, int base, int n) {
+  int r, seen, i;
+  lua_newtable(L);
+  r = lua_gettop(L);
+  lua_newtable(L);
+  seen = lua_gettop(L);
+  for (i = 0; i < n; i++)
+    if (lua_type(L, base + i) == LUA_TFUNCTION && !lua_iscfunction(L, base + i))
+      addfunction(L, base + i, r, seen, 0);
+  lua_settop(L, r);
+  lua_pushnil(L);
+  if (lua_next(L, r) == 0) {  /* none: nothing to copy */
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_pop(L, 2);
+  return r;
+}
+
+/* }====================================================== */
+

@@ -22,4 +22,18 @@ int jobs_compile (lua_State *L, int base);
 */
 int jobs_freenames (lua_State *L, int base);
 
+/*
+** Pushes a table from name to value of the globals that the Lua functions
+** among the 'n' values at 'base' of L (a job's function and its arguments),
+** the functions in them and the Lua functions among their upvalues name
+** through their _ENV, each read from its own _ENV as it would read it, and
+** returns its index; or returns 0, pushing nothing, if they name none.
+** May raise in L (an _ENV's metamethods run).
+*/
+int jobs_functionnames (lua_State *L, int base, int n);
+
+/* Whether 'name' is a global of Lua's standard library, which a job's
+** free names never bring: the job has its own, or 'libs' left it out. */
+int jobs_isstandard (const char *name);
+
 #endif

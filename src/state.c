@@ -15,6 +15,7 @@
 #include "cancel.h"
 #include "copy.h"
 #include "libs.h"
+#include "names.h"
 #include "state.h"
 
 
@@ -135,8 +136,11 @@ static void setnames (Prep *p, lua_State *J) {
     luaL_error(J, "not enough stack space to copy");
   lua_pushnil(L);
   while (lua_next(L, p->names)) {
+    const char *name;
     lua_pop(L, 1);
-    if (lua_getfield(J, -1, lua_tostring(L, -1)) == LUA_TNIL) {
+    if (jobs_isstandard(name = lua_tostring(L, -1)))
+      continue;
+    if (lua_getfield(J, -1, name) == LUA_TNIL) {  /* not the job's own */
       if (!lua_checkstack(L, 3))
         luaL_error(J, "too many names to copy");
       lua_pushvalue(L, -1);  /* keep it, below the key 'next' goes on from */
@@ -145,6 +149,8 @@ static void setnames (Prep *p, lua_State *J) {
     }
     lua_pop(J, 1);
   }
+  if (!lua_checkstack(L, n + LUA_MINSTACK))
+    luaL_error(J, "too many names to copy");
   for (i = 0; i < n; i++) {
     lua_pushvalue(L, first + i);
     lua_rawget(L, p->names);
