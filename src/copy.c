@@ -799,44 +799,53 @@ static void copyfunction (Copier *c, int idx, const Step *at) {
 }
 
 
-/* The opt-in of the userdata at 'idx' of 'from' (see jobs.h), or NULL. Reads
-** its metatable raw and interns no string, so nothing can raise in 'from';
-** a light userdata there that is no jobs_Copyable is none. */
+/*
+** Pushes the field 'key' of the metatable of the value at 'idx' of L and
+** returns 1 if it has one of type 't'; else returns 0, pushing nothing.
+** Walks the metatable raw and interns no string, so nothing can raise in
+** L (the copy raises in the receiver only).
+*/
+static int metafield (lua_State *L, int idx, const char *key, int t) {
+  int found = 0;
+  if (!lua_getmetatable(L, idx))
+    return 0;
+  lua_pushnil(L);
+  while (!found && lua_next(L, -2)) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == t &&
+        strcmp(lua_tostring(L, -2), key) == 0)
+      found = 1;
+    else
+      lua_pop(L, 1);
+  }
+  if (found) {  /* metatable, key, value: the value stays */
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+  }
+  else
+    lua_pop(L, 1);
+  return found;
+}
+
+
+/* The opt-in of the userdata at 'idx' of 'from' (see jobs.h), or NULL; a
+** light userdata there that is no jobs_Copyable is none. */
 static const jobs_Copyable *copyable (lua_State *from, int idx) {
   const jobs_Copyable *how = NULL;
-  if (!lua_getmetatable(from, idx))
-    return NULL;
-  lua_pushnil(from);
-  while (how == NULL && lua_next(from, -2)) {
-    if (lua_type(from, -2) == LUA_TSTRING && lua_islightuserdata(from, -1) &&
-        strcmp(lua_tostring(from, -2), JOBS_COPYFIELD) == 0) {
-      how = (const jobs_Copyable *)lua_touserdata(from, -1);
-      lua_pop(from, 1);  /* the key, too, below */
-    }
+  if (metafield(from, idx, JOBS_COPYFIELD, LUA_TLIGHTUSERDATA)) {
+    how = (const jobs_Copyable *)lua_touserdata(from, -1);
     lua_pop(from, 1);
   }
-  lua_pop(from, 1);
   return (how != NULL && how->magic == JOBS_COPYMAGIC) ? how : NULL;
 }
 
 
-/*
-** The '__name' of the metatable of the userdata at 'idx' of L, or NULL:
-** found by walking the metatable, which allocates nothing, so that the
-** copy raises in the receiver only.
-*/
+/* The '__name' of the metatable of the userdata at 'idx' of L, or NULL. */
 static const char *nameof (lua_State *L, int idx) {
   const char *name = NULL;
-  if (!lua_getmetatable(L, idx))
-    return NULL;
-  lua_pushnil(L);
-  while (name == NULL && lua_next(L, -2)) {
-    if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING &&
-        strcmp(lua_tostring(L, -2), "__name") == 0)
-      name = lua_tostring(L, -1);  /* the metatable keeps it */
+  if (metafield(L, idx, "__name", LUA_TSTRING)) {
+    name = lua_tostring(L, -1);  /* the metatable keeps it */
     lua_pop(L, 1);
   }
-  lua_settop(L, lua_gettop(L) - (name != NULL ? 2 : 1));
   return name;
 }
 
