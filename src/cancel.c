@@ -582,34 +582,35 @@ void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv) {
 }
 
 
-/* How many times a host called jobs_interrupt(); atomic. */
-static int breaks = 0;
+/* An interrupt from the host waits to be taken (jobs_interrupt); atomic. */
+static int hostinterrupt = 0;
 
 
-JOBS_API void jobs_interrupt (void) {
-  __atomic_add_fetch(&breaks, 1, __ATOMIC_RELEASE);  /* lock-free */
+JOBS_API void jobs_interrupt (int on) {
+  __atomic_store_n(&hostinterrupt, on != 0, __ATOMIC_RELEASE);  /* lock-free */
 }
 
 
-/* The count of jobs_interrupt() calls, for a wait to compare with. */
-int jobs_breaks (void) {
-  return __atomic_load_n(&breaks, __ATOMIC_ACQUIRE);
+/* Takes the host's interrupt, if one waits: the wait it stops is the one
+** running, or the next (a Ctrl-C just before a wait began stops it too). */
+int jobs_interrupted (void) {
+  return __atomic_exchange_n(&hostinterrupt, 0, __ATOMIC_ACQ_REL);
 }
 
 
 /*
 ** Waits on 'cv' (holding 'mu') as jobs_waitcv does. Outside a job ('self'
 ** NULL), it sleeps JOBS_BREAKTIME seconds at most, returning 0 then as for
-** a wake-up (the caller looks and waits again), and EINTR once the host
-** has called jobs_interrupt() since 'since' (jobs_breaks() before the wait).
+** a wake-up (the caller looks and waits again), and EINTR if it takes an
+** interrupt of the host's.
 */
 int jobs_waitbreak (Job *self, pthread_cond_t *cv, pthread_mutex_t *mu,
-                    double until, int since) {
+                    double until) {
   double slice;
   int st;
   if (self != NULL)
     return jobs_waitcv(cv, mu, until);
-  if (jobs_breaks() != since)
+  if (jobs_interrupted())
     return EINTR;
   slice = jobs_now() + JOBS_BREAKTIME;
   if (until >= 0 && until <= slice)

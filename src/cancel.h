@@ -40,9 +40,9 @@ void jobs_leave (Runner *r, Job *j);
 void jobs_cancel (Job *j, int why, int hard);
 
 void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv);
-int jobs_breaks (void);
+int jobs_interrupted (void);
 int jobs_waitbreak (Job *self, pthread_cond_t *cv, pthread_mutex_t *mu,
-                    double until, int since);
+                    double until);
 double jobs_later (lua_State *L, int idx);
 int jobs_stopping (Job *self);
 int jobs_pending (Job *self);

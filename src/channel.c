@@ -94,7 +94,6 @@ static int channel_gc (lua_State *L) {
 typedef struct Waiter {
   Job *self;  /* the job waiting, or NULL */
   double until;  /* monotonic time; negative: no limit */
-  int since;  /* jobs_breaks() as the operation began */
   int told;  /* a cancel of 'self' knows what it waits on */
 } Waiter;
 
@@ -102,7 +101,6 @@ typedef struct Waiter {
 static void initwaiter (lua_State *L, Waiter *w, double until) {
   w->self = jobs_self(L);
   w->until = until;
-  w->since = jobs_breaks();
   w->told = 0;
 }
 
@@ -146,7 +144,7 @@ static int await (Channel *ch, Waiter *w, pthread_cond_t *cv,
     else {
       __atomic_add_fetch(sleepers, 1, __ATOMIC_SEQ_CST);
       if (blocked(ch))  /* again, now that it counts */
-        st = jobs_waitbreak(self, cv, &ch->mu, until, w->since);
+        st = jobs_waitbreak(self, cv, &ch->mu, until);
       __atomic_sub_fetch(sleepers, 1, __ATOMIC_SEQ_CST);
     }
   }

@@ -22,8 +22,7 @@ int jobs_sleep (lua_State *L) {
   luaL_checknumber(L, 1);
   until = jobs_later(L, 1);
   if (self == NULL) {  /* not a job: only the host can cut it short */
-    int since = jobs_breaks();
-    while (jobs_breaks() == since) {  /* jobs_interrupt() ends it */
+    while (!jobs_interrupted()) {  /* the host's interrupt ends it */
       double secs = JOBS_BREAKTIME;
       struct timespec ts;
       if (until >= 0) {

@@ -211,13 +211,13 @@ static int spinfinal (Job *j, double until) {
 */
 static int waitfinal (lua_State *L, Job *j, double until) {
   Job *self = jobs_self(L);
-  int since = jobs_breaks(), st = 0;
+  int st = 0;
   spinfinal(j, until);
   jobs_blockon(self, &j->mu, &j->cv);
   pthread_mutex_lock(&j->mu);
   while (!jobs_isfinal(j->status) && !jobs_pending(self) &&
          st != ETIMEDOUT && st != EINTR)
-    st = jobs_waitbreak(self, &j->cv, &j->mu, until, since);
+    st = jobs_waitbreak(self, &j->cv, &j->mu, until);
   if (jobs_isfinal(j->status))
     st = 0;
   else if (st != EINTR)

@@ -43,14 +43,17 @@ JOBS_API int jobs_fd (lua_State *L);
 JOBS_API int jobs_poll (lua_State *L);
 
 /*
-** For a host's SIGINT handler (it is async-signal-safe), as luajobs calls it
-** for Ctrl-C: the waits of the module on threads that are not jobs' return
-** within JOBS_BREAKTIME seconds. job:wait(), a channel's pop and push and a
-** manager's wait_any() and wait_all() return nil, "interrupted" (a push
-** queues nothing), jobs.sleep() returns early. A handler that also sets a
-** hook, as lua.c's does, raises "interrupted!" as the function returns.
+** jobs_interrupt(1), for a host's SIGINT handler (it is async-signal-safe),
+** as luajobs calls it for Ctrl-C: the wait of the module running on a
+** thread that is not a job's, or the next to begin, returns within
+** JOBS_BREAKTIME seconds and takes the interrupt. job:wait(), a channel's
+** pop and push and a manager's wait_any() and wait_all() return nil,
+** "interrupted" (a push queues nothing), jobs.sleep() returns early. A
+** handler that also sets a hook, as lua.c's does, raises "interrupted!" as
+** the function returns. jobs_interrupt(0) drops an interrupt no wait took:
+** call it before running code that a new interrupt should stop.
 */
-JOBS_API void jobs_interrupt (void);
+JOBS_API void jobs_interrupt (int on);
 
 
 /*

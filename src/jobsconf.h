@@ -59,7 +59,7 @@
 #define JOBS_SPINTIME	50e-6
 #endif
 
-/* Seconds between two looks at jobs_interrupt() by a wait on a thread that
+/* Seconds between two looks for jobs_interrupt(1) by a wait on a thread that
 ** is not a job's: a condition variable cannot be signalled from a signal
 ** handler, so such a wait sleeps in slices this long. */
 #if !defined(JOBS_BREAKTIME)

@@ -65,7 +65,7 @@ static void laction (int sig) {
   int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
   setsignal(sig, SIG_DFL);
   lua_sethook(globalL, lstop, flag, 1);
-  jobs_interrupt();  /* the module's waits return, and the hook raises */
+  jobs_interrupt(1);  /* the module's waits return, and the hook raises */
 }
 
 
@@ -121,6 +121,7 @@ static int docall (lua_State *L, int narg, int nres) {
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
   globalL = L;
+  jobs_interrupt(0);  /* a Ctrl-C no wait took is over */
   setsignal(SIGINT, laction);
   status = lua_pcall(L, narg, nres, base);
   setsignal(SIGINT, SIG_DFL);

@@ -251,11 +251,11 @@ static int manager_setlimit (lua_State *L) {
 static int await (Manager *mg, Job *self, int how, double until,
                   int (*ready) (Manager *, Job **), Job **jp) {
   Hub *h = mg->hub;
-  int ok, st = 0, since = jobs_breaks();
+  int ok, st = 0;
   mg->limit->waiting = how;
   while (!(ok = ready(mg, jp)) && st != ETIMEDOUT && st != EINTR &&
          !jobs_pending(self))
-    st = jobs_waitbreak(self, &h->cv, &h->mu, until, since);
+    st = jobs_waitbreak(self, &h->cv, &h->mu, until);
   mg->limit->waiting = JOBS_NOWAIT;
   return ok ? 0 : st == EINTR ? EINTR : ETIMEDOUT;
 }
@@ -437,13 +437,12 @@ int jobs_wait (lua_State *L) {
   jobs_blockon(self, &h->mu, &h->cv);
   pthread_mutex_lock(&h->mu);
   if ((first = firstover(list, n)) == 0) {  /* none ends while we mark */
-    int since = jobs_breaks();
     for (i = 0; i < n; i++)
       list[i]->awaited = 1;
     h->awaiting = 1;
     while (h->awaiting && !jobs_pending(self) && st != ETIMEDOUT &&
            st != EINTR)
-      st = jobs_waitbreak(self, &h->cv, &h->mu, until, since);
+      st = jobs_waitbreak(self, &h->cv, &h->mu, until);
     for (i = 0; i < n; i++)
       list[i]->awaited = 0;
     h->awaiting = 0;
