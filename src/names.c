@@ -425,14 +425,28 @@ static void addfunction (lua_State *L, int fn, int r, int seen, int chain) {
 }
 
 
+/* Whether the value at 'idx' of L is a Lua function with upvalues: one
+** without reads no global (it would have an _ENV) and holds no function. */
+static int closure (lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TFUNCTION || lua_iscfunction(L, idx) ||
+      lua_getupvalue(L, idx, 1) == NULL)
+    return 0;
+  lua_pop(L, 1);
+  return 1;
+}
+
+
 int jobs_functionnames (lua_State *L, int base, int n) {
   int r, seen, i;
+  for (i = 0; i < n && !closure(L, base + i); i++) {}
+  if (i == n)
+    return 0;  /* the common job, a function naming no global: no cost */
   lua_newtable(L);
   r = lua_gettop(L);
   lua_newtable(L);
   seen = lua_gettop(L);
-  for (i = 0; i < n; i++)
-    if (lua_type(L, base + i) == LUA_TFUNCTION && !lua_iscfunction(L, base + i))
+  for (; i < n; i++)
+    if (closure(L, base + i))
       addfunction(L, base + i, r, seen, 0);
   lua_settop(L, r);
   lua_pushnil(L);
