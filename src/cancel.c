@@ -598,6 +598,13 @@ int jobs_interrupted (void) {
 }
 
 
+/* Why a wait that returned 'st' (ETIMEDOUT or EINTR) ended without what it
+** waited for, as the wait tells its caller. */
+const char *jobs_whynot (int st) {
+  return st == EINTR ? "interrupted" : "timeout";
+}
+
+
 /*
 ** Waits on 'cv' (holding 'mu') as jobs_waitcv does. Outside a job ('self'
 ** NULL), it sleeps JOBS_BREAKTIME seconds at most, returning 0 then as for

@@ -41,6 +41,7 @@ void jobs_cancel (Job *j, int why, int hard);
 
 void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv);
 int jobs_interrupted (void);
+const char *jobs_whynot (int st);
 int jobs_waitbreak (Job *self, pthread_cond_t *cv, pthread_mutex_t *mu,
                     double until);
 double jobs_later (lua_State *L, int idx);

@@ -334,8 +334,7 @@ static int channel_pop (lua_State *L) {
   if (st != 0) {  /* timed out, stopping, interrupted, or closed and empty */
     untell(L, &w, st);
     luaL_pushfail(L);
-    lua_pushstring(L, st == ETIMEDOUT ? "timeout" :
-                      st == EINTR ? "interrupted" : "closed");
+    lua_pushstring(L, st == EPIPE ? "closed" : jobs_whynot(st));
     return 2;
   }
   t.q = ch->out;

@@ -237,7 +237,7 @@ static int job_wait (lua_State *L) {
   lua_settop(L, 1);
   if ((st = waitfinal(L, b->j, until)) != 0) {
     luaL_pushfail(L);
-    lua_pushstring(L, st == EINTR ? "interrupted" : "timeout");
+    lua_pushstring(L, jobs_whynot(st));
     return 2;
   }
   fetch(L, 1);

@@ -275,12 +275,6 @@ static int allready (Manager *mg, Job **jp) {
 }
 
 
-/* Why a wait ended without what it waited for. */
-static const char *why (int st) {
-  return st == EINTR ? "interrupted" : "timeout";
-}
-
-
 /* Runs 'ready' through 'await' for the Lua half: the job waiting is
 ** stopped if cancelled, and nil and "timeout" is pushed past 'seconds'
 ** (at 1); returns 0 if 'ready' said so, else ETIMEDOUT or EINTR (the host
@@ -314,7 +308,7 @@ static int manager_waitany (lua_State *L) {
     return 1;
   }
   luaL_pushfail(L);
-  lua_pushstring(L, st == 0 ? "no job to wait for" : why(st));
+  lua_pushstring(L, st == 0 ? "no job to wait for" : jobs_whynot(st));
   return 2;
 }
 
@@ -329,7 +323,7 @@ static int manager_waitall (lua_State *L) {
     return 1;
   }
   luaL_pushfail(L);
-  lua_pushstring(L, why(st));
+  lua_pushstring(L, jobs_whynot(st));
   return 2;
 }
 
@@ -457,7 +451,7 @@ int jobs_wait (lua_State *L) {
   if (jobs_pending(self))
     return jobs_stop(L, self);
   luaL_pushfail(L);
-  lua_pushstring(L, why(st));
+  lua_pushstring(L, jobs_whynot(st));
   return 2;
 }
 
