@@ -40,9 +40,13 @@ function TestLoops.test_luv_runs_callbacks_and_returns_when_the_work_is_done()
   coroutine.wrap(function()
     local r = { jobsluv.await(sleeper(0.02, "awaited")) }
     got[#got + 1] = r[2]
+    for i = 1, 20 do  -- awaits again from the resume: new waiters meanwhile
+      r = { jobsluv.await(sleeper(0, i)) }
+    end
+    got.again = r[2]
   end)()
   uv.run()
-  lu.assertEquals(got, { "awaited", "a", "late" })
+  lu.assertEquals(got, { "awaited", "a", "late", again = 20 })
   lu.assertEquals(jobs.unfinished(), 0)
   uv.run()  -- nothing unfinished: returns at once
 end

@@ -8,14 +8,16 @@ local M = {}
 local uv, watch, check
 local waiting = {}  -- job -> the coroutine awaiting it
 
--- Resumes the coroutines whose jobs are done; raises as they do.
+-- Resumes the coroutines whose jobs are done; raises as they do. They are
+-- taken out first: a resumed one may await again, adding to 'waiting'.
 local function wake()
+  local ready = {}
   for job, co in pairs(waiting) do
-    if job.done then
-      waiting[job] = nil
-      local ok, err = coroutine.resume(co)
-      if not ok then error(err, 0) end
-    end
+    if job.done then ready[#ready + 1] = co; waiting[job] = nil end
+  end
+  for _, co in ipairs(ready) do
+    local ok, err = coroutine.resume(co)
+    if not ok then error(err, 0) end
   end
 end
 
