@@ -16,7 +16,9 @@ done
 src=/etc/apt/sources.list.d/luajobs-src
 codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
 if ! grep -rqs "^Types:.*deb-src\|^deb-src" /etc/apt/sources.list /etc/apt/sources.list.d; then
-  entries=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v rel="$codename" '
+  # (cat reads only files that exist: a missing one would fail the pipe.)
+  existing() { for f in "$@"; do [ -f "$f" ] && cat "$f"; done; true; }
+  entries=$(existing /etc/apt/sources.list.d/*.sources | awk -v rel="$codename" '
     function has(field, word,   n, w, i) {  # whether word is one of its values
       n = split(field, w, /[ \t]+/)
       for (i = 2; i <= n; i++) if (w[i] == word) return 1
@@ -34,7 +36,7 @@ if ! grep -rqs "^Types:.*deb-src\|^deb-src" /etc/apt/sources.list /etc/apt/sourc
         if ($i ~ /^Types:/) print "Types: deb-src"; else if ($i !~ /^#/) print $i
       print ""
     }')
-  lines=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+  lines=$(existing /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
     awk -v rel="$codename" '{
       line = $0
       sub(/\[[^]]*\] */, "", line)  # options: deb [arch=...] uri suite ...
