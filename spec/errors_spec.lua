@@ -52,28 +52,43 @@ function TestErrors.test_paths_name_a_records_key_wherever_it_stands()
     local t = {}
     for k = 1, n do t["f" .. k] = k end
     t["f" .. n] = coroutine.create(print)
-    lu.assertErrorMsgEquals("cannot copy thread at argument 2.f" .. n,
+    lu.assertErrorMsgEquals("cannot copy thread at argument 1.f" .. n,
       jobs.new, nop, t)
   end
   healthy()
 end
 
 function TestErrors.test_uncopyable_arguments_name_type_and_path()
-  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at argument 2" .. UNCOPYABLE,
+  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at argument 1" .. UNCOPYABLE,
     jobs.new, nop, io.stdout)
-  lu.assertErrorMsgEquals("cannot copy thread at argument 3.conn",
+  lu.assertErrorMsgEquals("cannot copy thread at argument 2.conn",
     jobs.new, nop, 1, { conn = coroutine.create(print) })
-  lu.assertErrorMsgEquals('cannot copy userdata (FILE*) at argument 2[1]["a key"][2]' .. UNCOPYABLE,
+  lu.assertErrorMsgEquals('cannot copy userdata (FILE*) at argument 1[1]["a key"][2]' .. UNCOPYABLE,
     jobs.new, nop, { { ["a key"] = { 1, io.stderr } } })
-  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at argument 2<metatable>.__index" .. UNCOPYABLE,
+  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at argument 1<metatable>.__index" .. UNCOPYABLE,
     jobs.new, nop, setmetatable({}, { __index = io.stdout }))
   healthy()
 end
 
 function TestErrors.test_uncopyable_upvalue_names_the_upvalue()
   local conn = coroutine.create(print)
-  lu.assertErrorMsgEquals("cannot copy thread at argument 1<upvalue conn>",
+  lu.assertErrorMsgEquals("cannot copy thread at function<upvalue conn>",
     jobs.new, function() return conn end)
+end
+
+-- Paths count the job's own arguments, whatever jobs.spawn takes before them.
+function TestErrors.test_paths_count_the_jobs_arguments_not_spawns()
+  local conn = coroutine.create(print)
+  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at argument 2" .. UNCOPYABLE,
+    jobs.spawn, { name = "p" }, nop, 1, io.stdout)
+  lu.assertErrorMsgEquals("cannot copy thread at function<upvalue conn>",
+    jobs.spawn, {}, function() return conn end, 1)
+  lu.assertErrorMsgEquals("cannot copy thread at argument 1",
+    jobs.spawn, {}, nop, conn)
+  local callable = setmetatable({}, { __call = function() return conn end })
+  lu.assertErrorMsgEquals("cannot copy thread at function<metatable>.__call<upvalue conn>",
+    jobs.new, callable)
+  healthy()
 end
 
 -- What takes the most C stack, on a job's own thread: copies as deep as
@@ -193,7 +208,7 @@ function TestErrors.test_deep_nesting_is_an_error_not_a_crash()
   for _ = 1, 100000 do t = { t } end
   local ok, err = pcall(jobs.new, nop, t)
   lu.assertFalse(ok)
-  lu.assertStrContains(err, "cannot copy table at argument 2[1][1]")
+  lu.assertStrContains(err, "cannot copy table at argument 1[1][1]")
   lu.assertStrContains(err, "[1]...: nested deeper than 1000 levels")
   healthy()
 end

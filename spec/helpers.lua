@@ -5,6 +5,10 @@ local helpers = {}
 helpers.uncopyable = ": open it inside the job (userdata crosses only if "
                      .. "its module opts in through jobs.h)"
 
+-- What an error says to do about a C function that cannot cross.
+helpers.unreachable = ": make it inside the job (only C functions of "
+                      .. "modules in package.loaded cross, by name)"
+
 -- A gate a job can wait behind: the job spins until the file exists, so a
 -- spec decides exactly when it finishes, with no sleep involved.
 function helpers.gate()

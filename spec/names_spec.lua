@@ -2,6 +2,8 @@
 local lu = require "luaunit"
 local jobs = require "jobs"
 
+local UNREACHABLE = require("helpers").unreachable
+
 local function outcome(j) return { j:wait(10) } end
 
 TestNames = {}
@@ -81,19 +83,38 @@ function TestNames.test_the_jobs_module_crosses_by_name()
   lu.assertIs(new, jobs.new)
 end
 
+-- Checks that 'err' refuses a C function at 'path', naming the file that
+-- holds it (a static C function has no name of its own to give).
+local function refused_in_its_file(err, path)
+  local file = err:match("^cannot copy C function %(in ([^()]+)%) at ")
+  lu.assertNotNil(file, err)
+  lu.assertEquals(err, ("cannot copy C function (in %s) at %s"):format(file, path)
+                       .. UNREACHABLE)
+end
+
 function TestNames.test_c_closure_not_found_by_name_is_a_clear_error()
   local gen = string.gmatch("a b", "%a")
-  lu.assertErrorMsgEquals("cannot copy C function at argument 2.next: only C "
-    .. "functions of modules in package.loaded cross, by name",
-    jobs.new, function() end, { next = gen })
-  lu.assertErrorMsgContains("cannot copy C function at argument 1",
-    jobs.new, coroutine.wrap(function() end))
+  refused_in_its_file(select(2, pcall(jobs.new, function() end, { next = gen })),
+                      "argument 1.next")
+  refused_in_its_file(select(2, pcall(jobs.new, coroutine.wrap(function() end))),
+                      "function")
+end
+
+-- A C function a module exports but no module table holds is named by its
+-- symbol and the file it comes from.
+function TestNames.test_an_exported_c_function_is_named_by_its_symbol()
+  local path = assert(package.searchpath("jobs", package.cpath))
+  local open = assert(package.loadlib(path, "luaopen_jobs"))
+  lu.assertErrorMsgEquals("cannot copy C function (luaopen_jobs in "
+    .. path:match("[^/]*$") .. ") at argument 2" .. UNREACHABLE,
+    jobs.new, print, 1, open)
 end
 
 function TestNames.test_result_c_function_not_found_makes_the_job_dead()
   local j = jobs.new(function() return string.gmatch("a", "a") end)
-  lu.assertEquals(outcome(j), { false, "cannot copy C function at result 1: "
-    .. "only C functions of modules in package.loaded cross, by name" })
+  local ok, err = j:wait(10)
+  lu.assertFalse(ok)
+  refused_in_its_file(err, "result 1")
 end
 
 function TestNames.test_a_module_loaded_later_is_found()

@@ -32,7 +32,7 @@ function TestUserdata.test_a_forged_opt_in_is_refused_not_called()
   meta.__jobs_copy = nil
   lu.assertFalse(ok)
   lu.assertStrContains(err, "cannot copy userdata")
-  lu.assertStrContains(err, "at argument 2")
+  lu.assertStrContains(err, "at argument 1")
 end
 
 function TestUserdata.test_userdata_comes_back_from_a_job()
@@ -51,7 +51,7 @@ end
 -- Other userdata is an error naming its type (its metatable's __name),
 -- the path, and what to do (SPEC §4).
 function TestUserdata.test_other_userdata_is_an_error_naming_type_path_and_remedy()
-  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at argument 3.conn" .. UNCOPYABLE,
+  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at argument 2.conn" .. UNCOPYABLE,
     jobs.new, function() end, 1, { conn = io.stdout })
   local j = jobs.new(function() return { file = io.stderr } end)
   lu.assertEquals({ j:wait(10) },

@@ -3,6 +3,9 @@
 ** Owns what may cross between states (SPEC §4) and the paths its errors name.
 */
 
+#define _GNU_SOURCE  /* dladdr */
+
+#include <dlfcn.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -18,6 +21,9 @@
 /* Its address keys, in a state's registry, the index of names by which the
 ** state's module tables and C functions cross (see jobs_indexnames). */
 static const char nameskey = 0;
+
+
+const char jobs_jobroot[] = "argument %d";
 
 
 /* One step on the way from a root value to the value being copied; the
@@ -136,7 +142,9 @@ static void addpath (Copier *c, luaL_Buffer *b, const Step *at, int *left) {
   }
   switch (at->kind) {
     case ROOT:
-      if (c->root != NULL)
+      if (c->root == jobs_jobroot && at->n == 0)
+        lua_pushliteral(c->to, "function");
+      else if (c->root != NULL)
         lua_pushfstring(c->to, c->root, at->n);
       else  /* a global's name, a string of 'from' (no conversion) */
         lua_pushfstring(c->to, "global %s", lua_tostring(c->from, at->n));
@@ -782,13 +790,34 @@ static __attribute__((noinline)) void loaddump (Copier *c, int idx) {
 }
 
 
+/*
+** Pushes onto 'to' what names the C function at 'idx' of 'from' when no
+** module holds it: its symbol, if it exports one, and the file it is in
+** ("C function (luaopen_x in x.so)"), as far as the dynamic linker knows.
+*/
+static const char *cfunctionname (Copier *c, int idx) {
+  union { lua_CFunction f; void *p; } fn;
+  Dl_info info;
+  const char *file;
+  fn.f = lua_tocfunction(c->from, idx);
+  if (!dladdr(fn.p, &info) || info.dli_fname == NULL)
+    return lua_pushliteral(c->to, "C function");
+  file = strrchr(info.dli_fname, '/');
+  file = file != NULL ? file + 1 : info.dli_fname;
+  if (info.dli_sname != NULL && info.dli_saddr == fn.p)
+    return lua_pushfstring(c->to, "C function (%s in %s)", info.dli_sname,
+                           file);
+  return lua_pushfstring(c->to, "C function (in %s)", file);
+}
+
+
 static void copyfunction (Copier *c, int idx, const Step *at) {
   if (lookup(c, idx))
     return;
   if (lua_iscfunction(c->from, idx)) {
     if (!byname(c, idx, at))
-      fail(c, at, "C function", "only C functions of modules in "
-                                "package.loaded cross, by name");
+      fail(c, at, cfunctionname(c, idx), "make it inside the job (only C "
+           "functions of modules in package.loaded cross, by name)");
     remember(c, idx);
     return;
   }

@@ -19,6 +19,11 @@
 int jobs_copy (lua_State *from, int first, int n, lua_State *to,
                const char *root, int label);
 
+/* The 'root' that names a job's values as its caller knows them: given
+** 'label' 0, the first is "function" and the rest "argument 1", "argument
+** 2", ..., whatever came before them in the call that made the job. */
+extern const char jobs_jobroot[];
+
 /*
 ** A lua_CFunction: brings up to date L's index of the names by which its
 ** module tables and C functions cross (those of package.loaded). It may

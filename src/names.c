@@ -4,6 +4,7 @@
 ** upvalues and globals.
 */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lua.h"
@@ -346,22 +347,68 @@ int jobs_freenames (lua_State *L, int base) {
 ** =======================================================
 */
 
+static int compare (const void *name, const void *entry) {
+  return strcmp((const char *)name, *(const char *const *)entry);
+}
+
+
 /* Whether 'name' is a global of Lua's standard library: those the job has
 ** are its own, and those its 'libs' left out stay out. */
 int jobs_isstandard (const char *name) {
-  static const char *const names[] = {
+  static const char *const names[] = {  /* in strcmp's order */
     "_G", "_VERSION", "assert", "collectgarbage", "coroutine", "debug",
     "dofile", "error", "getmetatable", "io", "ipairs", "load", "loadfile",
     "math", "next", "os", "package", "pairs", "pcall", "print", "rawequal",
     "rawget", "rawlen", "rawset", "require", "select", "setmetatable",
     "string", "table", "tonumber", "tostring", "type", "utf8", "warn",
-    "xpcall", NULL
+    "xpcall"
   };
-  int i;
-  for (i = 0; names[i] != NULL; i++)
-    if (strcmp(name, names[i]) == 0)
-      return 1;
-  return 0;
+  return bsearch(name, names, sizeof(names) / sizeof(names[0]),
+                 sizeof(names[0]), compare) != NULL;
+}
+
+
+/* Its address keys, in a state's registry, a table with weak keys from a
+** function to the table of the globals it names: a job made again and
+** again of one function reads its bytecode once. */
+static const char nameskey = 0;
+
+
+/* Pushes the table of the globals (name -> true) that the Lua function at
+** 'fn' names through its upvalues flagged in 'own', but for those of the
+** standard library (the job's own); read-only. */
+static void pushnamed (lua_State *L, int fn, const char *own) {
+  int cache;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &nameskey) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_newtable(L);  /* its metatable */
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &nameskey);
+  }
+  cache = lua_gettop(L);
+  lua_pushvalue(L, fn);
+  if (lua_rawget(L, cache) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    globals(L, fn, own, lua_gettop(L));
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {  /* clearing a field it passed is allowed */
+      lua_pop(L, 1);
+      if (jobs_isstandard(lua_tostring(L, -1))) {
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, -4);
+      }
+    }
+    lua_pushvalue(L, fn);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, cache);
+  }
+  lua_remove(L, cache);
 }
 
 
@@ -401,13 +448,11 @@ static void addfunction (lua_State *L, int fn, int r, int seen, int chain) {
   }
   if (env != 0) {
     int want;
-    lua_newtable(L);
-    globals(L, fn, own, want = lua_gettop(L));
+    pushnamed(L, fn, own);
+    want = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, want)) {
       lua_pop(L, 1);
-      if (jobs_isstandard(lua_tostring(L, -1)))
-        continue;  /* the job's own */
       lua_pushvalue(L, -1);
       if (lua_rawget(L, r) == LUA_TNIL) {
         lua_pop(L, 1);

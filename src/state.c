@@ -175,7 +175,7 @@ static int prepare (lua_State *J) {
   else if (p->names != 0)
     setnames(p, J);
   lua_pushcfunction(J, msghandler);
-  jobs_copy(p->from, p->base, p->nargs, J, "argument %d", p->base);
+  jobs_copy(p->from, p->base, p->nargs, J, jobs_jobroot, 0);
   return lua_gettop(J);
 }
 
