@@ -203,6 +203,21 @@ function TestFunctionNames.test_a_name_that_cannot_cross_is_an_error_at_creation
   fnames_conn = nil
 end
 
+-- A function coming back from a job has the caller's globals as its _ENV:
+-- it reads the caller's values, and the job's globals stay in the job.
+function TestFunctionNames.test_a_function_a_job_returns_reads_the_callers_globals()
+  fnames_where = "caller"
+  local j = jobs.new(function()
+    fnames_where, fnames_jobs_own = "job", 1
+    return function() return fnames_where, fnames_jobs_own end, fnames_where
+  end)
+  local ok, f, there = j:wait(10)
+  lu.assertEquals({ ok, there }, { true, "job" })
+  lu.assertEquals({ f() }, { "caller", nil })
+  lu.assertNil(rawget(_G, "fnames_jobs_own"))
+  fnames_where = nil
+end
+
 -- The standard library's names are the job's own, and a library its 'libs'
 -- leaves out stays out.
 function TestFunctionNames.test_standard_names_stay_the_jobs()
