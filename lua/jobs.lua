@@ -235,7 +235,46 @@ local function manager()
                            __tostring = report })
 end
 
+-- p:map(fn, list): the table of fn(list[i]), in order. The items go to the
+-- pool's states several to a task (about eight tasks a state, so that one
+-- slow part does not hold the rest); the first item to fail, in the
+-- list's order, raises its error with its index.
+local poolsize, move = core.poolsize, table.move
+function core.poolmethods.map(p, fn, list)
+  if type(list) ~= "table" then
+    error(format("bad argument #2 to 'map' (table expected, got %s)", type(list)), 2)
+  end
+  local n = #list
+  local per = math.max(1, n // (poolsize(p) * 8))
+  local function run(items)  -- one function for all the tasks of this map
+    local out = {}
+    for i = 1, #items do
+      local ok, v = pcall(fn, items[i])
+      if not ok then return nil, i, v end
+      out[i] = v
+    end
+    return out
+  end
+  local tasks = {}
+  for first = 1, n, per do
+    local last = math.min(first + per - 1, n)
+    tasks[#tasks + 1] = p:submit(run, move(list, first, last, 1, {}))
+  end
+  local result = {}
+  for k = 1, #tasks do
+    local first = (k - 1) * per + 1
+    local ok, out, i, err = tasks[k]:wait()
+    if not ok then error(out, 2) end
+    if out == nil then
+      error(format("map: item %d: %s", first + i - 1, tostring(err)), 2)
+    end
+    move(out, 1, math.min(per, n - first + 1), first, result)
+  end
+  return result
+end
+
 local jobs = manager()
+jobs.pool = core.pool
 jobs.sleep = core.sleep
 jobs.cancelled = core.cancelled
 jobs.self = core.self

@@ -67,7 +67,19 @@ Job *jobs_self (lua_State *L) {
 ** (for the coroutine library and debug.sethook below). Runs protected. */
 void jobs_setself (lua_State *J, Job *j) {
   *(Job **)lua_getextraspace(J) = j;
+  j->current = j;
   lua_pushlightuserdata(J, j);
+  lua_rawsetp(J, LUA_REGISTRYINDEX, &selfkey);
+}
+
+
+/* Makes 'task' (NULL: none) the job that J, the state of 'rec' (set by
+** jobs_setself), runs from now on: a pool's state serves its tasks in
+** turn. A coroutine made for an earlier task finds the task running
+** through 'rec'. Raises nothing (the registry has the key already). */
+void jobs_settask (lua_State *J, Job *rec, Job *task) {
+  rec->current = task != NULL ? task : rec;
+  lua_pushlightuserdata(J, rec->current);
   lua_rawsetp(J, LUA_REGISTRYINDEX, &selfkey);
 }
 
@@ -229,13 +241,14 @@ void jobs_threadmask (pthread_attr_t *attr) {
 
 
 /*
-** The calling thread, whose Runner is 'r', runs the state of 'j' from now
-** on: a cancel signals it. One asked for already arms it at once.
+** The calling thread, whose Runner is 'r', runs 'j' in state J (its own, or
+** a pool's) from now on: a cancel signals it. One asked for already arms
+** it at once.
 */
-void jobs_enter (Runner *r, Job *j) {
+void jobs_enter (Runner *r, Job *j, lua_State *J) {
   r->thread = pthread_self();
   __atomic_store_n(&r->inflight, 0, __ATOMIC_RELAXED);  /* not shared yet */
-  r->J = r->L = j->L;
+  r->J = r->L = J;
   r->job = j;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);  /* all set before a signal */
   pthread_mutex_lock(&j->mu);
@@ -306,7 +319,7 @@ void jobs_cancel (Job *j, int why, int hard) {
 ** extra space of the job's state, which Lua copies into every coroutine
 ** made there. Only for states of jobs: those of the coroutine library
 ** and debug.sethook below, which only a job's state has. */
-#define jobof(L)	(*(Job **)lua_getextraspace(L))
+#define jobof(L)	((*(Job **)lua_getextraspace(L))->current)
 
 
 /*

@@ -34,8 +34,9 @@ typedef struct Runner {
 int jobs_initcancel (lua_State *L);
 void jobs_threadmask (pthread_attr_t *attr);
 void jobs_setself (lua_State *J, Job *j);
+void jobs_settask (lua_State *J, Job *rec, Job *task);
 Job *jobs_self (lua_State *L);
-void jobs_enter (Runner *r, Job *j);
+void jobs_enter (Runner *r, Job *j, lua_State *J);
 void jobs_leave (Runner *r, Job *j);
 void jobs_cancel (Job *j, int why, int hard);
 

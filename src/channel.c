@@ -453,64 +453,11 @@ static void copychannel (lua_State *from, int idx, lua_State *to) {
 }
 
 
-typedef struct Setup {
-  lua_State *from;
-  int paths;
-} Setup;
-
-
-/* The 'require' of a channel's state until a value crosses into it by
-** name: opens its libraries, as a job's state has them, with the paths of
-** the channel's creator (its upvalues), then requires with theirs. */
-static int openrequire (lua_State *Q) {
-  lua_settop(Q, 1);
-  lua_pushvalue(Q, lua_upvalueindex(1));
-  lua_pushvalue(Q, lua_upvalueindex(2));
-  luaL_openlibs(Q);  /* 'require' is the package library's from now on */
-  jobs_inherit(Q, 2, Q);
-  lua_settop(Q, 1);
-  lua_getglobal(Q, "require");
-  lua_insert(Q, 1);
-  lua_call(Q, 1, 1);
-  return 1;
-}
-
-
-/* Runs protected in a new state of a channel: the queue, left at Q[1], and
-** what a value crossing by name needs. Most values need no library, and a
-** state with them all costs ten times a bare one to make. */
-static int setupq (lua_State *Q) {
-  Setup *s = (Setup *)lua_touserdata(Q, 1);
-  int i;
-  luaL_getsubtable(Q, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  for (i = 0; i < 2; i++) {
-    size_t len;
-    const char *path = lua_tolstring(s->from, s->paths + i, &len);
-    if (path != NULL)  /* a string: lua_tolstring converts nothing */
-      lua_pushlstring(Q, path, len);
-    else
-      lua_pushnil(Q);
-  }
-  lua_pushcclosure(Q, openrequire, 2);
-  lua_setglobal(Q, "require");
-  lua_settop(Q, 0);
-  jobs_indexnames(Q);  /* for the copies out; copies in keep it up to date */
-  lua_newtable(Q);
-  return 1;
-}
-
-
-/* Gives 'q' a new state set up by 'setupq'; returns 0 if memory fails. */
-static int newqueue (Queue *q, Setup *s) {
-  if ((q->Q = luaL_newstate()) == NULL)
+/* Gives 'q' a new state holding the queue, Q[1]; returns 0 if memory
+** fails. */
+static int newqueue (Queue *q, lua_State *from, int paths) {
+  if ((q->Q = jobs_newstore(from, paths)) == NULL)
     return 0;
-  lua_pushcfunction(q->Q, setupq);
-  lua_pushlightuserdata(q->Q, s);
-  if (lua_pcall(q->Q, 1, 1, 0) != LUA_OK) {
-    lua_close(q->Q);
-    q->Q = NULL;
-    return 0;
-  }
   q->head = q->tail = 1;
   return 1;
 }
@@ -521,15 +468,14 @@ int jobs_newchannel (lua_State *L) {
   lua_Integer capacity = luaL_optinteger(L, 1, 0);
   Box *p;
   Channel *ch;
-  Setup s;
+  int paths;
   luaL_argcheck(L, lua_isnoneornil(L, 1) || capacity > 0, 1,
                 "positive capacity expected");
-  s.from = L;
-  s.paths = jobs_pushpaths(L);
+  paths = jobs_pushpaths(L);
   p = newbox(L);
   if ((ch = (Channel *)calloc(1, sizeof(Channel))) == NULL)
     return luaL_error(L, "not enough memory");
-  if (!newqueue(&ch->q[0], &s) || !newqueue(&ch->q[1], &s)) {
+  if (!newqueue(&ch->q[0], L, paths) || !newqueue(&ch->q[1], L, paths)) {
     if (ch->q[0].Q != NULL)
       lua_close(ch->q[0].Q);
     free(ch);

@@ -27,7 +27,7 @@ static const char hubkey = 0;
 ** the state's. */
 Hub *jobs_newhub (lua_State *L, lua_CFunction close) {
   Hub *h = (Hub *)lua_newuserdatauv(L, sizeof(Hub), 0);
-  pthread_mutex_init(&h->mu, NULL);
+  jobs_initmutex(&h->mu);
   jobs_initcv(&h->cv);  /* timed waits: jobs.wait_any and wait_all */
   h->running = 0;
   h->idle = NULL;
@@ -112,9 +112,12 @@ int jobs_settle (Hub *h, Job *j, JobStatus st) {
   counted(h, j);
   if (j->orphan)
     return 1;
+  /* The fd turns readable as the list turns non-empty: a poll reads the
+  ** fd before it takes the list, so neither can miss the other. */
+  if (h->finished.first == NULL &&
+      write(h->fd, &one, sizeof(one)) < 0) {}  /* full: readable all the same */
   jobs_append(&h->finished, j);  /* out of 'h->jobs': its links serve here now */
   j->listed = 1;
-  if (write(h->fd, &one, sizeof(one)) < 0) {}  /* full: readable all the same */
   return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "worker.h"
 #include "job.h"
 #include "names.h"
+#include "tasks.h"
 
 
 /*
@@ -31,7 +32,7 @@ typedef struct Box {
   int polled;  /* jobs.poll() has reported it */
 } Box;
 
-#define UV_NAME		1
+#define UV_NAME		JOBS_NAMEUV
 #define UV_OUTCOME	2
 #define UV_ONDONE	3
 #define NUV		3
@@ -86,19 +87,33 @@ static JobStatus getstatus (Job *j) {
 ** =======================================================
 */
 
+/* Where the outcome of a finished job is: its results (or error) at
+** 'first' .. 'first' + 'n' - 1 of J, the traceback of its error. */
+typedef struct Outcome {
+  Job *j;
+  lua_State *J;
+  int first, n;
+  const char *tb;
+  size_t tblen;
+} Outcome;
+
+
 /*
-** Runs protected in the owner's state L with the job at 1; returns the
+** Runs protected in the owner's state L with the Outcome at 1; returns the
 ** outcome table: {n = #results, ...results} for a completed job,
 ** {error = e, traceback = tb} for a dead one. Raises in L if a value cannot
 ** be copied.
 */
 static int copyoutcome (lua_State *L) {
-  Job *j = (Job *)lua_touserdata(L, 1);
-  lua_State *J = j->L;
+  Outcome *o = (Outcome *)lua_touserdata(L, 1);
+  Job *j = o->j;
+  lua_State *J = o->J;
+  if (J == NULL && j->status != JOB_CANCELLED)
+    return luaL_error(L, "not enough memory");
   if (j->status == JOB_COMPLETED) {
-    int i, n = lua_gettop(J) - 1;  /* results follow the message handler */
+    int i, n = o->n;
     int t = (lua_createtable(L, n, 1), lua_gettop(L));
-    jobs_copy(J, 2, n, L, "result %d", 1);
+    jobs_copy(J, o->first, n, L, "result %d", 1);
     for (i = n; i >= 1; i--)
       lua_rawseti(L, t, i);
     lua_pushinteger(L, n);
@@ -111,17 +126,50 @@ static int copyoutcome (lua_State *L) {
     lua_setfield(L, -2, "error");
   }
   else {
-    size_t len;
-    const char *tb;
     lua_createtable(L, 0, 2);
-    jobs_copy(J, 2, 1, L, "error", 1);
+    jobs_copy(J, o->first, 1, L, "error", 1);
     lua_setfield(L, -2, "error");
-    if ((tb = jobs_traceback(J, &len)) != NULL) {
-      lua_pushlstring(L, tb, len);
+    if (o->tb != NULL) {
+      lua_pushlstring(L, o->tb, o->tblen);
       lua_setfield(L, -2, "traceback");
     }
   }
   return 1;
+}
+
+
+/*
+** Copies the outcome table of the finished 'j' into L (see copyoutcome),
+** or its error message if that fails; returns the status of the copy. A
+** job's outcome is on its state, which closes then; a pool's task's is in
+** the pool's state, locked meanwhile (its collector in L paused: a
+** finalizer there may use the pool), and let go of then.
+*/
+static int outcome (lua_State *L, Job *j) {
+  Outcome o;
+  int gc, st;
+  o.j = j;
+  if (j->pool != NULL)
+    o.J = jobs_opentask(j, &o.first, &o.n, &o.tb, &o.tblen);
+  else {
+    o.J = j->L;
+    o.first = 2;  /* results follow the message handler */
+    o.n = lua_gettop(o.J) - 1;
+    o.tb = jobs_traceback(o.J, &o.tblen);
+  }
+  gc = (j->pool != NULL || jobs_bigstate(o.J)) && lua_gc(L, LUA_GCISRUNNING);
+  if (gc)  /* what the copy makes is alive: no use looking */
+    lua_gc(L, LUA_GCSTOP);
+  lua_pushcfunction(L, copyoutcome);
+  lua_pushlightuserdata(L, &o);
+  st = lua_pcall(L, 1, 1, 0);
+  if (gc)
+    lua_gc(L, LUA_GCRESTART);
+  if (j->pool != NULL)
+    jobs_closetask(j);
+  else
+    jobs_closestate(j);
+  return st;
 }
 
 
@@ -134,22 +182,13 @@ static int copyoutcome (lua_State *L) {
 static void fetch (lua_State *L, int ud) {
   Box *b = (Box *)lua_touserdata(L, ud);
   Job *j = b->j;
-  int gc, st;
   if (lua_getiuservalue(L, ud, UV_OUTCOME) != LUA_TNIL ||
       !jobs_isfinal(getstatus(j)))
     return;
   /* The final status was read under 'j->mu': the job's state is ours now
   ** (step 3 in worker.c). */
   lua_pop(L, 1);
-  gc = jobs_bigstate(j->L) && lua_gc(L, LUA_GCISRUNNING);
-  if (gc)  /* what the copy makes is alive: no use looking */
-    lua_gc(L, LUA_GCSTOP);
-  lua_pushcfunction(L, copyoutcome);
-  lua_pushlightuserdata(L, j);
-  st = lua_pcall(L, 1, 1, 0);
-  if (gc)
-    lua_gc(L, LUA_GCRESTART);
-  if (st != LUA_OK) {
+  if (outcome(L, j) != LUA_OK) {
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, "error");
@@ -161,7 +200,6 @@ static void fetch (lua_State *L, int ud) {
   }
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, ud, UV_OUTCOME);
-  jobs_closestate(j);
 }
 
 
@@ -424,8 +462,12 @@ static int job_gc (lua_State *L) {
     ** prune lets go of the job. Closing the owner's state, this runs
     ** before the hub's finalizer: the hub was marked for finalization
     ** first, and finalizers run in reverse order. */
-    if (jobs_orphan(j) && j->L != NULL)
-      jobs_closestate(j);
+    if (jobs_orphan(j)) {
+      if (j->L != NULL)
+        jobs_closestate(j);
+      else if (j->pool != NULL)  /* a pool's task: its outcome */
+        jobs_droptask(j);
+    }
     jobs_release(j);  /* a running job lives on, and its thread frees it */
     b->j = NULL;
   }
@@ -743,15 +785,61 @@ static void readoptions (lua_State *L, Job *j) {
 ** ready to start, or (with '*died') dead already: its memory limit cannot
 ** hold its state. Raises on bad input, creating nothing the caller sees.
 */
+/* Pushes a new job object holding a new record, which it returns; checks
+** first that 'base' holds something to run. With 'index', brings L's
+** index of names up to date first, for a copy from L (which raises only
+** in the receiver). */
+static Job *newbox (lua_State *L, int base, int index) {
+  int t = lua_type(L, base);
+  Box *b;
+  luaL_argexpected(L, t == LUA_TSTRING || callable(L, base), base,
+                   "function or string");
+  if (index) {
+    lua_pushcfunction(L, jobs_indexnames);  /* L may raise here, not later */
+    lua_call(L, 0, 0);
+  }
+  b = (Box *)lua_newuserdatauv(L, sizeof(Box), NUV);
+  b->j = NULL;
+  b->num = 0;
+  b->polled = 0;
+  luaL_setmetatable(L, JOBS_JOB);
+  /* From here the job object's finalizer frees whatever a raise leaves. */
+  if ((b->j = jobs_newjob()) == NULL)
+    luaL_error(L, "not enough memory");
+  return b->j;
+}
+
+
+/* Names the job 'j' of the object at 'ud' by the value on top (popped),
+** and lists the object for jobs.poll. */
+static void enlist (lua_State *L, int ud, Job *j) {
+  size_t len;
+  const char *name = lua_tolstring(L, -1, &len);
+  jobs_settext(&j->name, name, len);  /* what jobs.self() will say */
+  lua_setiuservalue(L, ud, UV_NAME);
+  lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
+  lua_pushvalue(L, ud);
+  lua_rawsetp(L, -2, j);
+  lua_pop(L, 1);
+}
+
+
+Job *jobs_newtask (lua_State *L, int base, int name) {
+  Job *j = newbox(L, base, 0);
+  int ud = lua_gettop(L);
+  if (name != 0)
+    lua_pushvalue(L, name);
+  else
+    pushname(L, base);
+  enlist(L, ud, j);
+  return j;
+}
+
+
 Job *jobs_newobject (lua_State *L, int base, int *died) {
   int nargs = lua_gettop(L) - base + 1;
   int t = lua_type(L, base), env = 0, names = 0, ud;
-  size_t len;
-  const char *name;
-  Box *b;
-  Job *j;
-  luaL_argexpected(L, t == LUA_TSTRING || callable(L, base), base,
-                   "function or string");
+  Job *j = newbox(L, base, 1);
   if (t == LUA_TSTRING && nargs >= 2) {  /* new(string, env) */
     luaL_argexpected(L, lua_isnil(L, base + 1) || lua_istable(L, base + 1),
                      base + 1, "table");
@@ -759,17 +847,7 @@ Job *jobs_newobject (lua_State *L, int base, int *died) {
                   "no value expected after a string's env");
     env = lua_istable(L, base + 1) ? base + 1 : 0;
   }
-  lua_pushcfunction(L, jobs_indexnames);  /* L may raise here, not later */
-  lua_call(L, 0, 0);
-  b = (Box *)lua_newuserdatauv(L, sizeof(Box), NUV);
   ud = lua_gettop(L);
-  b->j = NULL;
-  b->num = 0;
-  b->polled = 0;
-  luaL_setmetatable(L, JOBS_JOB);
-  /* From here the job object's finalizer frees whatever a raise leaves. */
-  if ((b->j = j = jobs_newjob()) == NULL)
-    luaL_error(L, "not enough memory");
   if (base == 2)
     readoptions(L, j);
   else {
@@ -782,9 +860,9 @@ Job *jobs_newobject (lua_State *L, int base, int *died) {
     lua_pop(L, 1);
     pushname(L, base);
   }
-  name = lua_tolstring(L, -1, &len);
-  jobs_settext(&j->name, name, len);  /* what jobs.self() will say */
-  lua_setiuservalue(L, ud, UV_NAME);
+  lua_pushvalue(L, -1);
+  enlist(L, ud, j);
+  lua_pop(L, 1);
   if (t == LUA_TSTRING) {  /* compiled here: a syntax error is raised here */
     jobs_compile(L, base);
     nargs = 1;  /* its env, if any, is no argument */
@@ -794,9 +872,6 @@ Job *jobs_newobject (lua_State *L, int base, int *died) {
   else if (env == 0)  /* the globals its functions name go with them */
     names = jobs_functionnames(L, base, nargs);
   *died = jobs_prepare(L, j, base, nargs, env, names);
-  lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
-  lua_pushvalue(L, ud);
-  lua_rawsetp(L, -2, j);  /* for jobs.poll */
   if (base == 2 && option(L, "on_done")) {
     lua_pushcfunction(L, job_ondone);
     lua_pushvalue(L, ud);

@@ -8,11 +8,19 @@
 
 #include "hub.h"
 
+/* The user value of a job object that holds its name. */
+#define JOBS_NAMEUV	1
+
 /* The names of the statuses, by JobStatus. */
 extern const char *const jobs_statusnames[];
 
 void jobs_openjob (lua_State *L);
 Job *jobs_newobject (lua_State *L, int base, int *died);
+
+/* Pushes a job object for a pool's task (tasks.c) of the function or
+** string at 'base': named by the string at 'name' (0: as a job would be),
+** listed for jobs.poll, holding nothing yet; returns its record. */
+Job *jobs_newtask (lua_State *L, int base, int name);
 void jobs_setnum (lua_State *L, int idx, lua_Integer num);
 Job *jobs_checkjob (lua_State *L, int idx, Hub *h);
 Job *jobs_tojob (lua_State *L, int idx);

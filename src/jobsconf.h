@@ -93,6 +93,19 @@
 #endif
 #endif
 
+/* Functions a state of a pool keeps loaded (by identity in the owner's
+** state) before it starts a new set: a pool fed a new closure each time
+** holds no more than this many. */
+#if !defined(JOBS_POOLFUNCTIONS)
+#define JOBS_POOLFUNCTIONS	256
+#endif
+
+/* Bytes of an error message raised past a pool's lock (a copy's path and
+** what to do fit with room to spare). */
+#if !defined(JOBS_MSGMAX)
+#define JOBS_MSGMAX	1024
+#endif
+
 /* Characters of a job's name that tostring(job) shows. */
 #if !defined(JOBS_SHORTNAME)
 #define JOBS_SHORTNAME	40

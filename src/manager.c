@@ -243,51 +243,46 @@ static int manager_setlimit (lua_State *L) {
 
 
 /*
-** Waits on the hub's condition variable for the manager 'mg' ('h->mu'
-** held), telling its jobs' ends what it waits for ('how'), until 'ready'
-** says so, the time 'until' passes, or a cancel of the job waiting.
-** Returns whether 'ready' said so.
+** Waits on the hub's condition variable for the jobs of 'lim' ('h->mu'
+** held), telling their ends what it waits for ('how'), until 'ready' says
+** so, the time 'until' passes, or a cancel of the job waiting. Returns
+** whether 'ready' said so.
 */
-static int await (Manager *mg, Job *self, int how, double until,
-                  int (*ready) (Manager *, Job **), Job **jp) {
-  Hub *h = mg->hub;
+static int await (Hub *h, Limit *lim, Job *self, int how, double until,
+                  int (*ready) (Limit *, Job **), Job **jp) {
   int ok, st = 0;
-  mg->limit->waiting = how;
-  while (!(ok = ready(mg, jp)) && st != ETIMEDOUT && st != EINTR &&
+  lim->waiting = how;
+  while (!(ok = ready(lim, jp)) && st != ETIMEDOUT && st != EINTR &&
          !jobs_pending(self))
     st = jobs_waitbreak(self, &h->cv, &h->mu, until);
-  mg->limit->waiting = JOBS_NOWAIT;
+  lim->waiting = JOBS_NOWAIT;
   return ok ? 0 : st == EINTR ? EINTR : ETIMEDOUT;
 }
 
 
-/* Ready when a job of the manager is over that wait_any has not returned
+/* Ready when a job of 'lim' is over that wait_any has not returned
 ** (taken, at '*jp'), or none is left to end. */
-static int anyready (Manager *mg, Job **jp) {
-  return (*jp = jobs_nextreturned(mg->limit)) != NULL ||
-         mg->limit->unfinished == 0;
+static int anyready (Limit *lim, Job **jp) {
+  return (*jp = jobs_nextreturned(lim)) != NULL || lim->unfinished == 0;
 }
 
 
-static int allready (Manager *mg, Job **jp) {
+static int allready (Limit *lim, Job **jp) {
   (void)jp;
-  return mg->limit->unfinished == 0;
+  return lim->unfinished == 0;
 }
 
 
-/* Runs 'ready' through 'await' for the Lua half: the job waiting is
-** stopped if cancelled, and nil and "timeout" is pushed past 'seconds'
-** (at 1); returns 0 if 'ready' said so, else ETIMEDOUT or EINTR (the host
-** interrupted the wait). */
-static int waitfor (lua_State *L, Manager *mg, int how,
-                    int (*ready) (Manager *, Job **), Job **jp) {
-  Hub *h = mg->hub;
-  double until = jobs_later(L, 1);
+/* Runs 'ready' through 'await' until 'until' for the Lua half: the job
+** waiting is stopped if cancelled; returns 0 if 'ready' said so, else
+** ETIMEDOUT or EINTR (the host interrupted the wait). */
+static int waitfor (lua_State *L, Hub *h, Limit *lim, double until, int how,
+                    int (*ready) (Limit *, Job **), Job **jp) {
   Job *self = jobs_self(L);
   int st;
   jobs_blockon(self, &h->mu, &h->cv);
   pthread_mutex_lock(&h->mu);
-  st = await(mg, self, how, until, ready, jp);
+  st = await(h, lim, self, how, until, ready, jp);
   pthread_mutex_unlock(&h->mu);
   jobs_blockon(self, NULL, NULL);
   if (st != 0 && jobs_pending(self))
@@ -302,7 +297,8 @@ static int manager_waitany (lua_State *L) {
   int numbered;
   Manager *mg = tomanager(L, &numbered);
   Job *j = NULL;
-  int st = waitfor(L, mg, JOBS_WAITANY, anyready, &j);
+  int st = waitfor(L, mg->hub, mg->limit, jobs_later(L, 1), JOBS_WAITANY,
+                   anyready, &j);
   if (j != NULL) {
     lua_rawgeti(L, numbered, j->num);
     return 1;
@@ -313,11 +309,16 @@ static int manager_waitany (lua_State *L) {
 }
 
 
+int jobs_waitall (lua_State *L, Hub *h, Limit *lim, double until) {
+  return waitfor(L, h, lim, until, JOBS_WAITALL, allready, NULL);
+}
+
+
 /* waitall([seconds]): true once every job of the manager is over; nil
 ** and "timeout". */
 static int manager_waitall (lua_State *L) {
   Manager *mg = (Manager *)lua_touserdata(L, lua_upvalueindex(1));
-  int st = waitfor(L, mg, JOBS_WAITALL, allready, NULL);
+  int st = jobs_waitall(L, mg->hub, mg->limit, jobs_later(L, 1));
   if (st == 0) {
     lua_pushboolean(L, 1);
     return 1;

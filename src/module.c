@@ -13,6 +13,7 @@
 #include "control.h"
 #include "job.h"
 #include "manager.h"
+#include "pools.h"
 #include "worker.h"
 
 #include "jobs_lua.h"  /* generated from lua/jobs.lua: 'jobs_lua' */
@@ -75,6 +76,7 @@ JOBS_API int luaopen_jobs (lua_State *L) {
   jobs_openjob(L);
   luaL_newlib(L, control);  /* the core, handed to the Lua half */
   jobs_openhub(L);  /* one per state: closing the state waits for its jobs */
+  jobs_openpools(L);
   luaL_setfuncs(L, overhub, 1);
   givelibs(L);
   lua_pushliteral(L, LUAJOBS_VERSION);

@@ -3,6 +3,9 @@
 ** its references; lists of jobs; the clock and waits; texts.
 */
 
+#define _GNU_SOURCE  /* PTHREAD_MUTEX_ADAPTIVE_NP */
+
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +22,21 @@ double jobs_now (void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+
+/* Initializes 'mu', a mutex that threads take often for a short while
+** (a hub's, a pool's): one that a thread finds taken spins a little
+** before it sleeps, where the system can, as a sleep and a wake-up cost
+** more than most holds of it. */
+void jobs_initmutex (pthread_mutex_t *mu) {
+  pthread_mutexattr_t ma;
+  pthread_mutexattr_init(&ma);
+#if defined(__GLIBC__)
+  pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+  pthread_mutex_init(mu, &ma);
+  pthread_mutexattr_destroy(&ma);
 }
 
 

@@ -25,6 +25,7 @@ typedef enum JobStatus {
 #define JOBS_ALLLIBS	(~0)  /* Options.libs: every standard library */
 
 struct Hub;
+struct Pool;
 struct Runner;
 
 
@@ -64,6 +65,11 @@ typedef struct Limit {
                     in the order they finished (links 'inmanager') */
   int waiting;  /* JOBS_WAITANY or JOBS_WAITALL: the owner waits on
                    'hub->cv' for a job in 'done', or for none unfinished */
+  /* A pool's line (tasks.c): its jobs have no state of their own. 'run'
+  ** runs one in a state of the pool, on the thread it took; 'drop' lets go
+  ** of the outcome of one nobody will read. NULL for a manager's. */
+  JobStatus (*run) (struct Runner *r, struct Job *j);
+  void (*drop) (struct Job *j);
 } Limit;
 
 
@@ -107,6 +113,10 @@ typedef struct Job {
   int tindex;  /* its place in 'hub->timed', or 0 */
   int timeroom;  /* room in 'hub->timed' is reserved for it ('hub->mu') */
   struct Runner *runner;  /* of the thread running its state, or NULL ('mu') */
+  struct Job *current;  /* the job its state runs: itself, or for a pool's
+                           state, the task it runs (its thread only) */
+  struct Pool *pool;  /* a pool's task, until its outcome is let go of */
+  int slot;  /* a pool's task: its place in the pool's state */
   Options opt;
   Heap heap;  /* of 'L', owned with it */
   pthread_mutex_t *waitmu;  /* what it is blocked on, if anything: a */
@@ -131,6 +141,7 @@ typedef struct Job {
 
 
 double jobs_now (void);
+void jobs_initmutex (pthread_mutex_t *mu);
 void jobs_initcv (pthread_cond_t *cv);
 int jobs_waitcv (pthread_cond_t *cv, pthread_mutex_t *mu, double until);
 void *jobs_registered (lua_State *L, const void *key);

@@ -71,6 +71,7 @@ static void shut (Hub *h, Job *j, lua_State *J);
 static Job *finish (Job *j, JobStatus st) {
   Hub *h = j->hub;
   Limit *lim = j->limit;
+  void (*drop) (Job *j) = lim->drop;  /* 'lim' may go below */
   Job *next;
   int orphan;
   pthread_mutex_lock(&h->mu);
@@ -85,7 +86,10 @@ static Job *finish (Job *j, JobStatus st) {
     begin(h, next);  /* Handoff (step 2): 'next's state is now this thread's */
   pthread_mutex_unlock(&h->mu);
   if (orphan) {  /* nobody looks at it: its state is this thread's to close */
-    shut(h, j, j->L);
+    if (j->L != NULL)
+      shut(h, j, j->L);
+    else if (drop != NULL)  /* a pool's task: its outcome */
+      drop(j);
     j->L = NULL;
     jobs_release(j);
   }
@@ -154,7 +158,9 @@ static int mayname (lua_State *L, int idx) {
 static JobStatus execute (Runner *r, Job *j) {
   lua_State *L = j->L;
   int st;
-  jobs_enter(r, j);
+  if (j->limit->run != NULL)  /* a pool's task */
+    return j->limit->run(r, j);
+  jobs_enter(r, j, L);
   st = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
   jobs_leave(r, j);
   /* The owner copies the outcome without raising in L: index L's names
@@ -381,7 +387,11 @@ static int hubgc (lua_State *L) {
   pthread_mutex_unlock(&h->mu);
   for (j = gone; j != NULL; j = next) {  /* never ran: closed by a thread */
     next = j->nextdone;
-    jobs_closestate(j);
+    if (j->L != NULL)
+      jobs_closestate(j);
+    else if (j->limit->drop != NULL)  /* a pool's task: its pool holds
+                                         'limit' while it holds the task */
+      j->limit->drop(j);
     jobs_release(j);
   }
   pthread_mutex_lock(&h->mu);

@@ -1,0 +1,273 @@
+-- pool_spec.lua: pools, many small tasks on warm states (§10).
+local lu = require "luaunit"
+local jobs = require "jobs"
+
+local UNCOPYABLE = require("helpers").uncopyable
+
+-- Each state of a pool made with this init knows itself by a name of its
+-- own: tasks tell which state ran them.
+local function named()
+  state = tostring({}):match("0x%x+")
+  inits = (inits or 0) + 1
+end
+
+local function whoami() return state, inits end
+
+TestPool = {}
+
+function TestPool.test_a_task_runs_on_a_warm_state_with_inits_globals()
+  local p = jobs.pool{ size = 2, init = function() base = 40 end }
+  local j = p:submit(function(x) return base + x end, 2)
+  lu.assertEquals({ j:wait(10) }, { true, 42 })
+  lu.assertEquals({ p:submit("base + 1"):wait(10) }, { true, 41 })
+  p:close()
+end
+
+function TestPool.test_init_runs_once_in_each_state_and_no_more_states_than_size()
+  local p = jobs.pool{ size = 2, init = named }
+  local tasks, states = {}, {}
+  for i = 1, 200 do tasks[i] = p:submit(whoami) end
+  for i = 1, 200 do
+    local ok, s, inits = tasks[i]:wait(10)
+    lu.assertTrue(ok)
+    lu.assertEquals(inits, 1)  -- its state's init ran once, before its first task
+    states[s] = true
+  end
+  local n = 0
+  for _ in pairs(states) do n = n + 1 end
+  lu.assertTrue(n >= 1 and n <= 2, tostring(n))
+  p:close()
+end
+
+function TestPool.test_size_defaults_to_the_cpus_and_must_be_a_positive_integer()
+  local p = jobs.pool()
+  lu.assertStrContains(tostring(p), " states, open>")
+  p:close()
+  for _, bad in ipairs({ 0, -1, 1.5, "two", true }) do
+    lu.assertErrorMsgContains("bad option 'size' to 'pool'", jobs.pool, { size = bad })
+  end
+end
+
+function TestPool.test_options_of_the_wrong_type_are_errors()
+  lu.assertErrorMsgContains("bad option 'init' to 'pool' (function or string expected, got number)",
+    jobs.pool, { init = 5 })
+  lu.assertErrorMsgContains("bad option 'memory_limit' to 'pool'", jobs.pool, { memory_limit = -1 })
+  lu.assertErrorMsgContains("unknown library 'nope'", jobs.pool, { libs = { "nope" } })
+  lu.assertErrorMsgContains("[string \"x = = 1\"]", jobs.pool, { init = "x = = 1" })
+  lu.assertErrorMsgContains("table expected, got number", jobs.pool, 5)
+end
+
+function TestPool.test_libs_are_the_states_libraries()
+  local p = jobs.pool{ size = 1, libs = { "string" } }
+  lu.assertEquals({ p:submit(function() return type(math), type(string.rep) end):wait(10) },
+                  { true, "nil", "function" })
+  p:close()
+end
+
+-- One function submitted again and again is loaded once per state: its
+-- upvalues live on in that state from task to task.
+function TestPool.test_a_function_is_loaded_once_per_state()
+  local p = jobs.pool{ size = 1 }
+  local count = 0
+  local function counter() count = count + 1 return count end
+  local tasks = {}
+  for i = 1, 100 do tasks[i] = p:submit(counter) end
+  for i = 1, 100 do lu.assertEquals({ tasks[i]:wait(10) }, { true, i }) end
+  -- a new closure is a new function: loaded afresh
+  lu.assertEquals({ p:submit(function() count = count + 1 return count end):wait(10) },
+                  { true, 1 })
+  p:close()
+end
+
+-- Functions come and go: a pool fed a new closure for each task runs each
+-- as its own, however many there are.
+function TestPool.test_a_new_closure_each_time_runs_as_itself()
+  local p = jobs.pool{ size = 2 }
+  local tasks = {}
+  for i = 1, 2000 do tasks[i] = p:submit(function() return i end) end
+  for i = 1, 2000 do lu.assertEquals({ tasks[i]:wait(10) }, { true, i }) end
+  p:close()
+end
+
+function TestPool.test_a_task_is_a_job_object_with_the_whole_api()
+  local p = jobs.pool{ size = 1 }
+  local ch = jobs.channel()
+  local first = p:submit(function(ch)
+    jobs.progress(0.5, "half")
+    return ch:pop()
+  end, ch)
+  local second = p:submit(function(a, b) return a, b end, "x", { 1 })
+  lu.assertEquals(second.status, "created")  -- behind the first, in line
+  lu.assertEquals(#p, 2)
+  lu.assertEquals({ first.num, second.num }, { 1, 2 })
+  lu.assertStrContains(tostring(second), "<job #2 created: function <")
+  ch:push("go")
+  lu.assertEquals({ first:wait(10) }, { true, "go" })
+  lu.assertEquals(first.progress, 0.5)
+  lu.assertEquals(first.progress_message, "half")
+  lu.assertTrue(first.elapsed >= 0)
+  local ok, a, b = second:wait(10)
+  lu.assertEquals({ ok, a, b }, { true, "x", { 1 } })
+  lu.assertEquals({ second:results() }, { "x", { 1 } })
+  lu.assertEquals(second.result, "x")
+  lu.assertTrue(second.done)
+  lu.assertEquals(#p, 0)
+  p:close()
+end
+
+function TestPool.test_tasks_are_in_no_manager_but_poll_reports_them()
+  jobs.poll()
+  local p = jobs.pool{ size = 1 }
+  local before = #jobs.list()
+  local seen
+  local t = p:submit(function() return 7 end)
+  t:on_done(function(job) seen = job.result end)
+  lu.assertEquals({ t:wait(10) }, { true, 7 })
+  lu.assertEquals(#jobs.list(), before)
+  local reported = false
+  for _, job in ipairs(jobs.poll()) do reported = reported or job == t end
+  lu.assertTrue(reported)
+  lu.assertEquals(seen, 7)
+  p:close()
+end
+
+function TestPool.test_a_task_that_raises_fails_alone_and_its_state_stays()
+  local p = jobs.pool{ size = 1, init = named }
+  local s1 = select(2, p:submit(whoami):wait(10))
+  local bad = p:submit(function() error("boom") end)
+  local ok, err = bad:wait(10)
+  lu.assertFalse(ok)
+  lu.assertStrContains(err, "boom")
+  lu.assertEquals(bad.status, "dead")
+  lu.assertStrContains(bad:traceback(), "stack traceback")
+  lu.assertEquals(select(2, p:submit(whoami):wait(10)), s1)
+  p:close()
+end
+
+function TestPool.test_a_cancelled_task_stops_and_its_state_starts_over()
+  local p = jobs.pool{ size = 1, init = named }
+  local s1, n1 = select(2, p:submit(whoami):wait(10))
+  lu.assertEquals(n1, 1)
+  local ch = jobs.channel()
+  local spin = p:submit(function(ch) ch:push("in") while true do end end, ch)
+  lu.assertEquals(ch:pop(10), "in")
+  lu.assertTrue(spin:cancel())
+  lu.assertEquals({ spin:wait(10) }, { false, "cancelled" })
+  lu.assertEquals(spin.status, "cancelled")
+  local s2, n2 = select(2, p:submit(whoami):wait(10))
+  lu.assertNotEquals(s2, s1)  -- a fresh state, init run again
+  lu.assertEquals(n2, 1)
+  p:close()
+end
+
+function TestPool.test_a_queued_task_cancelled_ends_at_once()
+  local p = jobs.pool{ size = 1 }
+  local ch = jobs.channel()
+  local first = p:submit(function(ch) return ch:pop() end, ch)
+  local queued = p:submit(function() return "ran" end)
+  lu.assertTrue(queued:cancel())
+  lu.assertEquals(queued.status, "cancelled")  -- at once, without a wait
+  ch:push(1)
+  lu.assertEquals({ first:wait(10) }, { true, 1 })
+  lu.assertEquals({ queued:wait(10) }, { false, "cancelled" })
+  p:close()
+end
+
+function TestPool.test_a_task_out_of_memory_dies_and_its_state_starts_over()
+  local p = jobs.pool{ size = 1, init = named, memory_limit = 4 << 20 }
+  local s1 = select(2, p:submit(whoami):wait(10))
+  local big = p:submit(function() local t = {} for i = 1, 1e7 do t[i] = i end return #t end)
+  local ok, err = big:wait(10)
+  lu.assertFalse(ok)
+  lu.assertStrContains(err, "not enough memory")
+  lu.assertNotEquals(select(2, p:submit(whoami):wait(10)), s1)
+  p:close()
+end
+
+function TestPool.test_an_init_that_raises_fails_the_tasks_clearly_and_close_works()
+  local p = jobs.pool{ size = 1, init = function() error("no config") end }
+  local ok, err = p:submit(function() return 1 end):wait(10)
+  lu.assertFalse(ok)
+  lu.assertStrContains(err, "pool init: ")
+  lu.assertStrContains(err, "no config")
+  lu.assertFalse((p:submit(function() return 1 end):wait(10)))  -- each time
+  p:close()
+end
+
+function TestPool.test_an_uncopyable_argument_is_raised_in_the_caller_and_nothing_queues()
+  local p = jobs.pool{ size = 1 }
+  lu.assertErrorMsgEquals("cannot copy userdata (FILE*) at argument 2" .. UNCOPYABLE,
+    p.submit, p, function() end, 1, io.stdout)
+  lu.assertEquals(#p, 0)
+  -- the pool itself cannot go into its own tasks: closing it from one
+  lu.assertErrorMsgContains("cannot copy userdata (jobs.pool) at function<upvalue p>",
+    p.submit, p, function() p:close() end)
+  lu.assertErrorMsgContains("bad argument #1 to 'submit' (function or string expected",
+    function() p:submit(42) end)
+  lu.assertEquals({ p:submit(function() return "fine" end):wait(10) }, { true, "fine" })
+  p:close()
+end
+
+function TestPool.test_close_waits_for_the_tasks_then_refuses_more()
+  local p = jobs.pool{ size = 2 }
+  local tasks = {}
+  for i = 1, 50 do tasks[i] = p:submit(function(i) return i * i end, i) end
+  p:close()
+  for i = 1, 50 do
+    lu.assertTrue(tasks[i].done)  -- done before close returned
+    lu.assertEquals(tasks[i].result, i * i)
+  end
+  lu.assertErrorMsgContains("the pool is closed", p.submit, p, print)
+  lu.assertStrContains(tostring(p), "closed>")
+  p:close()  -- again: nothing to do
+end
+
+-- A pool let go of closes as it is collected, waiting for its tasks; one
+-- made in a job closes with the job's state.
+function TestPool.test_a_pool_collected_or_in_a_closing_state_closes()
+  local p = jobs.pool{ size = 1 }
+  local t = p:submit(function() return "kept" end)
+  p = nil
+  collectgarbage()
+  collectgarbage()
+  lu.assertEquals({ t:wait(10) }, { true, "kept" })
+  local j = jobs.new(function()
+    local jobs = require "jobs"
+    local q = jobs.pool{ size = 2 }
+    local ts = {}
+    for i = 1, 20 do ts[i] = q:submit(function(i) return i end, i) end
+    return #q >= 0
+  end)
+  lu.assertEquals({ j:wait(10) }, { true, true })
+end
+
+function TestPool.test_map_returns_the_results_in_order()
+  local p = jobs.pool{ size = 2 }
+  local list = {}
+  for i = 1, 1000 do list[i] = i end
+  local out = p:map(function(x) return x * 2 end, list)
+  lu.assertEquals(#out, 1000)
+  for i = 1, 1000 do lu.assertEquals(out[i], 2 * i) end
+  lu.assertEquals(p:map(function(s) return #s end, { "a", "bb", "ccc" }), { 1, 2, 3 })
+  lu.assertEquals(p:map(print, {}), {})
+  p:close()
+end
+
+function TestPool.test_map_raises_the_first_failing_item_by_index_and_the_pool_goes_on()
+  local p = jobs.pool{ size = 2 }
+  local list = {}
+  for i = 1, 500 do list[i] = i end
+  local ok, err = pcall(p.map, p, function(x)
+    if x == 123 or x == 400 then error("bad item") end
+    return x
+  end, list)
+  lu.assertFalse(ok)
+  lu.assertStrContains(err, "map: item 123: ")
+  lu.assertStrContains(err, "bad item")
+  lu.assertErrorMsgContains("bad argument #2 to 'map' (table expected, got number)",
+    p.map, p, print, 5)
+  lu.assertEquals(p:map(function(x) return -x end, { 1, 2 }), { -1, -2 })
+  p:close()
+end
+
+os.exit(lu.LuaUnit.run(), true)

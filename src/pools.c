@@ -1,0 +1,353 @@
+/*
+** pools.c: the pool object in its owner's state (SPEC §10): jobs.pool,
+** submit, close, #p, and the numbers its functions go by. Runs on the
+** owner's thread only.
+*/
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "jobsconf.h"
+#include "cancel.h"
+#include "copy.h"
+#include "job.h"
+#include "libs.h"
+#include "manager.h"
+#include "names.h"
+#include "state.h"
+#include "tasks.h"
+#include "worker.h"
+#include "pools.h"
+
+
+#define JOBS_POOL	"jobs.pool"
+#define JOBS_TICKET	"jobs.pool.function"
+
+/*
+** A pool object: a full userdata holding a Box, with user value 1: a table
+** with weak keys from each function submitted to the Ticket of its
+** number (the number goes when the function does).
+*/
+typedef struct Box {
+  Pool *p;  /* NULL once closed and let go of */
+  Hub *hub;
+  int size;
+  int nextid;  /* the last number given to a function */
+  lua_Integer ntasks;  /* tasks submitted */
+  int closed;
+} Box;
+
+
+/* The number of a function submitted, while the function lives; its
+** user value is the name its tasks go by. */
+typedef struct Ticket {
+  Pool *p;  /* a reference */
+  int id;
+} Ticket;
+
+
+static Box *checkpool (lua_State *L) {
+  return (Box *)luaL_checkudata(L, 1, JOBS_POOL);
+}
+
+
+/* Whether a value at 'from' .. 'to' of L may be or hold a module or a C
+** function, which cross by name. */
+static int mayname (lua_State *L, int from, int to) {
+  for (; from <= to; from++) {
+    int t = lua_type(L, from);
+    if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA)
+      return 1;
+  }
+  return 0;
+}
+
+
+static int ticket_gc (lua_State *L) {
+  Ticket *k = (Ticket *)lua_touserdata(L, 1);
+  if (k->p != NULL) {
+    jobs_forgetfunction(k->p, k->id);
+    jobs_unrefpool(k->p);
+    k->p = NULL;
+  }
+  return 0;
+}
+
+
+/*
+** The number of the function at 'fn' in pool 'b', its name pushed; or,
+** if it is new, pushing nothing, its number to be, negated (the task that
+** carries it in gives it a Ticket: 'remember').
+*/
+static int numberof (lua_State *L, Box *b, int fn) {
+  int id;
+  lua_getiuservalue(L, 1, 1);
+  lua_pushvalue(L, fn);
+  if (lua_rawget(L, -2) == LUA_TUSERDATA) {
+    id = ((Ticket *)lua_touserdata(L, -1))->id;
+    lua_getiuservalue(L, -1, 1);
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+    return id;
+  }
+  if (b->nextid == INT_MAX)
+    return luaL_error(L, "too many functions submitted to the pool");
+  lua_pop(L, 2);
+  return -(b->nextid + 1);
+}
+
+
+/* The function at 'fn', new to pool 'b', is number 'id' there from now,
+** its tasks named as the job object at 'ud'. */
+static void remember (lua_State *L, Box *b, int fn, int id, int ud) {
+  Ticket *k;
+  lua_getiuservalue(L, 1, 1);
+  lua_pushvalue(L, fn);
+  k = (Ticket *)lua_newuserdatauv(L, sizeof(Ticket), 1);
+  k->p = NULL;
+  luaL_setmetatable(L, JOBS_TICKET);
+  lua_getiuservalue(L, ud, JOBS_NAMEUV);
+  lua_setiuservalue(L, -2, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  /* only now that nothing can raise does it hold a reference */
+  pthread_mutex_lock(&b->p->mu);
+  b->p->refs++;
+  pthread_mutex_unlock(&b->p->mu);
+  k->p = b->p;
+  k->id = id;
+  b->nextid = id;
+}
+
+
+/*
+** p:submit(fn_or_string, ...): a job object for the task, which waits in
+** line as "created" while 'size' tasks run. A string takes no arguments;
+** its free names, as a function's globals, come with each task.
+*/
+static int pool_submit (lua_State *L) {
+  Box *b = checkpool(L);
+  int n = lua_gettop(L) - 2, id = 0, names, ud, err, index;
+  Job *t;
+  if (b->closed)
+    return luaL_error(L, "the pool is closed");
+  if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNONE)
+    id = numberof(L, b, 2);
+  index = mayname(L, id > 0 ? 3 : 2, n + 2);
+  t = jobs_newtask(L, 2, id > 0 ? n + 3 : 0);
+  ud = lua_gettop(L);
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    luaL_argcheck(L, n == 0, 3, "no value expected after a string");
+    jobs_compile(L, 2);
+    names = jobs_freenames(L, 2);
+  }
+  else
+    names = jobs_functionnames(L, 2, n + 1);
+  if (index || names != 0) {  /* what crosses by name is then up to date */
+    lua_pushcfunction(L, jobs_indexnames);
+    lua_call(L, 0, 0);
+  }
+  jobs_submit(L, b->p, t, 2, n, id, names);
+  if (id < 0)
+    remember(L, b, 2, -id, ud);
+  jobs_setnum(L, ud, ++b->ntasks);
+  if ((err = jobs_start(t, b->hub, b->p->limit)) != 0) {
+    jobs_droptask(t);
+    return luaL_error(L, "cannot start a thread for the task: %s",
+                      strerror(err));
+  }
+  lua_settop(L, ud);
+  return 1;
+}
+
+
+/* Ends pool 'b' once its tasks are over ('wait': waiting for them, which
+** the host may interrupt: EINTR then, and it is not ended yet). */
+static int finish (lua_State *L, Box *b, int interruptible) {
+  int st;
+  b->closed = 1;
+  if (b->p == NULL)
+    return 0;
+  do
+    st = jobs_waitall(L, b->hub, b->p->limit, -1);
+  while (st != 0 && !interruptible);
+  if (st != 0)
+    return st;
+  jobs_closepool(b->p);
+  jobs_unrefpool(b->p);
+  b->p = NULL;
+  return 0;
+}
+
+
+/* p:close(): waits for the tasks submitted, then ends the pool's states. */
+static int pool_close (lua_State *L) {
+  Box *b = checkpool(L);
+  int st = finish(L, b, 1);
+  if (st != 0)
+    return luaL_error(L, "%s", jobs_whynot(st));
+  return 0;
+}
+
+
+static int pool_gc (lua_State *L) {
+  finish(L, (Box *)lua_touserdata(L, 1), 0);
+  return 0;
+}
+
+
+/* #p: its tasks queued or running. */
+static int pool_len (lua_State *L) {
+  Box *b = checkpool(L);
+  int n = 0;
+  if (b->p != NULL) {
+    pthread_mutex_lock(&b->hub->mu);
+    n = b->p->limit->unfinished;
+    pthread_mutex_unlock(&b->hub->mu);
+  }
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+
+static int pool_tostring (lua_State *L) {
+  Box *b = checkpool(L);
+  lua_getiuservalue(L, 1, 2);
+  lua_pushfstring(L, "<pool %s: %d states, %s>", lua_tostring(L, -1),
+                  b->size, b->closed ? "closed" : "open");
+  return 1;
+}
+
+
+/* core.poolsize(p): how many tasks it runs at once, for the Lua half. */
+static int pool_size (lua_State *L) {
+  lua_pushinteger(L, checkpool(L)->size);
+  return 1;
+}
+
+
+/* The field 'key' of the options table at 1, pushed; its type. */
+static int option (lua_State *L, const char *key) {
+  return lua_getfield(L, 1, key);
+}
+
+
+static void badoption (lua_State *L, const char *key, const char *what) {
+  luaL_error(L, "bad option '%s' to 'pool' (%s expected, got %s)", key,
+             what, luaL_typename(L, -1));
+}
+
+
+/* Reads the options at 1 into 'b' and 'p'; leaves 'init' (compiled, if a
+** string) at 2 and the name at 3. */
+static int readsize (lua_State *L) {
+  lua_Integer size;
+  long cpus;
+  int isint;
+  if (option(L, "size") == LUA_TNIL) {
+    cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    lua_pop(L, 1);
+    return cpus > 0 ? (int)(cpus < 1024 ? cpus : 1024) : 1;
+  }
+  size = lua_tointegerx(L, -1, &isint);
+  if (!isint || size < 1 || size > 1024)
+    badoption(L, "size", "integer from 1 to 1024");
+  lua_pop(L, 1);
+  return (int)size;
+}
+
+
+/* jobs.pool{size, init, libs, memory_limit, name} */
+static int newpool (lua_State *L) {
+  Hub *h = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
+  int size, init = 0, paths, libs = JOBS_ALLLIBS, t;
+  lua_Integer memory = 0;
+  Box *b;
+  if (lua_isnoneornil(L, 1))
+    lua_newtable(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  size = readsize(L);
+  if ((t = option(L, "init")) == LUA_TSTRING)
+    jobs_compile(L, 2);
+  else if (t != LUA_TNIL && t != LUA_TFUNCTION)
+    badoption(L, "init", "function or string");
+  init = (t != LUA_TNIL) ? 2 : 0;
+  if ((t = option(L, "name")) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "pool");
+  }
+  else if (t != LUA_TSTRING)
+    badoption(L, "name", "string");
+  if ((t = option(L, "libs")) == LUA_TTABLE)
+    libs = jobs_checklibs(L, 4);
+  else if (t != LUA_TNIL)
+    badoption(L, "libs", "table");
+  if ((t = option(L, "memory_limit")) != LUA_TNIL) {
+    int isint;
+    memory = lua_tointegerx(L, 5, &isint);
+    if (!isint || memory <= 0)
+      badoption(L, "memory_limit", "positive integer");
+  }
+  paths = jobs_pushpaths(L);
+  b = (Box *)lua_newuserdatauv(L, sizeof(Box), 2);
+  memset(b, 0, sizeof(Box));
+  b->hub = h;
+  b->size = size;
+  luaL_setmetatable(L, JOBS_POOL);
+  lua_newtable(L);  /* the numbers of its functions */
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_setiuservalue(L, -2, 1);
+  lua_pushvalue(L, 3);
+  lua_setiuservalue(L, -2, 2);
+  b->p = jobs_newpool(L, h, paths, init, size);
+  b->p->libs = libs;
+  b->p->memory = (size_t)memory;
+  return 1;
+}
+
+
+static const luaL_Reg methods[] = {
+  {"submit", pool_submit},
+  {"close", pool_close},
+  {NULL, NULL}
+};
+
+
+static const luaL_Reg metamethods[] = {
+  {"__gc", pool_gc},
+  {"__close", pool_gc},
+  {"__len", pool_len},
+  {"__tostring", pool_tostring},
+  {NULL, NULL}
+};
+
+
+/* Puts in the core at -2, with the hub at -1: 'pool', 'poolsize', and
+** 'poolmethods' (the Lua half adds 'map'). */
+void jobs_openpools (lua_State *L) {
+  luaL_newmetatable(L, JOBS_TICKET);
+  lua_pushcfunction(L, ticket_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, JOBS_POOL);
+  luaL_setfuncs(L, metamethods, 0);
+  luaL_newlib(L, methods);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__index");
+  lua_setfield(L, -4, "poolmethods");
+  lua_pop(L, 1);
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, newpool, 1);
+  lua_setfield(L, -3, "pool");
+  lua_pushcfunction(L, pool_size);
+  lua_setfield(L, -3, "poolsize");
+}
