@@ -91,6 +91,7 @@ static JobStatus getstatus (Job *j) {
 ** 'first' .. 'first' + 'n' - 1 of J, the traceback of its error. */
 typedef struct Outcome {
   Job *j;
+  const Small *small;  /* or a pool's task's results, in its record */
   lua_State *J;
   int first, n;
   const char *tb;
@@ -108,12 +109,17 @@ static int copyoutcome (lua_State *L) {
   Outcome *o = (Outcome *)lua_touserdata(L, 1);
   Job *j = o->j;
   lua_State *J = o->J;
-  if (J == NULL && j->status != JOB_CANCELLED)
+  if (J == NULL && o->small == NULL && j->status != JOB_CANCELLED)
     return luaL_error(L, "not enough memory");
   if (j->status == JOB_COMPLETED) {
     int i, n = o->n;
     int t = (lua_createtable(L, n, 1), lua_gettop(L));
-    jobs_copy(J, o->first, n, L, "result %d", 1);
+    if (o->small != NULL) {
+      luaL_checkstack(L, n, "too many results");
+      jobs_pushsmall(L, o->small, n);
+    }
+    else
+      jobs_copy(J, o->first, n, L, "result %d", 1);
     for (i = n; i >= 1; i--)
       lua_rawseti(L, t, i);
     lua_pushinteger(L, n);
@@ -149,7 +155,13 @@ static int outcome (lua_State *L, Job *j) {
   Outcome o;
   int gc, st;
   o.j = j;
-  if (j->pool != NULL)
+  o.small = NULL;
+  if (j->pool != NULL && j->slot == 0) {  /* nothing in the store */
+    o.J = NULL;
+    o.small = j->small;
+    o.n = j->nsmall;
+  }
+  else if (j->pool != NULL)
     o.J = jobs_opentask(j, &o.first, &o.n, &o.tb, &o.tblen);
   else {
     o.J = j->L;
@@ -157,7 +169,8 @@ static int outcome (lua_State *L, Job *j) {
     o.n = lua_gettop(o.J) - 1;
     o.tb = jobs_traceback(o.J, &o.tblen);
   }
-  gc = (j->pool != NULL || jobs_bigstate(o.J)) && lua_gc(L, LUA_GCISRUNNING);
+  gc = (j->pool != NULL ? o.small == NULL : jobs_bigstate(o.J)) &&
+       lua_gc(L, LUA_GCISRUNNING);
   if (gc)  /* what the copy makes is alive: no use looking */
     lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, copyoutcome);

@@ -100,6 +100,18 @@
 #define JOBS_POOLFUNCTIONS	256
 #endif
 
+/* Arguments and results of a pool's task that travel in its record, not
+** through the pool's store, when they are nil, booleans, numbers or
+** strings shorter than JOBS_SMALLSTRING: a trivial task then takes the
+** store's lock only to find its function. */
+#if !defined(JOBS_SMALLMAX)
+#define JOBS_SMALLMAX	3
+#endif
+
+#if !defined(JOBS_SMALLSTRING)
+#define JOBS_SMALLSTRING	24
+#endif
+
 /* Bytes of an error message raised past a pool's lock (a copy's path and
 ** what to do fit with room to spare). */
 #if !defined(JOBS_MSGMAX)

@@ -5,6 +5,7 @@
 */
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include "lua.h"
@@ -47,6 +48,24 @@ void jobs_reap (Hub *h) {
 
 
 /*
+** Polls for JOBS_SPINTIME seconds at most, 'h->mu' let go of meanwhile,
+** whether the idle thread 'w' is handed a job or woken: a job started
+** soon after the last ended then costs no wake-up of a sleeping thread.
+*/
+static void spin (Hub *h, Worker *w) {
+  double now = jobs_now(), end = now + JOBS_SPINTIME;
+  pthread_mutex_unlock(&h->mu);
+  for (; now < end; now = jobs_now()) {
+    if (__atomic_load_n(&w->job, __ATOMIC_ACQUIRE) != NULL ||
+        __atomic_load_n(&w->drain, __ATOMIC_ACQUIRE))
+      break;
+    sched_yield();  /* a thread with work to do on this core goes first */
+  }
+  pthread_mutex_lock(&h->mu);
+}
+
+
+/*
 ** Waits, in 'h->idle', to be handed a job (see 'handidle') or woken to close
 ** states (see 'wakeidle'), for JOBS_IDLETIME seconds at most, or until the
 ** state closes; past JOBS_IDLEMAX waiting threads, or with states to close,
@@ -65,6 +84,7 @@ int jobs_idle (Hub *h, Worker *w, Job **jp) {
     w->next = h->idle;
     h->idle = w;
     h->nidle++;
+    spin(h, w);
     while (w->job == NULL && !w->drain && !h->closing &&
            jobs_waitcv(&w->cv, &h->mu, until) != ETIMEDOUT) {}
     /* Handoff (step 2): a job handed over under 'h->mu' is this thread's
@@ -137,8 +157,9 @@ int jobs_handidle (Hub *h, Job *j) {
   Worker *w = takeidle(h);
   if (w == NULL)
     return 0;
-  w->job = j;  /* Handoff (step 2): the state is the waiting thread's once
-                  it has 'h->mu' */
+  /* Handoff (step 2): the state is the waiting thread's once it has
+  ** 'h->mu' (a spinning one reads this without it, then takes it) */
+  __atomic_store_n(&w->job, j, __ATOMIC_RELEASE);
   pthread_cond_signal(&w->cv);
   return 1;
 }
@@ -150,7 +171,7 @@ int jobs_wakeidle (Hub *h) {
   Worker *w = takeidle(h);
   if (w == NULL)
     return 0;
-  w->drain = 1;
+  __atomic_store_n(&w->drain, 1, __ATOMIC_RELEASE);
   pthread_cond_signal(&w->cv);
   return 1;
 }

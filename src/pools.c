@@ -116,9 +116,7 @@ static void remember (lua_State *L, Box *b, int fn, int id, int ud) {
   lua_rawset(L, -3);
   lua_pop(L, 1);
   /* only now that nothing can raise does it hold a reference */
-  pthread_mutex_lock(&b->p->mu);
-  b->p->refs++;
-  pthread_mutex_unlock(&b->p->mu);
+  jobs_refpool(b->p);
   k->p = b->p;
   k->id = id;
   b->nextid = id;

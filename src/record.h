@@ -10,6 +10,7 @@
 
 #include "lua.h"
 
+#include "jobsconf.h"
 #include "alloc.h"
 
 typedef enum JobStatus {
@@ -82,6 +83,19 @@ typedef struct Options {
 } Options;
 
 
+/* A value small enough to travel in a pool's task's record (tasks.c):
+** nil, a boolean, a number, or a string of fewer than JOBS_SMALLSTRING
+** bytes. */
+typedef struct Small {
+  int type;  /* LUA_TNIL, LUA_TBOOLEAN, LUA_TNUMBER, LUA_TSTRING */
+  int isint;  /* a number of integer subtype */
+  lua_Integer i;  /* an integer, or a boolean */
+  lua_Number n;
+  size_t len;
+  char s[JOBS_SMALLSTRING];
+} Small;
+
+
 /* A string a job's thread writes and its owner reads, under 'mu'. */
 typedef struct Text {
   char *s;
@@ -116,7 +130,11 @@ typedef struct Job {
   struct Job *current;  /* the job its state runs: itself, or for a pool's
                            state, the task it runs (its thread only) */
   struct Pool *pool;  /* a pool's task, until its outcome is let go of */
-  int slot;  /* a pool's task: its place in the pool's state */
+  int slot;  /* a pool's task: its carrier, then its outcome, in the pool's
+                store; 0: none there */
+  int fnid;  /* a pool's task: its function's number (0: a string's) */
+  int nsmall;  /* its arguments, then its results, in 'small' (-1: none) */
+  Small small[JOBS_SMALLMAX];
   Options opt;
   Heap heap;  /* of 'L', owned with it */
   pthread_mutex_t *waitmu;  /* what it is blocked on, if anything: a */

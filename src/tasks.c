@@ -34,9 +34,11 @@
 
 
 /* Q[1]: [number] the functions tasks run; INIT, PATH, CPATH below. A
-** carrier: [C_FN] its function's number (0: none, a string's chunk),
-** [C_NAMES] the globals it names (or false), [C_CHUNK] the function, [C_N]
-** how many arguments, then the arguments. An outcome: a completed task's {n, results...}, a dead
+** carrier: the function alone, for a task whose arguments travel in its
+** record; or a table: [C_FN] its function's number (0: none, a string's
+** chunk), [C_NAMES] the globals it names (or false), [C_CHUNK] the
+** function, [C_N] how many arguments (-1: in its record), then the
+** arguments. An outcome: a completed task's {n, results...}, a dead
 ** one's {error, traceback} (or, where even that could not be made, its
 ** message alone). */
 #define INIT		0
@@ -63,18 +65,68 @@ static void freepool (Pool *p) {
 }
 
 
-/* Lets go of a reference to 'p', whose 'mu' is held, and of that lock. */
-static void unlockunref (Pool *p) {
-  int last = (--p->refs == 0);
-  pthread_mutex_unlock(&p->mu);
-  if (last)
-    freepool(p);
+void jobs_refpool (Pool *p) {
+  __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
 }
 
 
 void jobs_unrefpool (Pool *p) {
-  pthread_mutex_lock(&p->mu);
-  unlockunref(p);
+  if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0)
+    freepool(p);
+}
+
+
+/* Puts the 'n' values at 'first' of L in 'small' and returns 1, if they
+** are few and small enough (see Small); else returns 0. Raises nothing. */
+static int tosmall (lua_State *L, int first, int n, Small *small) {
+  int i;
+  if (n > JOBS_SMALLMAX)
+    return 0;
+  for (i = 0; i < n; i++) {
+    Small *v = &small[i];
+    const char *s;
+    switch ((v->type = lua_type(L, first + i))) {
+      case LUA_TNIL:
+        break;
+      case LUA_TBOOLEAN:
+        v->i = lua_toboolean(L, first + i);
+        break;
+      case LUA_TNUMBER:
+        if ((v->isint = lua_isinteger(L, first + i)))
+          v->i = lua_tointeger(L, first + i);
+        else
+          v->n = lua_tonumber(L, first + i);
+        break;
+      case LUA_TSTRING:
+        s = lua_tolstring(L, first + i, &v->len);
+        if (v->len >= JOBS_SMALLSTRING)
+          return 0;
+        memcpy(v->s, s, v->len);
+        break;
+      default:
+        return 0;
+    }
+  }
+  return 1;
+}
+
+
+void jobs_pushsmall (lua_State *L, const Small *small, int n) {
+  int i;
+  for (i = 0; i < n; i++) {
+    const Small *v = &small[i];
+    switch (v->type) {
+      case LUA_TBOOLEAN: lua_pushboolean(L, (int)v->i); break;
+      case LUA_TNUMBER:
+        if (v->isint)
+          lua_pushinteger(L, v->i);
+        else
+          lua_pushnumber(L, v->n);
+        break;
+      case LUA_TSTRING: lua_pushlstring(L, v->s, v->len); break;
+      default: lua_pushnil(L);
+    }
+  }
 }
 
 
@@ -180,7 +232,8 @@ Pool *jobs_newpool (lua_State *L, Hub *h, int paths, int init, int size) {
 
 typedef struct Sub {
   lua_State *L;
-  int base, n;  /* the function at 'base' of L, then 'n' arguments */
+  int base, n;  /* the function at 'base' of L, then 'n' arguments (-1:
+                   none to copy, they travel in the record) */
   int id;  /* the function's number; 0: a string's chunk, sent each time */
   int isnew;  /* the function goes into Q[1] with this task */
   int names;  /* index in L of the globals it names, or 0 */
@@ -191,13 +244,19 @@ typedef struct Sub {
 ** carrier of the task 's' asks for, its function copied only if new. */
 static int pushtask (lua_State *Q) {
   Sub *s = (Sub *)lua_touserdata(Q, 2);
-  int fn = (s->id == 0 || s->isnew), c, i;
-  lua_createtable(Q, s->n + C_N, 0);
+  int fn = (s->id == 0 || s->isnew), c, i, n = s->n < 0 ? 0 : s->n;
+  if (s->n < 0 && !fn && s->names == 0) {  /* the function is all it holds */
+    lua_rawgeti(Q, 1, s->id);
+    lua_pushinteger(Q, luaL_ref(Q, LUA_REGISTRYINDEX));
+    return 1;
+  }
+  lua_createtable(Q, n + C_N, 0);
   c = lua_gettop(Q);
-  luaL_checkstack(Q, s->n + LUA_MINSTACK, "too many arguments");
-  copied(Q, jobs_copy(s->L, fn ? s->base : s->base + 1, s->n + fn, Q,
-                      jobs_jobroot, !fn));
-  for (i = s->n; i >= 1; i--)
+  luaL_checkstack(Q, n + LUA_MINSTACK, "too many arguments");
+  if (n + fn > 0)
+    copied(Q, jobs_copy(s->L, fn ? s->base : s->base + 1, n + fn, Q,
+                        jobs_jobroot, !fn));
+  for (i = n; i >= 1; i--)
     lua_rawseti(Q, c, C_N + i);
   if (fn && s->id != 0) {
     lua_pushvalue(Q, -1);
@@ -233,9 +292,14 @@ void jobs_submit (lua_State *L, Pool *p, Job *t, int base, int n, int id,
   int st;
   s.L = L;
   s.base = base;
+  t->nsmall = -1;
+  if (names == 0 && tosmall(L, base + 1, n, t->small)) {
+    t->nsmall = n;
+    n = -1;
+  }
   s.n = n;
   s.isnew = (id < 0);
-  s.id = id < 0 ? -id : id;
+  s.id = t->fnid = (id < 0 ? -id : id);
   s.names = names;
   pthread_mutex_lock(&p->mu);
   lua_pushcfunction(p->Q, pushtask);
@@ -244,7 +308,7 @@ void jobs_submit (lua_State *L, Pool *p, Job *t, int base, int n, int id,
   if ((st = lua_pcall(p->Q, 2, 1, 0)) == LUA_OK) {
     t->slot = (int)lua_tointeger(p->Q, -1);
     t->pool = p;
-    p->refs++;
+    jobs_refpool(p);
   }
   else
     keepmessage(p->Q, msg, "cannot submit the task");
@@ -305,15 +369,20 @@ lua_State *jobs_opentask (Job *t, int *first, int *n, const char **tb,
 
 void jobs_closetask (Job *t) {
   Pool *p = t->pool;
-  lua_settop(p->Q, 1);
-  luaL_unref(p->Q, LUA_REGISTRYINDEX, t->slot);
+  if (t->slot != 0) {  /* opened: the store is locked */
+    lua_settop(p->Q, 1);
+    luaL_unref(p->Q, LUA_REGISTRYINDEX, t->slot);
+    t->slot = 0;
+    pthread_mutex_unlock(&p->mu);
+  }
   t->pool = NULL;
-  unlockunref(p);
+  jobs_unrefpool(p);
 }
 
 
 void jobs_droptask (Job *t) {
-  pthread_mutex_lock(&t->pool->mu);
+  if (t->slot != 0)
+    pthread_mutex_lock(&t->pool->mu);
   jobs_closetask(t);
 }
 
@@ -436,9 +505,19 @@ static int loadtask (lua_State *W) {
   int c, id, n, i;
   lua_settop(W, 0);
   c = (lua_rawgeti(Q, LUA_REGISTRYINDEX, t->slot), lua_gettop(Q));
+  if (lua_isfunction(Q, c)) {  /* and its arguments in its record */
+    n = t->nsmall;
+    luaL_checkstack(W, n + LUA_MINSTACK, "too many arguments");
+    pushfunction(W, Q, c, t->fnid);
+    jobs_pushsmall(W, t->small, n);
+    lua_settop(Q, 1);
+    lua_pushboolean(Q, 0);  /* its place stays, for its outcome */
+    lua_rawseti(Q, LUA_REGISTRYINDEX, t->slot);
+    return n + 1;
+  }
   id = (lua_rawgeti(Q, c, C_FN), (int)lua_tointeger(Q, -1));
   n = (lua_rawgeti(Q, c, C_N), (int)lua_tointeger(Q, -1));
-  if (!lua_checkstack(Q, n + LUA_MINSTACK))
+  if (!lua_checkstack(Q, (n < 0 ? 0 : n) + LUA_MINSTACK))
     luaL_error(W, "not enough memory");
   if (lua_rawgeti(Q, c, C_NAMES) == LUA_TTABLE) {
     jobs_copy(Q, -1, 1, W, "globals", 0);
@@ -456,10 +535,17 @@ static int loadtask (lua_State *W) {
     jobs_copy(Q, -1, 1, W, jobs_jobroot, 0);
   else
     pushfunction(W, Q, lua_gettop(Q), id);
-  luaL_checkstack(W, n + LUA_MINSTACK, "too many arguments");
-  for (i = 1; i <= n; i++)
-    lua_rawgeti(Q, c, C_N + i);
-  jobs_copy(Q, -n, n, W, jobs_jobroot, 1);
+  if (n < 0) {  /* they travel in the record */
+    n = t->nsmall;
+    luaL_checkstack(W, n + LUA_MINSTACK, "too many arguments");
+    jobs_pushsmall(W, t->small, n);
+  }
+  else {
+    luaL_checkstack(W, n + LUA_MINSTACK, "too many arguments");
+    for (i = 1; i <= n; i++)
+      lua_rawgeti(Q, c, C_N + i);
+    jobs_copy(Q, -n, n, W, jobs_jobroot, 1);
+  }
   lua_settop(Q, 1);
   lua_pushboolean(Q, 0);  /* what it carried is the task's now */
   lua_rawseti(Q, LUA_REGISTRYINDEX, t->slot);
@@ -555,20 +641,30 @@ static int load (Pool *p, Job *w, Job *t) {
 */
 static JobStatus store (Pool *p, Store *s, Job *w, int keep) {
   lua_State *W = s->W, *Q = p->Q;
-  if (lua_checkstack(W, 2)) {  /* the names its results may cross by */
+  jobs_settask(W, w, NULL);
+  s->t->nsmall = -1;
+  if (s->st == JOB_COMPLETED &&
+      tosmall(W, 2, lua_gettop(W) - 1, s->t->small))
+    s->t->nsmall = lua_gettop(W) - 1;
+  else if (lua_checkstack(W, 2)) {  /* the names its results may cross by */
     lua_pushcfunction(W, jobs_indexnames);
     if (lua_pcall(W, 0, 0, 0) != LUA_OK)
       lua_pop(W, 1);
   }
-  jobs_settask(W, w, NULL);
   pthread_mutex_lock(&p->mu);
-  lua_pushcfunction(Q, storeoutcome);
-  lua_pushlightuserdata(Q, s);
-  if (lua_pcall(Q, 1, 0, 0) != LUA_OK) {  /* its message is the outcome */
-    lua_rawseti(Q, LUA_REGISTRYINDEX, s->t->slot);
-    s->st = JOB_DEAD;
+  if (s->t->nsmall >= 0) {  /* its results are in its record */
+    luaL_unref(Q, LUA_REGISTRYINDEX, s->t->slot);
+    s->t->slot = 0;
   }
-  lua_settop(Q, 1);
+  else {
+    lua_pushcfunction(Q, storeoutcome);
+    lua_pushlightuserdata(Q, s);
+    if (lua_pcall(Q, 1, 0, 0) != LUA_OK) {  /* its message is the outcome */
+      lua_rawseti(Q, LUA_REGISTRYINDEX, s->t->slot);
+      s->st = JOB_DEAD;
+    }
+    lua_settop(Q, 1);
+  }
   if (keep) {
     lua_settop(W, 0);
     w->nextdone = p->idle;

@@ -14,7 +14,7 @@
 
 /*
 ** A pool, shared by its object in the owner's state and by each task
-** whose outcome it holds. 'mu' owns 'Q', 'idle' and 'refs'.
+** until its outcome is let go of. 'mu' owns 'Q' and 'idle'.
 */
 typedef struct Pool {
   pthread_mutex_t mu;
@@ -22,7 +22,8 @@ typedef struct Pool {
                     (by number), 'init' and the paths; its registry, the
                     carrier of each task (its arguments, then its outcome) */
   Job *idle;  /* records of the states between tasks, linked by 'nextdone' */
-  int refs;  /* the pool's object, and each task holding a carrier */
+  int refs;  /* the pool's object, its functions' Tickets, and each task
+                until its outcome is let go of; atomic */
   Limit *limit;  /* its line: 'size' tasks run at once */
   Hub *hub;
   int libs;  /* of its states, as jobs.spawn's 'libs' */
@@ -36,7 +37,9 @@ void jobs_submit (lua_State *L, Pool *p, Job *t, int base, int n, int id,
                   int names);
 void jobs_forgetfunction (Pool *p, int id);
 void jobs_closepool (Pool *p);
+void jobs_refpool (Pool *p);
 void jobs_unrefpool (Pool *p);
+void jobs_pushsmall (lua_State *L, const Small *small, int n);
 
 lua_State *jobs_opentask (Job *t, int *first, int *n, const char **tb,
                           size_t *tblen);
