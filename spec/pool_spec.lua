@@ -160,6 +160,19 @@ function TestPool.test_a_cancelled_task_stops_and_its_state_starts_over()
   p:close()
 end
 
+function TestPool.test_a_task_past_the_pools_timeout_stops_and_its_state_starts_over()
+  local p = jobs.pool{ size = 1, init = named, timeout = 0.2 }
+  local s1 = select(2, p:submit(whoami):wait(10))
+  local spin = p:submit(function() while true do end end)
+  local outcome = { spin:wait(10) }
+  spin:cancel()  -- should the timeout fail, the pool's closing is not held
+  lu.assertEquals(outcome, { false, "timeout" })
+  lu.assertEquals(spin.status, "cancelled")
+  lu.assertNotEquals(select(2, p:submit(whoami):wait(10)), s1)
+  p:close()
+  lu.assertErrorMsgContains("bad option 'timeout' to 'pool'", jobs.pool, { timeout = 0 })
+end
+
 function TestPool.test_a_queued_task_cancelled_ends_at_once()
   local p = jobs.pool{ size = 1 }
   local ch = jobs.channel()
@@ -239,6 +252,21 @@ function TestPool.test_a_pool_collected_or_in_a_closing_state_closes()
     return #q >= 0
   end)
   lu.assertEquals({ j:wait(10) }, { true, true })
+end
+
+-- A job cancelled while its pool's task spins: its state closes, and the
+-- pool's tasks stop with it, as its jobs would.
+function TestPool.test_a_stopping_job_stops_its_pools_tasks()
+  local ch = jobs.channel()
+  local j = jobs.new(function(ch)
+    local jobs = require "jobs"
+    local q = jobs.pool{ size = 1 }
+    q:submit(function(ch) ch:push("spinning") while true do end end, ch)
+    jobs.sleep(math.huge)
+  end, ch)
+  lu.assertEquals(ch:pop(10), "spinning")
+  j:cancel()
+  lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
 end
 
 function TestPool.test_map_returns_the_results_in_order()

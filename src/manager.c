@@ -278,14 +278,14 @@ static int allready (Limit *lim, Job **jp) {
 ** ETIMEDOUT or EINTR (the host interrupted the wait). */
 static int waitfor (lua_State *L, Hub *h, Limit *lim, double until, int how,
                     int (*ready) (Limit *, Job **), Job **jp) {
-  Job *self = jobs_self(L);
+  Job *self = (L != NULL) ? jobs_self(L) : NULL;
   int st;
   jobs_blockon(self, &h->mu, &h->cv);
   pthread_mutex_lock(&h->mu);
   st = await(h, lim, self, how, until, ready, jp);
   pthread_mutex_unlock(&h->mu);
   jobs_blockon(self, NULL, NULL);
-  if (st != 0 && jobs_pending(self))
+  if (st != 0 && self != NULL && jobs_pending(self))
     jobs_stop(L, self);
   return st;
 }

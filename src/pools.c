@@ -37,6 +37,7 @@ typedef struct Box {
   Pool *p;  /* NULL once closed and let go of */
   Hub *hub;
   int size;
+  double timeout;  /* of each task, in seconds; negative: none */
   int nextid;  /* the last number given to a function */
   lua_Integer ntasks;  /* tasks submitted */
   int closed;
@@ -154,6 +155,7 @@ static int pool_submit (lua_State *L) {
   if (id < 0)
     remember(L, b, 2, -id, ud);
   jobs_setnum(L, ud, ++b->ntasks);
+  t->opt.timeout = b->timeout;
   if ((err = jobs_start(t, b->hub, b->p->limit)) != 0) {
     jobs_droptask(t);
     return luaL_error(L, "cannot start a thread for the task: %s",
@@ -164,18 +166,27 @@ static int pool_submit (lua_State *L) {
 }
 
 
-/* Ends pool 'b' once its tasks are over ('wait': waiting for them, which
-** the host may interrupt: EINTR then, and it is not ended yet). */
+/*
+** Ends pool 'b' once its tasks are over. p:close() waits for them as any
+** wait of L (a cancel of L's job, or the host, may cut it short: the
+** error number then, and it is not ended yet). Its finalizer waits for
+** good, having stopped the tasks if L's job is stopping (as the jobs of a
+** stopping job stop with it).
+*/
 static int finish (lua_State *L, Box *b, int interruptible) {
   int st;
   b->closed = 1;
   if (b->p == NULL)
     return 0;
-  do
-    st = jobs_waitall(L, b->hub, b->p->limit, -1);
-  while (st != 0 && !interruptible);
-  if (st != 0)
-    return st;
+  if (interruptible) {
+    if ((st = jobs_waitall(L, b->hub, b->p->limit, -1)) != 0)
+      return st;
+  }
+  else {
+    if (jobs_stopping(jobs_self(L)))
+      jobs_stoplimit(b->hub, b->p->limit);
+    while (jobs_waitall(NULL, b->hub, b->p->limit, -1) != 0) {}
+  }
   jobs_closepool(b->p);
   jobs_unrefpool(b->p);
   b->p = NULL;
@@ -260,11 +271,12 @@ static int readsize (lua_State *L) {
 }
 
 
-/* jobs.pool{size, init, libs, memory_limit, name} */
+/* jobs.pool{size, init, libs, memory_limit, timeout, name} */
 static int newpool (lua_State *L) {
   Hub *h = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
   int size, init = 0, paths, libs = JOBS_ALLLIBS, t;
   lua_Integer memory = 0;
+  double timeout = -1;
   Box *b;
   if (lua_isnoneornil(L, 1))
     lua_newtable(L);
@@ -292,11 +304,19 @@ static int newpool (lua_State *L) {
     if (!isint || memory <= 0)
       badoption(L, "memory_limit", "positive integer");
   }
+  if ((t = option(L, "timeout")) != LUA_TNIL) {
+    timeout = lua_tonumber(L, 6);
+    if (t != LUA_TNUMBER || !(timeout > 0))
+      badoption(L, "timeout", "positive number of seconds");
+    if (timeout > 1e9)  /* past any clock we could wait on: none */
+      timeout = -1;
+  }
   paths = jobs_pushpaths(L);
   b = (Box *)lua_newuserdatauv(L, sizeof(Box), 2);
   memset(b, 0, sizeof(Box));
   b->hub = h;
   b->size = size;
+  b->timeout = timeout;
   luaL_setmetatable(L, JOBS_POOL);
   lua_newtable(L);  /* the numbers of its functions */
   lua_createtable(L, 0, 1);

@@ -368,24 +368,29 @@ void jobs_setlimit (lua_State *L, Hub *h, Limit *lim, int max) {
 /* Closing the state: cancels its daemon jobs (all of them if the state is
 ** that of a job that is itself stopping) and waits for every job to end;
 ** jobs in line start as threads free up. */
-static int hubgc (lua_State *L) {
-  Hub *h = (Hub *)lua_touserdata(L, 1);
-  int all = jobs_stopping(jobs_self(L));
+/*
+** Stops for good the jobs of 'h' that are of 'lim' (NULL: with 'all',
+** every job; else its daemons); 'h->mu' is held. Returns those taken out
+** of line, for 'letgo' once 'h->mu' is let go of.
+*/
+static Job *haltall (Hub *h, Limit *lim, int all) {
   Job *j, *next, *gone = NULL;
-  Worker *w;
-  pthread_mutex_lock(&h->mu);
-  h->closing = 1;
-  for (w = h->idle; w != NULL; w = w->next)
-    pthread_cond_signal(&w->cv);
   for (j = h->jobs.first; j != NULL; j = next) {
     next = j->inhub.next;  /* 'stop' may unlist 'j', never another */
-    if ((all || j->opt.daemon) && jobs_halt(h, j, 1)) {
+    if ((lim != NULL ? j->limit == lim : (all || j->opt.daemon)) &&
+        jobs_halt(h, j, 1)) {
       j->nextdone = gone;  /* out of line: the link is free */
       gone = j;
     }
   }
-  pthread_mutex_unlock(&h->mu);
-  for (j = gone; j != NULL; j = next) {  /* never ran: closed by a thread */
+  return gone;
+}
+
+
+/* Lets go of the jobs 'haltall' took out of line, which never ran. */
+static void letgo (Job *gone) {
+  Job *j, *next;
+  for (j = gone; j != NULL; j = next) {  /* closed by a thread */
     next = j->nextdone;
     if (j->L != NULL)
       jobs_closestate(j);
@@ -394,6 +399,29 @@ static int hubgc (lua_State *L) {
       j->limit->drop(j);
     jobs_release(j);
   }
+}
+
+
+void jobs_stoplimit (Hub *h, Limit *lim) {
+  Job *gone;
+  pthread_mutex_lock(&h->mu);
+  gone = haltall(h, lim, 0);
+  pthread_mutex_unlock(&h->mu);
+  letgo(gone);
+}
+
+
+static int hubgc (lua_State *L) {
+  Hub *h = (Hub *)lua_touserdata(L, 1);
+  Job *gone;
+  Worker *w;
+  pthread_mutex_lock(&h->mu);
+  h->closing = 1;
+  for (w = h->idle; w != NULL; w = w->next)
+    pthread_cond_signal(&w->cv);
+  gone = haltall(h, NULL, jobs_stopping(jobs_self(L)));
+  pthread_mutex_unlock(&h->mu);
+  letgo(gone);
   pthread_mutex_lock(&h->mu);
   while (h->running > 0)
     pthread_cond_wait(&h->cv, &h->mu);
