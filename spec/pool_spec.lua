@@ -23,6 +23,18 @@ function TestPool.test_a_task_runs_on_a_warm_state_with_inits_globals()
   p:close()
 end
 
+-- A string's free names are its own, over the state's globals; what it
+-- sets goes to the globals, for the tasks after it.
+function TestPool.test_a_strings_names_are_its_own_and_its_globals_stay()
+  local p = jobs.pool{ size = 1 }
+  local x = 21
+  lu.assertEquals({ p:submit("x * 2"):wait(10) }, { true, 42 })
+  lu.assertEquals({ p:submit("rawget(_G, 'x')"):wait(10) }, { true, nil })
+  lu.assertEquals({ p:submit("y = x"):wait(10) }, { true })
+  lu.assertEquals({ p:submit("return rawget(_G, 'y')"):wait(10) }, { true, 21 })
+  p:close()
+end
+
 function TestPool.test_init_runs_once_in_each_state_and_no_more_states_than_size()
   local p = jobs.pool{ size = 2, init = named }
   local tasks, states = {}, {}

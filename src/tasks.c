@@ -496,6 +496,34 @@ static void pushfunction (lua_State *W, lua_State *Q, int fn, int id) {
 }
 
 
+/* Sets the globals of W the table on top (popped) holds. */
+static void setglobals (lua_State *W) {
+  lua_pushglobaltable(W);
+  lua_pushnil(W);
+  while (lua_next(W, -3)) {
+    lua_pushvalue(W, -2);
+    lua_insert(W, -2);
+    lua_rawset(W, -4);
+  }
+  lua_pop(W, 2);
+}
+
+
+/* Makes the names at 1 the _ENV of the chunk at 2, over W's globals: they
+** are the chunk's alone, and what it sets goes to the globals. */
+static void layer (lua_State *W) {
+  lua_createtable(W, 0, 2);
+  lua_pushglobaltable(W);
+  lua_setfield(W, -2, "__index");
+  lua_pushglobaltable(W);
+  lua_setfield(W, -2, "__newindex");
+  lua_setmetatable(W, 1);
+  lua_pushvalue(W, 1);
+  lua_setupvalue(W, 2, 1);  /* a chunk's one upvalue, its _ENV */
+  lua_remove(W, 1);
+}
+
+
 /* Runs protected in W ('p->mu' held; the pool at 1, the task at 2):
 ** leaves the task's function and arguments, its globals set. */
 static int loadtask (lua_State *W) {
@@ -521,18 +549,15 @@ static int loadtask (lua_State *W) {
     luaL_error(W, "not enough memory");
   if (lua_rawgeti(Q, c, C_NAMES) == LUA_TTABLE) {
     jobs_copy(Q, -1, 1, W, "globals", 0);
-    lua_pushglobaltable(W);
-    lua_pushnil(W);
-    while (lua_next(W, -3)) {  /* they stay: tasks share the globals */
-      lua_pushvalue(W, -2);
-      lua_insert(W, -2);
-      lua_rawset(W, -4);
-    }
-    lua_settop(W, 0);
+    if (id != 0)  /* a function's: they stay, as its own globals */
+      setglobals(W);
   }
   lua_rawgeti(Q, c, C_CHUNK);
-  if (id == 0)
+  if (id == 0) {
     jobs_copy(Q, -1, 1, W, jobs_jobroot, 0);
+    if (lua_gettop(W) == 2)  /* a string's names, over the globals */
+      layer(W);
+  }
   else
     pushfunction(W, Q, lua_gettop(Q), id);
   if (n < 0) {  /* they travel in the record */
