@@ -11,7 +11,12 @@
 **   - a task's carrier: its arguments go in from submit, and come out on
 **     the thread that runs it; its outcome goes in there before the task's
 **     final status is set, and the owner's thread reads it after reading
-**     that status; all under 'p->mu'.
+**     that status; all under 'p->mu';
+**   - what travels in the task's record ('small', 'nsmall', 'slot',
+**     'fnid'): written by the owner before the task starts (jobs_start
+**     hands it over under the hub's mutex), then by the task's thread
+**     before its final status is set under 'j->mu', after which only the
+**     owner reads them.
 ** A store's slot is read and written with integer keys only, so that a
 ** thread holding 'p->mu' raises nothing there outside a protected call.
 */
@@ -48,7 +53,6 @@
 #define C_NAMES		2
 #define C_CHUNK		3
 #define C_N		4
-#define C_ARGS		5
 
 /* Its address keys, in a warm state's registry, the functions it has
 ** loaded, by number. */
