@@ -552,6 +552,29 @@ do
       ("%.1f"):format(spawned / pooled), ">= 20x")
 end
 
+-- cancel_line: cancelling each of N tasks waiting in a pool's line, the
+-- last first: the time a cancel takes for N = 20,000, beside N = 2,000.
+do
+  local function percancel(n)
+    local p, ch, t = jobs.pool{ size = 1 }, jobs.channel(), {}
+    p:submit(function(ch) return ch:pop() end, ch)
+    for i = 1, n do t[i] = p:submit(function() end) end
+    local t0 = now()
+    for i = n, 1, -1 do t[i]:cancel() end
+    local dt = now() - t0
+    ch:push(1)
+    p:close()
+    return dt / n
+  end
+  local big, small = math.huge, math.huge
+  for _ = 1, 3 do
+    big, small = math.min(big, percancel(20000)), math.min(small, percancel(2000))
+  end
+  row("cancel_line", ("%.2f us a cancel, 20,000 in line"):format(big * 1e6),
+      ("%.2f us: 2,000 in line"):format(small * 1e6),
+      ("%.1f"):format(big / small), "<= 1.5x (flat)")
+end
+
 -- pool_map: map over 100,000 items of about 20 us of Lua work each, beside
 -- a plain loop in the caller over the same items.
 do

@@ -17,14 +17,24 @@
 /* Takes the first job in line of 'lim' if it may run now; 'h->mu' is
 ** held. Its place in line holds the reference its thread will hold. */
 Job *jobs_nextinline (Limit *lim) {
-  Job *j = lim->first;
+  Job *j = lim->line.first;
   if (j == NULL || (lim->max > 0 && lim->running >= lim->max))
     return NULL;
-  lim->first = j->nextdone;
-  if (lim->first == NULL)
-    lim->last = NULL;
+  jobs_detach(&lim->line, j);
+  j->queued = 0;
   lim->running++;
   return j;
+}
+
+
+/* Puts 'j' in the line of 'lim', last or (with 'first') first; 'h->mu'
+** is held. */
+void jobs_enline (Limit *lim, Job *j, int first) {
+  if (first)
+    jobs_prepend(&lim->line, j);
+  else
+    jobs_append(&lim->line, j);
+  j->queued = 1;
 }
 
 
@@ -41,19 +51,12 @@ void jobs_unref (Limit *lim) {
 ** 'settle' returns), once it has let go of 'h->mu'. 'hard': for good. */
 int jobs_halt (Hub *h, Job *j, int hard) {
   Limit *lim = j->limit;
-  Job *q, *prev = NULL;
   int orphan;
   jobs_cancel(j, JOBS_CANCELLED, hard);  /* order: 'h->mu', then 'j->mu' */
-  for (q = lim->first; q != NULL && q != j; q = q->nextdone)
-    prev = q;
-  if (q == NULL)
-    return 0;  /* not in line */
-  if (prev != NULL)
-    prev->nextdone = j->nextdone;
-  else
-    lim->first = j->nextdone;
-  if (lim->last == j)
-    lim->last = prev;
+  if (!j->queued)
+    return 0;
+  jobs_detach(&lim->line, j);
+  j->queued = 0;
   jobs_detach(&h->jobs, j);
   orphan = jobs_settle(h, j, JOB_CANCELLED);  /* its state goes back to the owner */
   jobs_unref(lim);  /* after 'settle', which counts 'j' in it */
@@ -66,6 +69,7 @@ Limit *jobs_newlimit (void) {
   if (lim != NULL) {
     lim->refs = 1;
     lim->open = 1;
+    jobs_initlist(&lim->line, offsetof(Job, inmanager));
     jobs_initlist(&lim->done, offsetof(Job, inmanager));
   }
   return lim;

@@ -179,6 +179,20 @@ void jobs_append (JobList *list, Job *j) {
 }
 
 
+/* Puts 'j' first in 'list' (held under its hub's mutex). */
+void jobs_prepend (JobList *list, Job *j) {
+  Links *l = linksof(list, j);
+  l->prev = NULL;
+  l->next = list->first;
+  if (list->first != NULL)
+    linksof(list, list->first)->prev = j;
+  else
+    list->last = j;
+  list->first = j;
+  list->n++;
+}
+
+
 /* Takes 'j' out of 'list' (held under its hub's mutex). */
 void jobs_detach (JobList *list, Job *j) {
   Links *l = linksof(list, j);

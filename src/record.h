@@ -58,7 +58,8 @@ enum { JOBS_NOWAIT, JOBS_WAITANY, JOBS_WAITALL };
 typedef struct Limit {
   int max;  /* 0: no limit */
   int running;  /* jobs of the manager holding a thread */
-  struct Job *first, *last;  /* the line, linked by 'nextdone' */
+  JobList line;  /* jobs waiting for a thread (links 'inmanager', which
+                    a job needs for 'done' only once it is over) */
   int refs;  /* the manager, and each of its jobs not yet over */
   int unfinished;  /* its jobs not over */
   int open;  /* the manager lives: its jobs go to 'done' as they end */
@@ -151,8 +152,9 @@ typedef struct Job {
   Links inhub;  /* in 'hub->jobs' until over, then in 'hub->finished' */
   Links inmanager;  /* in its limit's 'done' */
   int unreturned;  /* in its limit's 'done' ('hub->mu') */
+  int queued;  /* in its limit's 'line' ('hub->mu') */
   int awaited;  /* the owner waits for it among others ('hub->awaiting') */
-  struct Job *nextdone;  /* in its limit's line, or in a list taken */
+  struct Job *nextdone;  /* in a list taken (of jobs over, or halted) */
   lua_State *closing;  /* its state, in 'hub->spent' ('hub->mu') */
   struct Job *nextspent;  /* in 'hub->spent' */
 } Job;
@@ -172,6 +174,7 @@ int jobs_bigstate (lua_State *J);
 
 void jobs_initlist (JobList *list, size_t links);
 void jobs_append (JobList *list, Job *j);
+void jobs_prepend (JobList *list, Job *j);
 void jobs_detach (JobList *list, Job *j);
 
 void jobs_keeptraceback (lua_State *L, const char *msg, int level);

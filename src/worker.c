@@ -286,12 +286,7 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
   if (lim->max > 0 && lim->running >= lim->max) {
     /* Handoff: the state in line belongs to whichever thread takes it out
     ** under 'h->mu' (nextinline, or 'stop' making it final). */
-    j->nextdone = NULL;
-    if (lim->last != NULL)
-      lim->last->nextdone = j;
-    else
-      lim->first = j;
-    lim->last = j;
+    jobs_enline(lim, j, 0);
   }
   else if ((err = launch(h, j)) == 0)
     lim->running++;
@@ -343,10 +338,7 @@ void jobs_setlimit (lua_State *L, Hub *h, Limit *lim, int max) {
   while (err == 0 && (j = jobs_nextinline(lim)) != NULL) {
     if ((err = launch(h, j)) != 0) {  /* back at the head of the line */
       lim->running--;
-      j->nextdone = lim->first;
-      lim->first = j;
-      if (lim->last == NULL)
-        lim->last = j;
+      jobs_enline(lim, j, 1);
     }
   }
   pthread_mutex_unlock(&h->mu);
