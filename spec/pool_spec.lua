@@ -136,6 +136,7 @@ function TestPool.test_tasks_are_in_no_manager_but_poll_reports_them()
   t:on_done(function(job) seen = job.result end)
   lu.assertEquals({ t:wait(10) }, { true, 7 })
   lu.assertEquals(#jobs.list(), before)
+  lu.assertTrue(require("pollfd").readable(jobs.fd(), 10))
   local reported = false
   for _, job in ipairs(jobs.poll()) do reported = reported or job == t end
   lu.assertTrue(reported)
