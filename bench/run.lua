@@ -31,6 +31,14 @@ local function roundtrips(name, times, target)
       ("%.1f"):format(median / base), target)
 end
 
+-- The least of three runs each of f(big) and f(small): the two sides of a
+-- row showing that a cost stays flat as the work grows.
+local function leastpair(f, big, small)
+  local b, s = math.huge, math.huge
+  for _ = 1, 3 do b, s = math.min(b, f(big)), math.min(s, f(small)) end
+  return b, s
+end
+
 local function kib(bytes) return ("%.1f KiB"):format(bytes / 1024) end
 local function mib(bytes) return ("%.1f MiB"):format(bytes / 1048576) end
 
@@ -442,10 +450,7 @@ do
     assert(m.wait_all())
     return baseline.cputime() - c0
   end
-  local big, small = math.huge, math.huge
-  for _ = 1, 3 do
-    big, small = math.min(big, cpu(10000)), math.min(small, cpu(1000))
-  end
+  local big, small = leastpair(cpu, 10000, 1000)
   row("finishing", ("%.0f us CPU: wait_all over 10,000 ending in turn"):format(big * 1e6),
       ("%.0f us CPU: over 1,000"):format(small * 1e6),
       ("%.1f"):format(big / small), "<= 12x (linear)")
@@ -566,10 +571,7 @@ do
     p:close()
     return dt / n
   end
-  local big, small = math.huge, math.huge
-  for _ = 1, 3 do
-    big, small = math.min(big, percancel(20000)), math.min(small, percancel(2000))
-  end
+  local big, small = leastpair(percancel, 20000, 2000)
   row("cancel_line", ("%.2f us a cancel, 20,000 in line"):format(big * 1e6),
       ("%.2f us: 2,000 in line"):format(small * 1e6),
       ("%.1f"):format(big / small), "<= 1.5x (flat)")

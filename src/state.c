@@ -172,9 +172,7 @@ lua_State *jobs_newstore (lua_State *L, int paths) {
 }
 
 
-/* Copies the caller's 'env' table into J's globals. */
-static void setglobals (Prep *p, lua_State *J) {
-  jobs_copy(p->from, p->env, 1, J, "env", 0);
+void jobs_setglobals (lua_State *J) {
   lua_rawgeti(J, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   lua_pushnil(J);
   while (lua_next(J, -3)) {
@@ -183,6 +181,13 @@ static void setglobals (Prep *p, lua_State *J) {
     lua_rawset(J, -4);
   }
   lua_pop(J, 2);
+}
+
+
+/* Copies the caller's 'env' table into J's globals. */
+static void setglobals (Prep *p, lua_State *J) {
+  jobs_copy(p->from, p->env, 1, J, "env", 0);
+  jobs_setglobals(J);
 }
 
 

@@ -10,6 +10,9 @@
 #include "record.h"
 
 int jobs_msghandler (lua_State *L);
+
+/* Sets in J's globals (raw) each field of the table on top, popped. */
+void jobs_setglobals (lua_State *J);
 int jobs_pushpaths (lua_State *L);
 void jobs_inherit (lua_State *L, int paths, lua_State *J);
 /*

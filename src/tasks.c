@@ -500,19 +500,6 @@ static void pushfunction (lua_State *W, lua_State *Q, int fn, int id) {
 }
 
 
-/* Sets the globals of W the table on top (popped) holds. */
-static void setglobals (lua_State *W) {
-  lua_pushglobaltable(W);
-  lua_pushnil(W);
-  while (lua_next(W, -3)) {
-    lua_pushvalue(W, -2);
-    lua_insert(W, -2);
-    lua_rawset(W, -4);
-  }
-  lua_pop(W, 2);
-}
-
-
 /* Makes the names at 1 the _ENV of the chunk at 2, over W's globals: they
 ** are the chunk's alone, and what it sets goes to the globals. */
 static void layer (lua_State *W) {
@@ -554,7 +541,7 @@ static int loadtask (lua_State *W) {
   if (lua_rawgeti(Q, c, C_NAMES) == LUA_TTABLE) {
     jobs_copy(Q, -1, 1, W, "globals", 0);
     if (id != 0)  /* a function's: they stay, as its own globals */
-      setglobals(W);
+      jobs_setglobals(W);
   }
   lua_rawgeti(Q, c, C_CHUNK);
   if (id == 0) {
