@@ -67,6 +67,9 @@ function TestPool.test_options_of_the_wrong_type_are_errors()
   lu.assertErrorMsgContains("unknown library 'nope'", jobs.pool, { libs = { "nope" } })
   lu.assertErrorMsgContains("[string \"x = = 1\"]", jobs.pool, { init = "x = = 1" })
   lu.assertErrorMsgContains("table expected, got number", jobs.pool, 5)
+  lu.assertErrorMsgContains("unknown option 'sise' to 'pool'", jobs.pool, { sise = 2 })
+  local p = jobs.pool(nil)  -- as no options
+  p:close()
 end
 
 function TestPool.test_libs_are_the_states_libraries()

@@ -252,8 +252,7 @@ static void badoption (lua_State *L, const char *key, const char *what) {
 }
 
 
-/* Reads the options at 1 into 'b' and 'p'; leaves 'init' (compiled, if a
-** string) at 2 and the name at 3. */
+/* The option 'size' of the options at 1: the CPUs online if absent. */
 static int readsize (lua_State *L) {
   lua_Integer size;
   long cpus;
@@ -274,14 +273,19 @@ static int readsize (lua_State *L) {
 /* jobs.pool{size, init, libs, memory_limit, timeout, name} */
 static int newpool (lua_State *L) {
   Hub *h = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
+  static const char *const known[] = {"size", "init", "libs", "memory_limit",
+                                      "timeout", "name", NULL};
   int size, init = 0, paths, libs = JOBS_ALLLIBS, t;
   lua_Integer memory = 0;
   double timeout = -1;
   Box *b;
-  if (lua_isnoneornil(L, 1))
+  if (lua_isnoneornil(L, 1)) {
+    lua_settop(L, 0);
     lua_newtable(L);
+  }
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
+  jobs_checkoptions(L, known, "pool");
   size = readsize(L);
   if ((t = option(L, "init")) == LUA_TSTRING)
     jobs_compile(L, 2);

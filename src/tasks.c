@@ -451,8 +451,11 @@ static Job *newstate (Pool *p) {
   w->hub = p->hub;
   w->opt.libs = p->libs;
   w->heap.limit = p->memory;
-  if ((alloc = jobs_newheap(&w->heap)) == NULL ||
-      (W = lua_newstate(alloc, &w->heap)) == NULL) {
+  if ((alloc = jobs_newheap(&w->heap)) == NULL) {
+    jobs_release(w);
+    return NULL;
+  }
+  if ((W = lua_newstate(alloc, &w->heap)) == NULL) {
     jobs_freeheap(&w->heap);
     jobs_release(w);
     return NULL;
