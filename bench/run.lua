@@ -534,7 +534,8 @@ end
 
 -- pool_heavy: 1,000 tasks each requiring a module that takes about 5 ms to
 -- load (bench/heavy.lua), in a new pool (made, used and closed), beside a
--- job for each.
+-- job for each, and beside the caller doing it all itself (loading the
+-- module once).
 do
   local n = 1000
   local function task(x) return require("heavy").twice(x) end
@@ -552,8 +553,15 @@ do
   end)
   local m = jobs.manager()
   local spawned = run(m.new)
+  local alone = -best(3, function()
+    local t0 = now()
+    package.loaded.heavy = nil
+    for i = 1, n do assert(task(i) == 2 * i) end
+    return -(now() - t0)
+  end)
   row("pool_heavy", ("%.3f s: 1,000 tasks in a pool"):format(pooled),
-      ("%.3f s: a job a task, each loading the module"):format(spawned),
+      ("%.3f s: a job a task, each loading the module; %.3f s: the caller alone")
+        :format(spawned, alone),
       ("%.1f"):format(spawned / pooled), ">= 20x")
 end
 
