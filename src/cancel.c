@@ -76,11 +76,18 @@ void jobs_setself (lua_State *J, Job *j) {
 /* Makes 'task' (NULL: none) the job that J, the state of 'rec' (set by
 ** jobs_setself), runs from now on: a pool's state serves its tasks in
 ** turn. A coroutine made for an earlier task finds the task running
-** through 'rec'. Raises nothing (the registry has the key already). */
+** through 'rec'. Raises nothing: it sets the key only where jobs_setself
+** made it (a state whose opening ran out of memory before has none), and
+** only with room on the stack, which lua_checkstack makes or refuses. */
 void jobs_settask (lua_State *J, Job *rec, Job *task) {
   rec->current = task != NULL ? task : rec;
-  lua_pushlightuserdata(J, rec->current);
-  lua_rawsetp(J, LUA_REGISTRYINDEX, &selfkey);
+  if (!lua_checkstack(J, 1))
+    return;
+  if (lua_rawgetp(J, LUA_REGISTRYINDEX, &selfkey) == LUA_TLIGHTUSERDATA) {
+    lua_pushlightuserdata(J, rec->current);
+    lua_rawsetp(J, LUA_REGISTRYINDEX, &selfkey);  /* a key it has */
+  }
+  lua_pop(J, 1);
 }
 
 

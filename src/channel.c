@@ -48,13 +48,21 @@ typedef struct Channel {
 /* A channel's userdata. One in the channel's own states holds no count: it
 ** would keep the channel, and so those states, alive for ever. */
 typedef struct Box {
-  Channel *ch;
+  Channel *ch;  /* NULL once finalized */
   int counted;
 } Box;
 
 
+#define GONE	"channel is gone (used after its finalizer ran)"
+
+
+/* The channel at 1, which must not have been finalized: an object of
+** another's finalizer may be (Lua runs them newest first). */
 static Channel *tochannel (lua_State *L) {
-  return ((Box *)luaL_checkudata(L, 1, JOBS_CHANNEL))->ch;
+  Channel *ch = ((Box *)luaL_checkudata(L, 1, JOBS_CHANNEL))->ch;
+  if (ch == NULL)
+    luaL_error(L, GONE);
+  return ch;
 }
 
 
@@ -74,6 +82,7 @@ static int channel_gc (lua_State *L) {
   if (b->counted && __atomic_sub_fetch(&b->ch->refs, 1, __ATOMIC_ACQ_REL) == 0)
     channelfree(b->ch);  /* no state holds it: nobody can lock it any more */
   b->counted = 0;
+  b->ch = NULL;
   return 0;
 }
 
@@ -383,13 +392,18 @@ static int channel_len (lua_State *L) {
 static int channel_eq (lua_State *L) {
   Box *a = (Box *)luaL_testudata(L, 1, JOBS_CHANNEL);
   Box *b = (Box *)luaL_testudata(L, 2, JOBS_CHANNEL);
-  lua_pushboolean(L, a != NULL && b != NULL && a->ch == b->ch);
+  lua_pushboolean(L, a != NULL && b != NULL &&
+                     (a == b || (a->ch != NULL && a->ch == b->ch)));
   return 1;
 }
 
 
 static int channel_tostring (lua_State *L) {
-  Channel *ch = tochannel(L);
+  Channel *ch = ((Box *)luaL_checkudata(L, 1, JOBS_CHANNEL))->ch;
+  if (ch == NULL) {
+    lua_pushliteral(L, "<channel: gone>");
+    return 1;
+  }
   lua_pushfstring(L, "<channel %p: %I queued%s>", (void *)ch,
                   (LUAI_UACINT)count(ch, count),
                   count(ch, closed) ? ", closed" : "");
@@ -445,7 +459,10 @@ static Box *newbox (lua_State *L) {
 ** so a channel can be pushed into itself. */
 static void copychannel (lua_State *from, int idx, lua_State *to) {
   Channel *ch = ((Box *)lua_touserdata(from, idx))->ch;
-  Box *p = newbox(to);  /* may raise in 'to': nothing taken yet */
+  Box *p;
+  if (ch == NULL)
+    luaL_error(to, "cannot copy a channel after its finalizer ran");
+  p = newbox(to);  /* may raise in 'to': nothing taken yet */
   p->ch = ch;
   p->counted = (to != ch->q[0].Q && to != ch->q[1].Q);
   if (p->counted)

@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "jobsconf.h"
 #include "copy.h"
+#include "cstack.h"
 
 
 /* Its address keys, in a state's registry, the index of names by which the
@@ -74,6 +75,7 @@ typedef struct Copier {
                 until the first); 'keysof' holds their sources */
   const char *keysof[NKEYS];
   int depth;
+  uintptr_t stacklimit;  /* where the C stack runs out (0: not read yet) */
 } Copier;
 
 
@@ -132,14 +134,8 @@ static void addkey (Copier *c, luaL_Buffer *b, int k) {
 }
 
 
-/* Adds the steps from the root to 'at' to 'b', at most JOBS_MAXPATH. */
-static void addpath (Copier *c, luaL_Buffer *b, const Step *at, int *left) {
-  if (at->up != NULL)
-    addpath(c, b, at->up, left);
-  if (--*left < 0) {
-    if (*left == -1) luaL_addstring(b, "...");
-    return;
-  }
+/* Adds step 'at' to 'b'. */
+static void addstep (Copier *c, luaL_Buffer *b, const Step *at) {
   switch (at->kind) {
     case ROOT:
       if (c->root == jobs_jobroot && at->n == 0)
@@ -167,14 +163,30 @@ static void addpath (Copier *c, luaL_Buffer *b, const Step *at, int *left) {
 }
 
 
+/* Adds the steps from the root to 'at' to 'b', at most JOBS_MAXPATH, then
+** "...". A loop, not a recursion: a path is as deep as the copy was. */
+static void addpath (Copier *c, luaL_Buffer *b, const Step *at) {
+  const Step *s;
+  int depth = 0, i, k;
+  for (s = at; s != NULL; s = s->up)
+    depth++;
+  for (i = 0; i < depth && i < JOBS_MAXPATH; i++) {
+    for (s = at, k = depth - 1; k > i; k--)
+      s = s->up;  /* the step 'i' from the root */
+    addstep(c, b, s);
+  }
+  if (depth > JOBS_MAXPATH)
+    luaL_addstring(b, "...");
+}
+
+
 /* Raises "cannot copy <what> at <path>[: <why>]" in 'to'. */
 static void fail (Copier *c, const Step *at, const char *what,
                   const char *why) {
   luaL_Buffer b;
-  int left = JOBS_MAXPATH;
   lua_pushfstring(c->to, "cannot copy %s at ", what);
   luaL_buffinit(c->to, &b);
-  addpath(c, &b, at, &left);
+  addpath(c, &b, at);
   luaL_pushresult(&b);
   lua_pushstring(c->to, why ? ": " : "");
   lua_pushstring(c->to, why ? why : "");
@@ -301,12 +313,27 @@ static lua_Integer remember (Copier *c, int idx) {
 }
 
 
-/* Entering a table or function: one level deeper, room on both stacks. */
+static void toodeep (Copier *c, const Step *at, const char *what) {
+  lua_pushfstring(c->to, "nested too deep for this thread's C stack "
+                  "(%d levels)", c->depth);
+  fail(c, at, what, lua_tostring(c->to, -1));
+}
+
+
+/* Entering a table or function: one level deeper, room on both stacks
+** and on the C stack, whatever this thread's is. */
 static void enter (Copier *c, const Step *at, const char *what) {
   if (++c->depth > JOBS_MAXDEPTH) {
     lua_pushfstring(c->to, "nested deeper than %d levels", JOBS_MAXDEPTH);
     fail(c, at, what, lua_tostring(c->to, -1));
   }
+  if (c->depth >= JOBS_STACKCHECK) {  /* deep enough to look */
+    if (c->stacklimit == 0)
+      c->stacklimit = jobs_stacklimit(JOBS_STACKRESERVE);
+    if (jobs_pastlimit(c->stacklimit))
+      toodeep(c, at, what);
+  }
+
   luaL_checkstack(c->to, 6, "copying a value");
   if (!lua_checkstack(c->from, 2 * NGATHER + 4))
     fail(c, at, what, "not enough stack space");
@@ -951,6 +978,7 @@ int jobs_copy (lua_State *from, int first, int n, lua_State *to,
   c.loaded = 0;
   c.first = NULL;
   c.depth = 0;
+  c.stacklimit = 0;
   first = lua_absindex(from, first);
   luaL_checkstack(to, n + 3, "too many values to copy");
   if (!lua_checkstack(from, 2))

@@ -43,6 +43,7 @@ Hub *jobs_newhub (lua_State *L, lua_CFunction close) {
   h->ntimed = h->timedjobs = h->timedsize = 0;
   jobs_initcv(&h->clockcv);
   h->clockon = h->clockstop = 0;
+  h->gone = 0;
   h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (luaL_newmetatable(L, JOBS_HUB)) {
     lua_pushcfunction(L, close);
@@ -57,9 +58,23 @@ Hub *jobs_newhub (lua_State *L, lua_CFunction close) {
 }
 
 
-/* The hub of L, or NULL if the module is not open there. */
+/* The hub of L, or NULL if the module is not open there (or its hub was
+** finalized: the state is closing). */
 Hub *jobs_hubof (lua_State *L) {
-  return (Hub *)jobs_registered(L, &hubkey);
+  Hub *h = (Hub *)jobs_registered(L, &hubkey);
+  return (h != NULL && !h->gone) ? h : NULL;
+}
+
+
+/* The hub at 'idx' of L (an upvalue, or a user value pushed), which must
+** not have been finalized: an object whose finalizer runs after the
+** hub's (Lua runs them newest first) finds the module closed. */
+Hub *jobs_checkhub (lua_State *L, int idx) {
+  Hub *h = (Hub *)lua_touserdata(L, idx);
+  if (h->gone)
+    luaL_error(L, "the jobs module is closed in this state (its hub was "
+               "finalized)");
+  return h;
 }
 
 

@@ -42,11 +42,13 @@ typedef struct Hub {
   pthread_t clock;  /* cancels each timed job at its deadline */
   pthread_cond_t clockcv;  /* wakes it: a new first deadline, or stop */
   int clockon, clockstop;
+  int gone;  /* its finalizer ran: nothing new may start (owner only) */
 } Hub;
 
 
 Hub *jobs_newhub (lua_State *L, lua_CFunction close);
 Hub *jobs_hubof (lua_State *L);
+Hub *jobs_checkhub (lua_State *L, int idx);
 int jobs_settle (Hub *h, Job *j, JobStatus st);
 int jobs_orphan (Job *j);
 Job *jobs_takefinished (Hub *h);

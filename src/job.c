@@ -24,10 +24,11 @@
 /*
 ** A job object: a full userdata holding a Box, with user values
 ** 1: its name, 2: its outcome once fetched (see 'fetch'), 3: the list of
-** its on_done callbacks not yet run.
+** its on_done callbacks not yet run, 4: the hub it was started with, which
+** its record points at: the hub lives as long as the object.
 */
 typedef struct Box {
-  Job *j;  /* NULL only while being built */
+  Job *j;  /* NULL while being built, and once finalized */
   lua_Integer num;
   int polled;  /* jobs.poll() has reported it */
 } Box;
@@ -35,7 +36,8 @@ typedef struct Box {
 #define UV_NAME		JOBS_NAMEUV
 #define UV_OUTCOME	2
 #define UV_ONDONE	3
-#define NUV		3
+#define UV_HUB		4
+#define NUV		4
 
 /* Registry fields of the owner: the job object of each Job (weak values,
 ** for jobs.poll), and the queue of objects whose on_done callbacks are to
@@ -49,16 +51,29 @@ const char *const jobs_statusnames[] = {
 };
 
 
+/* Raises the error of a job object used once its finalizer ran, as an
+** object of another's finalizer may be (Lua runs them newest first). */
+static void gone (lua_State *L, Box *b) {
+  luaL_error(L, "job #%I is gone (used after its finalizer ran)",
+             (LUAI_UACINT)b->num);
+}
+
+
 static Box *checkbox (lua_State *L) {
-  return (Box *)luaL_checkudata(L, 1, JOBS_JOB);
+  Box *b = (Box *)luaL_checkudata(L, 1, JOBS_JOB);
+  if (b->j == NULL)
+    gone(L, b);
+  return b;
 }
 
 
 /* The job of the object at 'idx', which must be one started with hub 'h'. */
 Job *jobs_checkjob (lua_State *L, int idx, Hub *h) {
   Box *b = (Box *)luaL_testudata(L, idx, JOBS_JOB);
-  if (b == NULL || b->j == NULL)
+  if (b == NULL)
     luaL_error(L, "job expected, got %s", luaL_typename(L, idx));
+  if (b->j == NULL)
+    gone(L, b);
   if (b->j->hub != h)
     luaL_error(L, "job #%I belongs to another jobs module",
                (LUAI_UACINT)b->num);
@@ -66,7 +81,7 @@ Job *jobs_checkjob (lua_State *L, int idx, Hub *h) {
 }
 
 
-/* The job of a job object known to be one, and not collected. */
+/* The job of a job object known to be one; NULL once it was finalized. */
 Job *jobs_tojob (lua_State *L, int idx) {
   return ((Box *)lua_touserdata(L, idx))->j;
 }
@@ -429,12 +444,14 @@ static int field (lua_State *L, Box *b, const char *key) {
 
 
 static int job_index (lua_State *L) {
-  Box *b = checkbox(L);
+  Box *b = (Box *)luaL_checkudata(L, 1, JOBS_JOB);
   const char *key = luaL_checkstring(L, 2);
   lua_settop(L, 2);
   if (lua_getfield(L, lua_upvalueindex(1), key) != LUA_TNIL)
-    return 1;  /* a method */
+    return 1;  /* a method, which checks the job in turn */
   lua_pop(L, 1);
+  if (b->j == NULL)
+    gone(L, b);
   fetch(L, 1);  /* first, so that 'status' tells a result that cannot cross */
   if (!lua_istable(L, 3)) {
     lua_pop(L, 1);
@@ -447,9 +464,13 @@ static int job_index (lua_State *L) {
 
 
 static int job_tostring (lua_State *L) {
-  Box *b = checkbox(L);
+  Box *b = (Box *)luaL_checkudata(L, 1, JOBS_JOB);
   size_t len, cut;
   const char *name;
+  if (b->j == NULL) {
+    lua_pushfstring(L, "<job #%I: gone>", (LUAI_UACINT)b->num);
+    return 1;
+  }
   lua_getiuservalue(L, 1, UV_NAME);
   name = lua_tolstring(L, -1, &len);
   cut = strcspn(name, "\n");
@@ -466,7 +487,7 @@ static int job_tostring (lua_State *L) {
 
 
 static int job_gc (lua_State *L) {
-  Box *b = checkbox(L);
+  Box *b = (Box *)luaL_checkudata(L, 1, JOBS_JOB);
   Job *j = b->j;
   if (j != NULL) {
     /* Whether the job had ended is read under the hub's mutex, with its
@@ -607,7 +628,7 @@ int jobs_luapoll (lua_State *L) {
   int st;
   lua_newtable(L);  /* the result: allocated before any reference is taken */
   lua_pushcfunction(L, takefinished);
-  j = jobs_takefinished((Hub *)lua_touserdata(L, lua_upvalueindex(1)));
+  j = jobs_takefinished(jobs_checkhub(L, lua_upvalueindex(1)));
   lua_pushlightuserdata(L, j);
   lua_pushvalue(L, -3);
   st = lua_pcall(L, 2, 0, 0);
@@ -622,7 +643,7 @@ int jobs_luapoll (lua_State *L) {
 /* jobs.fd(): a descriptor readable when jobs.poll() has news. Upvalue: the
 ** hub. */
 int jobs_luafd (lua_State *L) {
-  lua_pushinteger(L, ((Hub *)lua_touserdata(L, lua_upvalueindex(1)))->fd);
+  lua_pushinteger(L, jobs_checkhub(L, lua_upvalueindex(1))->fd);
   return 1;
 }
 
@@ -630,7 +651,7 @@ int jobs_luafd (lua_State *L) {
 /* jobs.unfinished(): how many jobs of this state (of any manager) run or
 ** wait for a thread. Upvalue: the hub. */
 int jobs_luaunfinished (lua_State *L) {
-  Hub *h = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
+  Hub *h = jobs_checkhub(L, lua_upvalueindex(1));
   size_t n;
   pthread_mutex_lock(&h->mu);
   n = h->jobs.n;
@@ -791,8 +812,8 @@ static void readoptions (lua_State *L, Job *j) {
 /* Pushes a new job object holding a new record, which it returns; checks
 ** first that 'base' holds something to run. With 'index', brings L's
 ** index of names up to date first, for a copy from L (which raises only
-** in the receiver). */
-static Job *newbox (lua_State *L, int base, int index) {
+** in the receiver). The object keeps the hub at 'hub' alive. */
+static Job *newbox (lua_State *L, int base, int index, int hub) {
   int t = lua_type(L, base);
   Box *b;
   luaL_argexpected(L, t == LUA_TSTRING || callable(L, base), base,
@@ -801,11 +822,14 @@ static Job *newbox (lua_State *L, int base, int index) {
     lua_pushcfunction(L, jobs_indexnames);  /* L may raise here, not later */
     lua_call(L, 0, 0);
   }
+  lua_pushvalue(L, hub);
   b = (Box *)lua_newuserdatauv(L, sizeof(Box), NUV);
   b->j = NULL;
   b->num = 0;
   b->polled = 0;
   luaL_setmetatable(L, JOBS_JOB);
+  lua_insert(L, -2);
+  lua_setiuservalue(L, -2, UV_HUB);
   /* From here the job object's finalizer frees whatever a raise leaves. */
   if ((b->j = jobs_newjob()) == NULL)
     luaL_error(L, "not enough memory");
@@ -844,8 +868,8 @@ void jobs_checkoptions (lua_State *L, const char *const known[],
 }
 
 
-Job *jobs_newtask (lua_State *L, int base, int name) {
-  Job *j = newbox(L, base, 0);
+Job *jobs_newtask (lua_State *L, int base, int name, int hub) {
+  Job *j = newbox(L, base, 0, hub);
   int ud = lua_gettop(L);
   if (name != 0)
     lua_pushvalue(L, name);
@@ -856,10 +880,10 @@ Job *jobs_newtask (lua_State *L, int base, int name) {
 }
 
 
-Job *jobs_newobject (lua_State *L, int base, int *died) {
+Job *jobs_newobject (lua_State *L, int base, int hub, int *died) {
   int nargs = lua_gettop(L) - base + 1;
   int t = lua_type(L, base), env = 0, names = 0, ud;
-  Job *j = newbox(L, base, 1);
+  Job *j = newbox(L, base, 1, hub);
   if (t == LUA_TSTRING && nargs >= 2) {  /* new(string, env) */
     luaL_argexpected(L, lua_isnil(L, base + 1) || lua_istable(L, base + 1),
                      base + 1, "table");

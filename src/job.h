@@ -15,7 +15,11 @@
 extern const char *const jobs_statusnames[];
 
 void jobs_openjob (lua_State *L);
-Job *jobs_newobject (lua_State *L, int base, int *died);
+/* Pushes a job object for the function or string at 'base' and the
+** arguments above it, its record ready to start with the hub at 'hub'
+** (which the object keeps alive); '*died' if its state could not be
+** made. Returns its record. */
+Job *jobs_newobject (lua_State *L, int base, int hub, int *died);
 
 /* Raises "unknown option 'x' to 'fname'" for a key of the options table
 ** at 1 that is not one of 'known' (NULL-terminated). */
@@ -24,8 +28,9 @@ void jobs_checkoptions (lua_State *L, const char *const known[],
 
 /* Pushes a job object for a pool's task (tasks.c) of the function or
 ** string at 'base': named by the string at 'name' (0: as a job would be),
-** listed for jobs.poll, holding nothing yet; returns its record. */
-Job *jobs_newtask (lua_State *L, int base, int name);
+** listed for jobs.poll, holding nothing yet, keeping the hub at 'hub'
+** alive; returns its record. */
+Job *jobs_newtask (lua_State *L, int base, int name, int hub);
 void jobs_setnum (lua_State *L, int idx, lua_Integer num);
 Job *jobs_checkjob (lua_State *L, int idx, Hub *h);
 Job *jobs_tojob (lua_State *L, int idx);

@@ -14,6 +14,26 @@
 #define JOBS_MAXDEPTH	1000
 #endif
 
+/* Bytes of C stack a walk that recurses (a copy, reading a function's
+** globals) leaves free below its deepest level: what one level does past
+** the check (an allocation, a function's dump and load, the error's
+** message) fits with room to spare. A 128 KiB thread stack still copies
+** about 300 levels (sanitizers' frames are about three times bigger). */
+#if !defined(JOBS_STACKRESERVE)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define JOBS_STACKRESERVE	(64 << 10)
+#else
+#define JOBS_STACKRESERVE	(24 << 10)
+#endif
+#endif
+
+/* Levels from which such a walk looks at the C stack left: reading the
+** bounds costs microseconds (cstack.h), and fewer levels fit in any
+** stack a thread that runs Lua has. */
+#if !defined(JOBS_STACKCHECK)
+#define JOBS_STACKCHECK	32
+#endif
+
 /* Steps of a path shown in a copy error before it is cut with "...". */
 #if !defined(JOBS_MAXPATH)
 #define JOBS_MAXPATH	12

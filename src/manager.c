@@ -21,16 +21,26 @@
 
 /* A manager's userdata. Its user values: 1, the table of its jobs by
 ** number, which the Lua half reads (lua/jobs.lua); 2, their numbers in
-** order, an array that may hold numbers no longer kept ('holes'). */
+** order, an array that may hold numbers no longer kept ('holes'); 3, the
+** hub, which 'hub' points at: it lives as long as the manager. */
 typedef struct Manager {
   lua_Integer count;  /* jobs numbered so far: numbers are never reused */
   lua_Integer norder;  /* length of the order */
   lua_Integer holes;  /* numbers in it no longer kept */
   Hub *hub;
-  Limit *limit;  /* NULL only while being built */
+  Limit *limit;  /* NULL while being built, and once finalized */
 } Manager;
 
-enum { UV_NUMBERED = 1, UV_ORDER };
+enum { UV_NUMBERED = 1, UV_ORDER, UV_HUB, NUV = UV_HUB };
+
+
+/* The manager at 'idx' of L, which must not have been finalized. */
+static Manager *checkmanager (lua_State *L, int idx) {
+  Manager *mg = (Manager *)lua_touserdata(L, idx);
+  if (mg->limit == NULL)
+    luaL_error(L, "the manager is gone (used after its finalizer ran)");
+  return mg;
+}
 
 
 /* Numbers the job object at 'job' for the manager at 'm' and lists it
@@ -68,10 +78,10 @@ static void unenroll (lua_State *L, int m, lua_Integer num) {
 ** owner's state; 2, the manager that numbers and lists the job.
 */
 static int make (lua_State *L, int base) {
-  Hub *h = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
-  Manager *mg = (Manager *)lua_touserdata(L, lua_upvalueindex(2));
+  Hub *h = jobs_checkhub(L, lua_upvalueindex(1));
+  Manager *mg = checkmanager(L, lua_upvalueindex(2));
   int died, err, ud;
-  Job *j = jobs_newobject(L, base, &died);
+  Job *j = jobs_newobject(L, base, lua_upvalueindex(1), &died);
   lua_Integer num;
   ud = lua_gettop(L);
   /* Last: the manager lists the job (this may raise, listing nothing),
@@ -117,7 +127,7 @@ static int manager_gc (lua_State *L) {
 /* The manager of a C function of the Lua half: its upvalue, pushed
 ** with its user values at 'numbered' and 'numbered' + 1 (the order). */
 static Manager *tomanager (lua_State *L, int *numbered) {
-  Manager *mg = (Manager *)lua_touserdata(L, lua_upvalueindex(1));
+  Manager *mg = checkmanager(L, lua_upvalueindex(1));
   *numbered = lua_gettop(L) + 1;
   lua_getiuservalue(L, lua_upvalueindex(1), UV_NUMBERED);
   lua_getiuservalue(L, lua_upvalueindex(1), UV_ORDER);
@@ -151,7 +161,9 @@ static void compact (lua_State *L, Manager *mg, int numbered) {
 ** half holes, so that walking it costs what it holds. */
 static void unlist (lua_State *L, Manager *mg, int numbered,
                     lua_Integer num) {
-  jobs_unreturn(mg->hub, jobs_tojob(L, -1));
+  Job *j = jobs_tojob(L, -1);
+  if (j != NULL)  /* else its finalizer did it */
+    jobs_unreturn(mg->hub, j);
   lua_pushnil(L);
   lua_rawseti(L, numbered, num);
   if (++mg->holes > mg->norder / 2)
@@ -178,10 +190,12 @@ static int manager_list (lua_State *L) {
   pthread_mutex_lock(&mg->hub->mu);  /* statuses change under it */
   for (k = 1; k <= mg->norder; k++) {
     JobStatus st;
+    Job *j;
     lua_rawgeti(L, numbered, (lua_rawgeti(L, numbered + 1, k),
                               lua_tointeger(L, -1)));
-    st = __atomic_load_n(&jobs_tojob(L, -1)->status, __ATOMIC_ACQUIRE);
-    if (want == NULL || strcmp(want, jobs_statusnames[st]) == 0) {
+    j = jobs_tojob(L, -1);  /* NULL: finalized, and nobody's any more */
+    st = j != NULL ? __atomic_load_n(&j->status, __ATOMIC_ACQUIRE) : 0;
+    if (j != NULL && (want == NULL || strcmp(want, jobs_statusnames[st]) == 0)) {
       lua_rawseti(L, -4, ++n);
       lua_pushvalue(L, names + st);
       lua_rawseti(L, -3, n);
@@ -202,10 +216,12 @@ static int manager_flush (lua_State *L) {
   lua_Integer k, n = 0;
   for (k = 1; k <= mg->norder; k++) {
     lua_Integer num = (lua_rawgeti(L, numbered + 1, k), lua_tointeger(L, -1));
+    Job *j;
     if (lua_rawgeti(L, numbered, num) != LUA_TNIL &&
-        jobs_isfinal(__atomic_load_n(&jobs_tojob(L, -1)->status,
-                                     __ATOMIC_ACQUIRE))) {
-      jobs_unreturn(mg->hub, jobs_tojob(L, -1));
+        ((j = jobs_tojob(L, -1)) == NULL ||  /* finalized: over for us */
+         jobs_isfinal(__atomic_load_n(&j->status, __ATOMIC_ACQUIRE)))) {
+      if (j != NULL)
+        jobs_unreturn(mg->hub, j);
       lua_pushnil(L);
       lua_rawseti(L, numbered, num);
       mg->holes++;
@@ -233,7 +249,7 @@ static int manager_unlist (lua_State *L) {
 /* setlimit(max): sets how many of the manager's jobs run at once (0: any
 ** number), starting those in line that now may. */
 static int manager_setlimit (lua_State *L) {
-  Manager *mg = (Manager *)lua_touserdata(L, lua_upvalueindex(1));
+  Manager *mg = checkmanager(L, lua_upvalueindex(1));
   lua_Integer max = luaL_checkinteger(L, 1);
   luaL_argcheck(L, max >= 0 && max <= INT_MAX, 1,
                 "max_threads out of range");
@@ -317,7 +333,7 @@ int jobs_waitall (lua_State *L, Hub *h, Limit *lim, double until) {
 /* waitall([seconds]): true once every job of the manager is over; nil
 ** and "timeout". */
 static int manager_waitall (lua_State *L) {
-  Manager *mg = (Manager *)lua_touserdata(L, lua_upvalueindex(1));
+  Manager *mg = checkmanager(L, lua_upvalueindex(1));
   int st = jobs_waitall(L, mg->hub, mg->limit, jobs_later(L, 1));
   if (st == 0) {
     lua_pushboolean(L, 1);
@@ -346,10 +362,10 @@ static const luaL_Reg functions[] = {
 ** Upvalue: the hub.
 */
 int jobs_newmanager (lua_State *L) {
-  Manager *mg = (Manager *)lua_newuserdatauv(L, sizeof(Manager), 2);
+  Manager *mg = (Manager *)lua_newuserdatauv(L, sizeof(Manager), NUV);
   int m = lua_gettop(L);
   mg->count = mg->norder = mg->holes = 0;
-  mg->hub = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
+  mg->hub = jobs_checkhub(L, lua_upvalueindex(1));
   mg->limit = NULL;
   if (luaL_newmetatable(L, JOBS_MANAGER)) {
     lua_pushcfunction(L, manager_gc);
@@ -358,6 +374,8 @@ int jobs_newmanager (lua_State *L) {
   lua_setmetatable(L, m);
   if ((mg->limit = jobs_newlimit()) == NULL)
     return luaL_error(L, "not enough memory");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setiuservalue(L, m, UV_HUB);
   lua_newtable(L);
   lua_setiuservalue(L, m, UV_ORDER);
   lua_createtable(L, 0, 8);
@@ -412,7 +430,7 @@ static int firstover (Job **list, int n) {
 ** once. Upvalue: the hub, whose jobs these are.
 */
 int jobs_wait (lua_State *L) {
-  Hub *h = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
+  Hub *h = jobs_checkhub(L, lua_upvalueindex(1));
   double until = jobs_later(L, 2);
   int n, i, first, st = 0;
   Job **list, *self = jobs_self(L);

@@ -10,6 +10,8 @@
 #include "lua.h"
 #include "lauxlib.h"
 
+#include "jobsconf.h"
+#include "cstack.h"
 #include "names.h"
 
 
@@ -44,6 +46,8 @@
 
 typedef struct Reader {
   const unsigned char *p, *end;
+  int depth;  /* of the function being read, in the dump's nesting */
+  uintptr_t stacklimit;  /* where the C stack runs out (0: not read yet) */
 } Reader;
 
 
@@ -105,6 +109,13 @@ static void readfunction (lua_State *L, Reader *r, const char *up,
   char env[MAXUPVALUES];  /* which of its own upvalues hold _ENV */
   int top = lua_gettop(L);
   size_t ignored;
+  if (r->depth >= JOBS_STACKCHECK) {  /* deep enough to look */
+    if (r->stacklimit == 0)
+      r->stacklimit = jobs_stacklimit(JOBS_STACKRESERVE);
+    if (jobs_pastlimit(r->stacklimit))
+      luaL_error(L, "functions nested too deep to read the globals they name");
+  }
+  luaL_checkstack(L, 4, "reading the globals a function names");
   string(r, &ignored);  /* source */
   size(r);  /* lines it spans */
   size(r);
@@ -147,8 +158,10 @@ static void readfunction (lua_State *L, Reader *r, const char *up,
              (size_t)argB(ins) < nk)
       wantkey(L, want, keys[argB(ins)], lens[argB(ins)]);
   }
+  r->depth++;
   for (i = size(r); i > 0 && r->p < r->end; i--)
     readfunction(L, r, env, NULL, want);
+  r->depth--;
   for (i = size(r); i > 0; i--)  /* debug information: lines */
     byte(r);
   for (i = size(r); i > 0 && r->p < r->end; i--) {
@@ -209,6 +222,8 @@ static void globals (lua_State *L, int f, const char *own, int want) {
   luaL_pushresult(&b);
   r.p = (const unsigned char *)lua_tolstring(L, -1, &len);
   r.end = r.p + len;
+  r.depth = 0;
+  r.stacklimit = 0;
   skip(&r, 4 + 2 + 6 + 3 + sizeof(lua_Integer) + sizeof(lua_Number));
   byte(&r);  /* how many upvalues the chunk has */
   readfunction(L, &r, NULL, own, want);
@@ -412,61 +427,85 @@ static void pushnamed (lua_State *L, int fn, const char *own) {
 }
 
 
-/* Deepest chain of functions in upvalues that is followed. */
-#define MAXCHAIN	200
+/*
+** Adds to the table at 'r' the globals that the Lua function at 'fn' and
+** the functions in it name through its _ENV (at 'env' of L, the upvalues
+** holding it flagged in 'own'), each read from that _ENV as the function
+** would read it (metamethods run), unless 'r' has the name.
+*/
+static void addnames (lua_State *L, int fn, const char *own, int env,
+                      int r) {
+  int want;
+  pushnamed(L, fn, own);
+  want = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, want)) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, r) == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      lua_gettable(L, env);  /* as the function would: may raise */
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, r);
+    }
+    else
+      lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+
+/* Appends the value at 'idx' to the list at 'todo' (its length at '*n')
+** if it is a Lua function not in 'seen' yet, which it joins. */
+static void follow (lua_State *L, int idx, int seen, int todo, lua_Integer *n) {
+  if (lua_type(L, idx) != LUA_TFUNCTION || lua_iscfunction(L, idx))
+    return;
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, seen) != LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, seen);
+  lua_pushvalue(L, idx);
+  lua_rawseti(L, todo, ++*n);
+}
 
 
 /*
-** Adds to the table at 'r' the globals that the Lua function at 'fn' and
-** the functions in it name through its _ENV, each read from that _ENV as
-** the function would read it (metamethods run), unless 'r' has the name;
-** then the same for the Lua functions among its upvalues, each once
-** ('seen').
+** Adds to the table at 'r' the names of each function of the list at
+** 'todo' (its length at '*n'), then of the Lua functions among their
+** upvalues, each once ('seen'): a work list, not a recursion, so that a
+** chain of closures of any length costs no C stack and few slots.
 */
-static void addfunction (lua_State *L, int fn, int r, int seen, int chain) {
+static void addfunctions (lua_State *L, int r, int seen, int todo,
+                          lua_Integer *n) {
   char own[MAXUPVALUES];
-  const char *name;
-  int i, env = 0, top = lua_gettop(L);
-  lua_pushvalue(L, fn);
-  if (lua_rawget(L, seen) != LUA_TNIL || chain > MAXCHAIN) {
-    lua_settop(L, top);
-    return;
-  }
-  lua_pushvalue(L, fn);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, seen);
-  memset(own, 0, sizeof(own));
-  for (i = 1; (name = lua_getupvalue(L, fn, i)) != NULL; i++) {
-    if (strcmp(name, "_ENV") == 0 && i <= MAXUPVALUES && env == 0) {
-      own[i - 1] = 1;
-      env = lua_gettop(L);  /* kept on the stack */
-      continue;
-    }
-    if (lua_type(L, -1) == LUA_TFUNCTION && !lua_iscfunction(L, -1))
-      addfunction(L, lua_gettop(L), r, seen, chain + 1);
-    lua_pop(L, 1);
-  }
-  if (env != 0) {
-    int want;
-    pushnamed(L, fn, own);
-    want = lua_gettop(L);
+  luaL_checkstack(L, 8, "reading the globals a function names");
+  while (*n > 0) {
+    const char *name;
+    int i, env = 0, fn = lua_gettop(L) + 1;
+    lua_rawgeti(L, todo, *n);
     lua_pushnil(L);
-    while (lua_next(L, want)) {
-      lua_pop(L, 1);
-      lua_pushvalue(L, -1);
-      if (lua_rawget(L, r) == LUA_TNIL) {
-        lua_pop(L, 1);
-        lua_pushvalue(L, -1);
-        lua_gettable(L, env);  /* as the function would: may raise */
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, r);
+    lua_rawseti(L, todo, (*n)--);
+    memset(own, 0, sizeof(own));
+    for (i = 1; (name = lua_getupvalue(L, fn, i)) != NULL; i++) {
+      if (strcmp(name, "_ENV") == 0 && i <= MAXUPVALUES && env == 0) {
+        own[i - 1] = 1;
+        env = lua_gettop(L);  /* kept on the stack */
+        continue;
       }
-      else
-        lua_pop(L, 1);
+      follow(L, -1, seen, todo, n);
+      lua_pop(L, 1);
     }
+    if (env != 0)
+      addnames(L, fn, own, env, r);
+    lua_settop(L, fn - 1);
   }
-  lua_settop(L, top);
 }
 
 
@@ -482,17 +521,22 @@ static int closure (lua_State *L, int idx) {
 
 
 int jobs_functionnames (lua_State *L, int base, int n) {
-  int r, seen, i;
+  int r, seen, todo, i;
   for (i = 0; i < n && !closure(L, base + i); i++) {}
   if (i == n)
     return 0;  /* the common job, a function naming no global: no cost */
+  luaL_checkstack(L, 4, "reading the globals a function names");
   lua_newtable(L);
   r = lua_gettop(L);
   lua_newtable(L);
   seen = lua_gettop(L);
-  for (; i < n; i++)
-    if (closure(L, base + i))
-      addfunction(L, base + i, r, seen, 0);
+  lua_newtable(L);
+  todo = lua_gettop(L);
+  for (; i < n; i++) {  /* the first ones first: their _ENV's names win */
+    lua_Integer left = 0;
+    follow(L, base + i, seen, todo, &left);
+    addfunctions(L, r, seen, todo, &left);
+  }
   lua_settop(L, r);
   lua_pushnil(L);
   if (lua_next(L, r) == 0) {  /* none: nothing to copy */

@@ -28,10 +28,13 @@
 #define JOBS_POOL	"jobs.pool"
 #define JOBS_TICKET	"jobs.pool.function"
 
+#define UV_HUB		3
+
 /*
-** A pool object: a full userdata holding a Box, with user value 1: a table
-** with weak keys from each function submitted to the Ticket of its
-** number (the number goes when the function does).
+** A pool object: a full userdata holding a Box, with user values 1: a
+** table with weak keys from each function submitted to the Ticket of its
+** number (the number goes when the function does); 2: its name; 3: the
+** hub 'hub' points at, which lives as long as the pool.
 */
 typedef struct Box {
   Pool *p;  /* NULL once closed and let go of */
@@ -131,14 +134,16 @@ static void remember (lua_State *L, Box *b, int fn, int id, int ud) {
 */
 static int pool_submit (lua_State *L) {
   Box *b = checkpool(L);
-  int n = lua_gettop(L) - 2, id = 0, names, ud, err, index;
+  int n = lua_gettop(L) - 2, id = 0, names, ud, err, index, hub;
   Job *t;
   if (b->closed)
     return luaL_error(L, "the pool is closed");
   if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNONE)
     id = numberof(L, b, 2);
   index = mayname(L, id > 0 ? 3 : 2, n + 2);
-  t = jobs_newtask(L, 2, id > 0 ? n + 3 : 0);
+  hub = (lua_getiuservalue(L, 1, UV_HUB), lua_gettop(L));
+  jobs_checkhub(L, hub);
+  t = jobs_newtask(L, 2, id > 0 ? n + 3 : 0, hub);
   ud = lua_gettop(L);
   if (lua_type(L, 2) == LUA_TSTRING) {
     luaL_argcheck(L, n == 0, 3, "no value expected after a string");
@@ -272,7 +277,7 @@ static int readsize (lua_State *L) {
 
 /* jobs.pool{size, init, libs, memory_limit, timeout, name} */
 static int newpool (lua_State *L) {
-  Hub *h = (Hub *)lua_touserdata(L, lua_upvalueindex(1));
+  Hub *h = jobs_checkhub(L, lua_upvalueindex(1));
   static const char *const known[] = {"size", "init", "libs", "memory_limit",
                                       "timeout", "name", NULL};
   int size, init = 0, paths, libs = JOBS_ALLLIBS, t;
@@ -316,7 +321,7 @@ static int newpool (lua_State *L) {
       timeout = -1;
   }
   paths = jobs_pushpaths(L);
-  b = (Box *)lua_newuserdatauv(L, sizeof(Box), 2);
+  b = (Box *)lua_newuserdatauv(L, sizeof(Box), UV_HUB);
   memset(b, 0, sizeof(Box));
   b->hub = h;
   b->size = size;
@@ -330,6 +335,8 @@ static int newpool (lua_State *L) {
   lua_setiuservalue(L, -2, 1);
   lua_pushvalue(L, 3);
   lua_setiuservalue(L, -2, 2);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setiuservalue(L, -2, UV_HUB);
   b->p = jobs_newpool(L, h, paths, init, size);
   b->p->libs = libs;
   b->p->memory = (size_t)memory;

@@ -134,6 +134,8 @@ typedef struct Job {
   int slot;  /* a pool's task: its carrier, then its outcome, in the pool's
                 store; 0: none there */
   int fnid;  /* a pool's task: its function's number (0: a string's) */
+  int bare;  /* a pool's task: its carrier is its function alone, its
+                outcome a message alone (a user value never tells) */
   int nsmall;  /* its arguments, then its results, in 'small' (-1: none) */
   Small small[JOBS_SMALLMAX];
   Options opt;

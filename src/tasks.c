@@ -241,6 +241,7 @@ typedef struct Sub {
   int id;  /* the function's number; 0: a string's chunk, sent each time */
   int isnew;  /* the function goes into Q[1] with this task */
   int names;  /* index in L of the globals it names, or 0 */
+  int bare;  /* set: the carrier is the function alone */
 } Sub;
 
 
@@ -249,7 +250,7 @@ typedef struct Sub {
 static int pushtask (lua_State *Q) {
   Sub *s = (Sub *)lua_touserdata(Q, 2);
   int fn = (s->id == 0 || s->isnew), c, i, n = s->n < 0 ? 0 : s->n;
-  if (s->n < 0 && !fn && s->names == 0) {  /* the function is all it holds */
+  if ((s->bare = (s->n < 0 && !fn && s->names == 0))) {  /* all it holds */
     lua_rawgeti(Q, 1, s->id);
     lua_pushinteger(Q, luaL_ref(Q, LUA_REGISTRYINDEX));
     return 1;
@@ -311,6 +312,7 @@ void jobs_submit (lua_State *L, Pool *p, Job *t, int base, int n, int id,
   lua_pushlightuserdata(p->Q, &s);
   if ((st = lua_pcall(p->Q, 2, 1, 0)) == LUA_OK) {
     t->slot = (int)lua_tointeger(p->Q, -1);
+    t->bare = s.bare;
     t->pool = p;
     jobs_refpool(p);
   }
@@ -359,7 +361,7 @@ lua_State *jobs_opentask (Job *t, int *first, int *n, const char **tb,
   }
   else if (t->status == JOB_DEAD) {
     *n = 1;
-    if (!lua_istable(Q, o))  /* a message alone */
+    if (t->bare)  /* a message alone */
       *first = o;
     else {
       lua_rawgeti(Q, o, 1);
@@ -527,7 +529,7 @@ static int loadtask (lua_State *W) {
   int c, id, n, i;
   lua_settop(W, 0);
   c = (lua_rawgeti(Q, LUA_REGISTRYINDEX, t->slot), lua_gettop(Q));
-  if (lua_isfunction(Q, c)) {  /* and its arguments in its record */
+  if (t->bare) {  /* and its arguments in its record */
     n = t->nsmall;
     luaL_checkstack(W, n + LUA_MINSTACK, "too many arguments");
     pushfunction(W, Q, c, t->fnid);
@@ -678,8 +680,10 @@ static JobStatus store (Pool *p, Store *s, Job *w, int keep) {
   else {
     lua_pushcfunction(Q, storeoutcome);
     lua_pushlightuserdata(Q, s);
+    s->t->bare = 0;
     if (lua_pcall(Q, 1, 0, 0) != LUA_OK) {  /* its message is the outcome */
       lua_rawseti(Q, LUA_REGISTRYINDEX, s->t->slot);
+      s->t->bare = 1;
       s->st = JOB_DEAD;
     }
     lua_settop(Q, 1);
@@ -704,7 +708,7 @@ static JobStatus runtask (Runner *r, Job *t) {
   Pool *p = t->pool;
   Store s;
   Job *w;
-  int st = LUA_OK;
+  int st = LUA_OK, opened = 1;
   s.init = 0;
   s.traced = 0;
   pthread_mutex_lock(&p->mu);
@@ -720,14 +724,18 @@ static JobStatus runtask (Runner *r, Job *t) {
       pthread_mutex_lock(&p->mu);
       lua_pushliteral(p->Q, "not enough memory");  /* a fixed string */
       lua_rawseti(p->Q, LUA_REGISTRYINDEX, t->slot);
+      t->bare = 1;
       pthread_mutex_unlock(&p->mu);
       return JOB_DEAD;
     }
-    if (lua_gettop(w->L) == 2 && !lua_isfunction(w->L, 2))
-      st = LUA_ERRRUN;  /* its libraries could not be opened */
-    else if (lua_gettop(w->L) == 2)
+    if (lua_gettop(w->L) == 2 && !lua_isfunction(w->L, 2)) {
+      st = LUA_ERRRUN;  /* its libraries could not be opened (no 'init') */
+      opened = 0;
+    }
+    else if (lua_gettop(w->L) == 2) {
       st = call(r, t, w, 0, 0);
-    s.init = s.traced = (st != LUA_OK);
+      s.init = s.traced = (st != LUA_OK);
+    }
     if (st == LUA_OK) {
       pthread_mutex_lock(&p->mu);
       st = load(p, w, t);
@@ -741,7 +749,7 @@ static JobStatus runtask (Runner *r, Job *t) {
   s.t = t;
   s.W = w->L;
   s.st = ended(t, st);
-  return store(p, &s, w, s.st != JOB_CANCELLED && !s.init &&
+  return store(p, &s, w, s.st != JOB_CANCELLED && opened && !s.init &&
                          !jobs_stopping(t) && !w->heap.refused);
 }
 

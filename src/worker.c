@@ -407,6 +407,7 @@ static int hubgc (lua_State *L) {
   Hub *h = (Hub *)lua_touserdata(L, 1);
   Job *gone;
   Worker *w;
+  h->gone = 1;  /* what runs after this finds the module closed */
   pthread_mutex_lock(&h->mu);
   h->closing = 1;
   for (w = h->idle; w != NULL; w = w->next)
