@@ -195,7 +195,9 @@ local operations = {
 }
 
 for _ = 1, ops do
-  operations[r(#operations)]()
+  local k = r(#operations)
+  if os.getenv("LIFECYCLE_TRACE") then io.stderr:write("op ", k, "\n") end
+  operations[k]()
 end
 release()
 for _, o in ipairs(live) do

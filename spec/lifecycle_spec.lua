@@ -5,7 +5,7 @@
 -- §5, §6, §10). FUZZ_RUNS=2000 FUZZ_SEED=1 FUZZ_OPS=1000 runs it longer.
 local lu = require "luaunit"
 
-local RUNS = tonumber(os.getenv("FUZZ_RUNS")) or 12
+local RUNS = tonumber(os.getenv("FUZZ_RUNS")) or 30
 local SEED = tonumber(os.getenv("FUZZ_SEED")) or 20261206
 local OPS = tonumber(os.getenv("FUZZ_OPS")) or 150
 

@@ -8,7 +8,7 @@ local lu = require "luaunit"
 local jobs = require "jobs"
 local graphs = require "graphs"
 
-local RUNS = tonumber(os.getenv("FUZZ_RUNS")) or 60
+local RUNS = tonumber(os.getenv("FUZZ_RUNS")) or 120
 local SEED = tonumber(os.getenv("FUZZ_SEED")) or 20261206
 local STEP = 3
 

@@ -93,6 +93,13 @@ keep = {
   make("manager", function() return jobs.manager() end,
        function(m) return m.new("return 1"):wait() end),
 }
+-- The newest object: its finalizer runs first, as the state closes, and
+-- starts a job and a task that Lua itself will never finalize.
+late_pool = jobs.pool { size = 1 }
+late = setmetatable({}, { __gc = function()
+  io.write("late ", tostring(jobs.new("return 1"):wait()), " ",
+           tostring(late_pool:submit("return 2"):wait()), "\n")
+end })
 MODE
 ]]
 
@@ -110,6 +117,7 @@ end
 
 function TestFinalizerOrder.test_objects_used_after_their_finalizer_at_exit()
   local out = finalizers("")
+  lu.assertStrContains(out, "late true true")
   lu.assertStrContains(out, "channel false")
   lu.assertStrContains(out, "after its finalizer ran")
   lu.assertStrMatches(out, ".*module false [^\n]*closed.*")

@@ -44,6 +44,7 @@ Hub *jobs_newhub (lua_State *L, lua_CFunction close) {
   jobs_initcv(&h->clockcv);
   h->clockon = h->clockstop = 0;
   h->gone = 0;
+  h->left = NULL;
   h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (luaL_newmetatable(L, JOBS_HUB)) {
     lua_pushcfunction(L, close);

@@ -43,6 +43,7 @@ typedef struct Hub {
   pthread_cond_t clockcv;  /* wakes it: a new first deadline, or stop */
   int clockon, clockstop;
   int gone;  /* its finalizer ran: nothing new may start (owner only) */
+  void (*left) (lua_State *L, int hub);  /* see jobs_openhub */
 } Hub;
 
 

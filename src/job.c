@@ -509,6 +509,35 @@ static int job_gc (lua_State *L) {
 }
 
 
+/*
+** Finalizes the job objects of the hub at 'hub' of L that Lua never will:
+** those made by finalizers as L closes (Lua marks no object for
+** finalization then). Called by the hub's finalizer once its threads are
+** gone; any other object of the hub was finalized before it (each keeps
+** the hub alive, and Lua finalizes the newest first).
+*/
+void jobs_finalizeleft (lua_State *L, int hub) {
+  int objects;
+  lua_getfield(L, LUA_REGISTRYINDEX, OBJECTS);
+  objects = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, objects)) {
+    Box *b = (Box *)luaL_testudata(L, -1, JOBS_JOB);
+    if (b != NULL && b->j != NULL) {
+      lua_getiuservalue(L, -1, UV_HUB);
+      if (lua_rawequal(L, -1, hub)) {
+        lua_pushcfunction(L, job_gc);  /* raises nothing */
+        lua_pushvalue(L, -3);
+        lua_call(L, 1, 0);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+
 static const luaL_Reg methods[] = {
   {"wait", job_wait},
   {"cancel", job_cancel},

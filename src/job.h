@@ -34,6 +34,7 @@ Job *jobs_newtask (lua_State *L, int base, int name, int hub);
 void jobs_setnum (lua_State *L, int idx, lua_Integer num);
 Job *jobs_checkjob (lua_State *L, int idx, Hub *h);
 Job *jobs_tojob (lua_State *L, int idx);
+void jobs_finalizeleft (lua_State *L, int hub);
 int jobs_luapoll (lua_State *L);
 int jobs_luafd (lua_State *L);
 int jobs_luaunfinished (lua_State *L);

@@ -75,7 +75,8 @@ JOBS_API int luaopen_jobs (lua_State *L) {
   jobs_initcancel(L);
   jobs_openjob(L);
   luaL_newlib(L, control);  /* the core, handed to the Lua half */
-  jobs_openhub(L);  /* one per state: closing the state waits for its jobs */
+  /* one per state: closing the state waits for its jobs */
+  jobs_openhub(L, jobs_finalizeleft);
   jobs_openpools(L);
   luaL_setfuncs(L, overhub, 1);
   givelibs(L);

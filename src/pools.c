@@ -171,6 +171,24 @@ static int pool_submit (lua_State *L) {
 }
 
 
+/* Lets go of the numbers of the functions of the pool at 1, whose pool 'p'
+** is ending: each Ticket holds it, and one made by a finalizer as the
+** state closes is never finalized itself. */
+static void forgetall (lua_State *L, Pool *p) {
+  lua_getiuservalue(L, 1, 1);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    Ticket *k = (Ticket *)lua_touserdata(L, -1);
+    if (k->p != NULL) {
+      k->p = NULL;
+      jobs_unrefpool(p);  /* the pool's object holds it still */
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+
 /*
 ** Ends pool 'b' once its tasks are over. p:close() waits for them as any
 ** wait of L (a cancel of L's job, or the host, may cut it short: the
@@ -193,6 +211,7 @@ static int finish (lua_State *L, Box *b, int interruptible) {
     while (jobs_waitall(NULL, b->hub, b->p->limit, -1) != 0) {}
   }
   jobs_closepool(b->p);
+  forgetall(L, b->p);
   jobs_unrefpool(b->p);
   b->p = NULL;
   return 0;

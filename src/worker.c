@@ -403,6 +403,15 @@ void jobs_stoplimit (Hub *h, Limit *lim) {
 }
 
 
+/* Waits for every thread of 'h' to have left its jobs. */
+static void waitthreads (Hub *h) {
+  pthread_mutex_lock(&h->mu);
+  while (h->running > 0)
+    pthread_cond_wait(&h->cv, &h->mu);
+  pthread_mutex_unlock(&h->mu);
+}
+
+
 static int hubgc (lua_State *L) {
   Hub *h = (Hub *)lua_touserdata(L, 1);
   Job *gone;
@@ -415,10 +424,9 @@ static int hubgc (lua_State *L) {
   gone = haltall(h, NULL, jobs_stopping(jobs_self(L)));
   pthread_mutex_unlock(&h->mu);
   letgo(gone);
-  pthread_mutex_lock(&h->mu);
-  while (h->running > 0)
-    pthread_cond_wait(&h->cv, &h->mu);
-  pthread_mutex_unlock(&h->mu);
+  waitthreads(h);
+  h->left(L, 1);  /* their states go to threads to close */
+  waitthreads(h);
   jobs_stopclock(h);
   jobs_reap(h);  /* every thread has left the module's code */
   jobs_releaselist(jobs_takefinished(h));
@@ -431,8 +439,8 @@ static int hubgc (lua_State *L) {
 
 
 /* Pushes the state's hub, whose finalizer waits for its jobs. */
-void jobs_openhub (lua_State *L) {
-  jobs_newhub(L, hubgc);
+void jobs_openhub (lua_State *L, void (*left) (lua_State *L, int hub)) {
+  jobs_newhub(L, hubgc)->left = left;
 }
 
 

@@ -9,7 +9,9 @@
 
 #include "hub.h"
 
-void jobs_openhub (lua_State *L);
+/* Pushes a new hub for L, whose finalizer waits for its jobs, then calls
+** 'left' (the hub at 'hub') to finalize the objects Lua never will. */
+void jobs_openhub (lua_State *L, void (*left) (lua_State *L, int hub));
 int jobs_start (Job *j, Hub *h, Limit *lim);
 void jobs_endunstarted (Hub *h, Job *j, Limit *lim, JobStatus st);
 void jobs_stopjob (Job *j);
