@@ -1,6 +1,7 @@
 /*
-** oomhost.c: runs a script that starts jobs and copies values both ways in a
-** state whose allocator fails at its k-th allocation after the standard
+** oomhost.c: runs a script that starts jobs, runs a pool's tasks and sends
+** values through a channel, copying values every way, in a state whose
+** allocator fails at its k-th allocation after the standard
 ** libraries are open, for k = 1, 2, ... until the script runs through. Each
 ** run must end in success or in a Lua error about memory: never a crash, a
 ** hang or (in the sanitizer builds) a leak. An argument N > 1 tries every
@@ -30,7 +31,15 @@ static const char script[] =
   "d:wait()\n"
   "local e, tb = d.error, d:traceback()\n"
   "local s = jobs.new('x .. y', { x = 'a', y = 'b' })\n"
-  "return tostring(s) .. tostring(s:wait())\n";
+  "local p = jobs.pool { size = 1, init = function() X = 2 end }\n"
+  "local pt = p:submit(function(t) return t.list, X end, t)\n"
+  "pt:wait()\n"
+  "local m = p:map(function(x) return x + 1 end, { 1, 2, 3 })\n"
+  "p:close()\n"
+  "local ch = jobs.channel()\n"
+  "ch:push(t, pt.result)\n"
+  "local back = ch:pop()\n"
+  "return tostring(s) .. tostring(s:wait()) .. m[3] .. #back.list\n";
 
 
 /* Allocations left before one fails, and what it is set to once the

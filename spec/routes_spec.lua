@@ -21,6 +21,11 @@ end
 
 local pool = jobs.pool { size = 2 }
 
+-- A callable table, submitted again and again: a user value a pool must
+-- never take for its own record of a task.
+local callable = setmetatable({ 1, false, 3, 1 << 40 },
+                              { __call = function(_, v) return echo(v) end })
+
 -- Each route takes a value and returns its copy and the calls made where
 -- it went (or nil where it went nowhere that runs code).
 local routes = {
@@ -51,6 +56,11 @@ local routes = {
   end,
   submit = function(v)
     local ok, c, calls = pool:submit(echo, v):wait(60)
+    assert(ok, c)
+    return c, calls
+  end,
+  submit_callable = function(v)
+    local ok, c, calls = pool:submit(callable, v):wait(60)
     assert(ok, c)
     return c, calls
   end,
