@@ -502,6 +502,8 @@ static int job_gc (lua_State *L) {
       else if (j->pool != NULL)  /* a pool's task: its outcome */
         jobs_droptask(j);
     }
+    else if (j->hub == NULL && j->pool != NULL)
+      jobs_droptask(j);  /* submitted, then a raise kept it from starting */
     jobs_release(j);  /* a running job lives on, and its thread frees it */
     b->j = NULL;
   }
