@@ -20,20 +20,7 @@ local function runs(script, shell)
   return out
 end
 
--- A chain of 'n' closures, each calling the one it holds as an upvalue;
--- each names the global 'step' if 'named'.
-local function chain(n, named)
-  local f = function() return 0 end
-  for _ = 1, n do
-    local g = f
-    if named then
-      f = function() return g() + step end  -- luacheck: ignore
-    else
-      f = function() return g() + 1 end
-    end
-  end
-  return f
-end
+local chain = require("graphs").chain  -- 'named': each adds GRAPH_STEP
 
 TestClosureChains = {}
 
@@ -44,11 +31,11 @@ function TestClosureChains.test_a_chain_of_closures_runs_in_a_job()
 end
 
 function TestClosureChains.test_every_closure_of_a_deep_chain_gets_its_names()
-  step = 2
+  GRAPH_STEP = 2
   for _, n in ipairs({ 22, 60, 250, 400 }) do
     lu.assertEquals({ jobs.new(chain(n, true)):wait(10) }, { true, 2 * n })
   end
-  step = nil
+  GRAPH_STEP = nil
 end
 
 function TestClosureChains.test_a_chain_as_an_argument_and_in_a_pool()
@@ -65,10 +52,12 @@ local AFTER = [[
 -- The module itself, required again and used by a finalizer that runs
 -- after the hub's: this object is older than the module.
 early = setmetatable({}, { __gc = function()
-  local ok, err = pcall(function()
-    return require("jobs").new("return 1"):wait()
-  end)
+  local j = require("jobs")
+  local ok, err = pcall(function() return j.new("return 1"):wait() end)
   io.write("module ", tostring(ok), " ", tostring(err), "\n")
+  for _, f in ipairs({ "poll", "fd", "unfinished", "pool", "manager" }) do
+    io.write(f, " ", tostring((pcall(j[f]))), "\n")
+  end
 end })
 local jobs = require "jobs"
 local C = {}
@@ -117,6 +106,9 @@ end
 
 function TestFinalizerOrder.test_objects_used_after_their_finalizer_at_exit()
   local out = finalizers("")
+  for _, f in ipairs({ "poll", "fd", "unfinished", "pool", "manager" }) do
+    lu.assertStrContains(out, f .. " false\n")
+  end
   lu.assertStrContains(out, "late true true")
   lu.assertStrContains(out, "channel false")
   lu.assertStrContains(out, "after its finalizer ran")
@@ -143,6 +135,33 @@ gc(j)
 ]])
   lu.assertStrContains(out, "true\n")
   lu.assertStrContains(out, "false\tjob #1 is gone (used after its finalizer ran)")
+end
+
+function TestFinalizerOrder.test_a_finalized_channel_says_so()
+  local ch, other = jobs.channel(), jobs.channel()
+  getmetatable(ch).__gc(ch)
+  lu.assertEquals(tostring(ch), "<channel: gone>")
+  lu.assertTrue(ch == ch)
+  lu.assertFalse(ch == other)
+  lu.assertErrorMsgContains("channel is gone (used after its finalizer ran)",
+                            ch.push, ch, 1)
+  lu.assertErrorMsgContains("cannot copy a channel after its finalizer ran",
+                            other.push, other, ch)
+  lu.assertErrorMsgContains("cannot copy a channel after its finalizer ran",
+                            jobs.new, function(c) return c end, ch)
+end
+
+function TestFinalizerOrder.test_a_manager_goes_on_past_a_finalized_job()
+  local m = jobs.manager()
+  local a, b = m.new("return 1"), m.new("return 2")
+  lu.assertEquals({ a:wait(10) }, { true, 1 })
+  lu.assertEquals({ b:wait(10) }, { true, 2 })
+  getmetatable(a).__gc(a)
+  local list = m.list()
+  lu.assertEquals(#list, 1)
+  lu.assertIs(list[1], b)
+  lu.assertEquals(m.flush(), 2)
+  lu.assertEquals(#m.list(), 0)
 end
 
 TestRecords = {}

@@ -333,7 +333,6 @@ static void enter (Copier *c, const Step *at, const char *what) {
     if (jobs_pastlimit(c->stacklimit))
       toodeep(c, at, what);
   }
-
   luaL_checkstack(c->to, 6, "copying a value");
   if (!lua_checkstack(c->from, 2 * NGATHER + 4))
     fail(c, at, what, "not enough stack space");

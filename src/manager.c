@@ -195,7 +195,8 @@ static int manager_list (lua_State *L) {
                               lua_tointeger(L, -1)));
     j = jobs_tojob(L, -1);  /* NULL: finalized, and nobody's any more */
     st = j != NULL ? __atomic_load_n(&j->status, __ATOMIC_ACQUIRE) : 0;
-    if (j != NULL && (want == NULL || strcmp(want, jobs_statusnames[st]) == 0)) {
+    if (j != NULL &&
+        (want == NULL || strcmp(want, jobs_statusnames[st]) == 0)) {
       lua_rawseti(L, -4, ++n);
       lua_pushvalue(L, names + st);
       lua_rawseti(L, -3, n);

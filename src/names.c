@@ -457,9 +457,10 @@ static void addnames (lua_State *L, int fn, const char *own, int env,
 }
 
 
-/* Appends the value at 'idx' to the list at 'todo' (its length at '*n')
-** if it is a Lua function not in 'seen' yet, which it joins. */
-static void follow (lua_State *L, int idx, int seen, int todo, lua_Integer *n) {
+/* Appends the value at 'idx' to the work list, the array part of 'seen'
+** (its length at '*n'), if it is a Lua function not a key of 'seen' yet,
+** which it becomes. */
+static void follow (lua_State *L, int idx, int seen, lua_Integer *n) {
   if (lua_type(L, idx) != LUA_TFUNCTION || lua_iscfunction(L, idx))
     return;
   lua_pushvalue(L, idx);
@@ -472,26 +473,25 @@ static void follow (lua_State *L, int idx, int seen, int todo, lua_Integer *n) {
   lua_pushboolean(L, 1);
   lua_rawset(L, seen);
   lua_pushvalue(L, idx);
-  lua_rawseti(L, todo, ++*n);
+  lua_rawseti(L, seen, ++*n);
 }
 
 
 /*
-** Adds to the table at 'r' the names of each function of the list at
-** 'todo' (its length at '*n'), then of the Lua functions among their
-** upvalues, each once ('seen'): a work list, not a recursion, so that a
-** chain of closures of any length costs no C stack and few slots.
+** Adds to the table at 'r' the names of each function of the work list
+** in 'seen' (its length at '*n'), then of the Lua functions among their
+** upvalues, each once: a work list, not a recursion, so that a chain of
+** closures of any length costs no C stack and few slots.
 */
-static void addfunctions (lua_State *L, int r, int seen, int todo,
-                          lua_Integer *n) {
+static void addfunctions (lua_State *L, int r, int seen, lua_Integer *n) {
   char own[MAXUPVALUES];
   luaL_checkstack(L, 8, "reading the globals a function names");
   while (*n > 0) {
     const char *name;
     int i, env = 0, fn = lua_gettop(L) + 1;
-    lua_rawgeti(L, todo, *n);
+    lua_rawgeti(L, seen, *n);
     lua_pushnil(L);
-    lua_rawseti(L, todo, (*n)--);
+    lua_rawseti(L, seen, (*n)--);
     memset(own, 0, sizeof(own));
     for (i = 1; (name = lua_getupvalue(L, fn, i)) != NULL; i++) {
       if (strcmp(name, "_ENV") == 0 && i <= MAXUPVALUES && env == 0) {
@@ -499,7 +499,7 @@ static void addfunctions (lua_State *L, int r, int seen, int todo,
         env = lua_gettop(L);  /* kept on the stack */
         continue;
       }
-      follow(L, -1, seen, todo, n);
+      follow(L, -1, seen, n);
       lua_pop(L, 1);
     }
     if (env != 0)
@@ -521,21 +521,19 @@ static int closure (lua_State *L, int idx) {
 
 
 int jobs_functionnames (lua_State *L, int base, int n) {
-  int r, seen, todo, i;
+  int r, seen, i;
   for (i = 0; i < n && !closure(L, base + i); i++) {}
   if (i == n)
     return 0;  /* the common job, a function naming no global: no cost */
   luaL_checkstack(L, 4, "reading the globals a function names");
   lua_newtable(L);
   r = lua_gettop(L);
-  lua_newtable(L);
+  lua_newtable(L);  /* functions met as keys; the work list as its array */
   seen = lua_gettop(L);
-  lua_newtable(L);
-  todo = lua_gettop(L);
   for (; i < n; i++) {  /* the first ones first: their _ENV's names win */
     lua_Integer left = 0;
-    follow(L, base + i, seen, todo, &left);
-    addfunctions(L, r, seen, todo, &left);
+    follow(L, base + i, seen, &left);
+    addfunctions(L, r, seen, &left);
   }
   lua_settop(L, r);
   lua_pushnil(L);
