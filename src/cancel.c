@@ -144,6 +144,14 @@ static int unwind (lua_State *L, Job *self) {
 
 static void hook (lua_State *L, lua_Debug *ar);
 
+/* The events the cancel's hook stops at. A count of one alone would do,
+** but a handler's lua_sethook can land between the load and the store of
+** the VM's '--L->hookcount' (in a hook function of the job's own, where
+** the count runs but calls no hook): the count is then lost for 2^32
+** instructions. Lines, calls and returns need no count, and no code runs
+** for long without one of them (a loop jumps back: a line event). */
+#define ARMED	(LUA_MASKCOUNT | LUA_MASKLINE | LUA_MASKCALL | LUA_MASKRET)
+
 /*
 ** Raises, in the stopping job's state L, why it stops, delivering the
 ** requests so far: the job unwinds, running its pending <close> handlers,
@@ -155,7 +163,7 @@ static void hook (lua_State *L, lua_Debug *ar);
 */
 int jobs_stop (lua_State *L, Job *self) {
   if (__atomic_load_n(&self->hard, __ATOMIC_ACQUIRE))
-    lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+    lua_sethook(L, hook, ARMED, 1);
   else if (!infinalizer(L)) {
     self->delivered = __atomic_load_n(&self->requests, __ATOMIC_ACQUIRE);
     lua_sethook(L, NULL, 0, 0);
@@ -177,9 +185,9 @@ static void hook (lua_State *L, lua_Debug *ar) {
 /* Arms the states 'r' runs: the coroutine running Lua code now and the
 ** job's own. Runs on the thread of 'r', maybe in its signal handler. */
 static void arm (Runner *r) {
-  lua_sethook(r->L, hook, LUA_MASKCOUNT, 1);
+  lua_sethook(r->L, hook, ARMED, 1);
   if (r->J != r->L)
-    lua_sethook(r->J, hook, LUA_MASKCOUNT, 1);
+    lua_sethook(r->J, hook, ARMED, 1);
 }
 
 
@@ -341,7 +349,7 @@ static void follow (Runner *r, lua_State *co) {
   r->L = co;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   if (jobs_pending(r->job))
-    lua_sethook(co, hook, LUA_MASKCOUNT, 1);
+    lua_sethook(co, hook, ARMED, 1);
 }
 
 
