@@ -52,6 +52,10 @@ function graphs.chain(n, named)
   return f
 end
 
+-- Values that cross by name: each arrives as the receiver's own, a store
+-- holding a token for it on the way.
+local named = { string, string.format, math.sqrt, table.concat, utf8 }
+
 -- A value of up to 'depth' levels; 'pool' holds tables made so far, so that
 -- some references are shared and some point back to ancestors (cycles).
 function graphs.value(r, depth, pool)
@@ -64,6 +68,7 @@ function graphs.value(r, depth, pool)
   if k == 2 then
     return graphs.chain(r(3) == 1 and r(300) or r(40), r(2) == 1)
   end
+  if k == 3 then return named[r(#named)] end
   local t = {}
   pool[#pool + 1] = t
   for i = 1, r(5) - 1 do t[i] = graphs.value(r, depth - 1, pool) end
@@ -86,6 +91,9 @@ end
 -- globals, so it is not compared.
 local function same(a, b, map, back)
   if type(a) ~= type(b) then return false end
+  if type(a) == "function" and debug.getinfo(a, "S").what == "C" then
+    return a == b  -- by name: the receiver's own
+  end
   if type(a) == "function" then
     if map[a] ~= nil or back[b] ~= nil then return map[a] == b and back[b] == a end
     map[a], back[b] = b, a

@@ -209,22 +209,18 @@ typedef struct Transfer {
 
 /*
 ** Runs protected in Q (the queue at 1), holding 'ch->mu': copies the
-** pusher's values 2..n+1 to the queue's tail as n, v1, ..., vn, and brings
-** Q's index of names up to date for the copies out if the copy changed it.
+** pusher's values 2..n+1 to the queue's tail as n, v1, ..., vn.
 */
 static int enqueue (lua_State *Q) {
   Transfer *t = (Transfer *)lua_touserdata(Q, 2);
   lua_Integer at = t->q->tail;
-  int i, loaded = jobs_copy(t->L, 2, t->n, Q, "argument %d", 2);
+  int i;
+  jobs_copy(t->L, 2, t->n, Q, "argument %d", 2);
   lua_pushinteger(Q, t->n);
   lua_rawseti(Q, 1, at);
   for (i = 1; i <= t->n; i++) {
     lua_pushvalue(Q, 2 + i);
     lua_rawseti(Q, 1, at + i);
-  }
-  if (loaded) {  /* only a copy changes what Q has loaded */
-    lua_pushcfunction(Q, jobs_indexnames);
-    lua_call(Q, 0, 0);
   }
   return 0;
 }
@@ -472,8 +468,8 @@ static void copychannel (lua_State *from, int idx, lua_State *to) {
 
 /* Gives 'q' a new state holding the queue, Q[1]; returns 0 if memory
 ** fails. */
-static int newqueue (Queue *q, lua_State *from, int paths) {
-  if ((q->Q = jobs_newstore(from, paths)) == NULL)
+static int newqueue (Queue *q) {
+  if ((q->Q = jobs_newstore()) == NULL)
     return 0;
   q->head = q->tail = 1;
   return 1;
@@ -485,14 +481,12 @@ int jobs_newchannel (lua_State *L) {
   lua_Integer capacity = luaL_optinteger(L, 1, 0);
   Box *p;
   Channel *ch;
-  int paths;
   luaL_argcheck(L, lua_isnoneornil(L, 1) || capacity > 0, 1,
                 "positive capacity expected");
-  paths = jobs_pushpaths(L);
   p = newbox(L);
   if ((ch = (Channel *)calloc(1, sizeof(Channel))) == NULL)
     return luaL_error(L, "not enough memory");
-  if (!newqueue(&ch->q[0], L, paths) || !newqueue(&ch->q[1], L, paths)) {
+  if (!newqueue(&ch->q[0]) || !newqueue(&ch->q[1])) {
     if (ch->q[0].Q != NULL)
       lua_close(ch->q[0].Q);
     free(ch);

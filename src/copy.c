@@ -23,6 +23,12 @@
 ** state's module tables and C functions cross (see jobs_indexnames). */
 static const char nameskey = 0;
 
+/* Its address keys, in a store's registry, what the store keeps aside
+** (jobs_openstore): [METAS] and [NAMES]. */
+static const char storekey = 0;
+#define METAS	1
+#define NAMES	2
+
 
 const char jobs_jobroot[] = "argument %d";
 
@@ -57,6 +63,9 @@ typedef struct Copier {
   lua_State *from, *to;
   const char *root;
   int names;  /* index in 'from' of its index of names, or 0 if it has none */
+  int frommeta, fromnames;  /* indices in 'from' of its tables aside, if it
+                               is a store (jobs_openstore); else 0 */
+  int tometa, tonames;  /* the same in 'to' */
   const void **named;  /* the addresses the index has (see 'addset') */
   size_t namemask;  /* size of 'named' - 1 */
   int copies;  /* index in 'to' of the list of objects copied so far, so
@@ -363,16 +372,24 @@ static void pushmodule (Copier *c, const char *mod) {
 
 
 /*
-** If 'from' indexed the module table or C function at 'idx' by name, pushes
-** onto 'to' what has that name there and returns 1; otherwise returns 0.
-** The index holds "mod" for a module, {"mod", "field"} for a function.
+** Pushes onto 'from' the name by which the value at 'idx' crosses, "mod"
+** for a module, {"mod", "field"} for a C function of one, and returns 1;
+** or returns 0, pushing nothing. A store holds a token for each (below);
+** any other state asks its index of names.
 */
-static int byname (Copier *c, int idx, const Step *at) {
-  lua_State *from = c->from, *to = c->to;
-  int top = lua_gettop(from);
-  const char *field = NULL;
+static int findname (Copier *c, int idx) {
+  lua_State *from = c->from;
   const void *p, *q;
   size_t h;
+  if (c->fromnames != 0) {
+    if (lua_type(from, idx) != LUA_TUSERDATA)
+      return 0;
+    lua_pushvalue(from, idx);
+    if (lua_rawget(from, c->fromnames) != LUA_TNIL)
+      return 1;
+    lua_pop(from, 1);
+    return 0;
+  }
   if (c->names == 0)
     return 0;
   p = lua_topointer(from, idx);
@@ -380,23 +397,65 @@ static int byname (Copier *c, int idx, const Step *at) {
     if (q == NULL)
       return 0;  /* most values: not asked of the index */
   lua_pushvalue(from, idx);
-  if (lua_rawget(from, c->names) == LUA_TNIL) {
-    lua_settop(from, top);
-    return 0;
+  if (lua_rawget(from, c->names) != LUA_TNIL)
+    return 1;
+  lua_pop(from, 1);
+  return 0;
+}
+
+
+/* Pushes onto the store 'to' a token for module 'mod' or its function
+** 'field' (NULL: the module): a userdata that the store's names know,
+** with the name as an index of names holds it. A store requires nothing:
+** the receiver of the value does, as the token leaves. One byte, not
+** none: the address of an empty block is the end of its allocation,
+** where another object may begin, and 'seen' tells objects apart by
+** address (lua_topointer). */
+static void pushtoken (Copier *c, const char *mod, const char *field) {
+  lua_State *to = c->to;
+  lua_newuserdatauv(to, 1, 0);
+  lua_pushvalue(to, -1);
+  if (field == NULL)
+    lua_pushstring(to, mod);
+  else {
+    lua_createtable(to, 2, 0);
+    lua_pushstring(to, mod);
+    lua_rawseti(to, -2, 1);
+    lua_pushstring(to, field);
+    lua_rawseti(to, -2, 2);
   }
+  lua_rawset(to, c->tonames);
+}
+
+
+/*
+** If the value at 'idx' crosses by name, pushes onto 'to' what has that
+** name there (a token, if 'to' is a store) and returns 1; otherwise
+** returns 0.
+*/
+static int byname (Copier *c, int idx, const Step *at) {
+  lua_State *from = c->from, *to = c->to;
+  int top = lua_gettop(from);
+  const char *field = NULL;
+  if (!findname(c, idx))
+    return 0;
   if (lua_istable(from, -1)) {
     lua_rawgeti(from, -1, 2);
     field = lua_tostring(from, -1);
     lua_rawgeti(from, -2, 1);
   }
-  pushmodule(c, lua_tostring(from, -1));
-  if (field != NULL) {
-    if (lua_getfield(to, -1, field) == LUA_TNIL) {
-      lua_pushfstring(to, "no %s.%s in the receiving state",
-                      lua_tostring(from, -1), field);
-      fail(c, at, "C function", lua_tostring(to, -1));
+  if (c->tonames != 0)
+    pushtoken(c, lua_tostring(from, -1), field);
+  else {
+    pushmodule(c, lua_tostring(from, -1));
+    if (field != NULL) {
+      if (lua_getfield(to, -1, field) == LUA_TNIL) {
+        lua_pushfstring(to, "no %s.%s in the receiving state",
+                        lua_tostring(from, -1), field);
+        fail(c, at, "C function", lua_tostring(to, -1));
+      }
+      lua_remove(to, -2);
     }
-    lua_remove(to, -2);
   }
   lua_settop(from, top);
   return 1;
@@ -710,8 +769,36 @@ static void copypair (Copier *c, int k, Step *step) {
 }
 
 
+/* Pushes onto 'from' the metatable of the table at 'idx' and returns 1, or
+** returns 0, pushing nothing. Raw: '__metatable' is not asked; a store
+** keeps the metatables of its tables aside. */
+static int getmeta (Copier *c, int idx) {
+  if (c->frommeta == 0)
+    return lua_getmetatable(c->from, idx);
+  lua_pushvalue(c->from, idx);
+  if (lua_rawget(c->from, c->frommeta) != LUA_TNIL)
+    return 1;
+  lua_pop(c->from, 1);
+  return 0;
+}
+
+
+/* Gives the table below the top of 'to' the metatable on top, popped; a
+** store keeps it aside, so that it means nothing there. */
+static void setmeta (Copier *c) {
+  lua_State *to = c->to;
+  if (c->tometa == 0) {
+    lua_setmetatable(to, -2);
+    return;
+  }
+  lua_pushvalue(to, -2);
+  lua_insert(to, -2);
+  lua_rawset(to, c->tometa);
+}
+
+
 static void copytable (Copier *c, int idx, const Step *at) {
-  lua_State *from = c->from, *to = c->to;
+  lua_State *from = c->from;
   int base = lua_gettop(from) + 1, n, i, walk;
   Step step;
   if (lookup(c, idx))
@@ -738,10 +825,10 @@ static void copytable (Copier *c, int idx, const Step *at) {
     }
   }
   lua_settop(from, base - 1);
-  if (lua_getmetatable(from, idx)) {  /* raw: '__metatable' is not asked */
+  if (getmeta(c, idx)) {
     step.kind = META;
     copyvalue(c, lua_gettop(from), &step);
-    lua_setmetatable(to, -2);
+    setmeta(c);
     lua_pop(from, 1);
   }
   c->depth--;
@@ -906,16 +993,20 @@ static const char *nameof (lua_State *L, int idx) {
 
 
 static void copyuserdata (Copier *c, int idx, const Step *at) {
-  const jobs_Copyable *how = copyable(c->from, idx);
-  if (how == NULL) {
+  const jobs_Copyable *how;
+  if (lookup(c, idx))
+    return;
+  if (byname(c, idx, at)) {  /* a store's token */
+    remember(c, idx);
+    return;
+  }
+  if ((how = copyable(c->from, idx)) == NULL) {
     const char *name = nameof(c->from, idx);
     lua_pushfstring(c->to, name != NULL ? "userdata (%s)" : "userdata",
                     name);
     fail(c, at, lua_tostring(c->to, -1), "open it inside the job (userdata "
          "crosses only if its module opts in through jobs.h)");
   }
-  if (lookup(c, idx))
-    return;
   luaL_checkstack(c->to, LUA_MINSTACK, "copying a userdata");
   how->copy(c->from, idx, c->to);
   remember(c, idx);
@@ -961,11 +1052,61 @@ static void copyvalue (Copier *c, int idx, const Step *at) {
 }
 
 
+/*
+** {======================================================
+** Stores: states that hold values on their way, running no code
+** =======================================================
+**
+** A store (a channel's queue, a pool's) is a bare state that holds what
+** crosses it until it crosses again. No code of the user's runs there,
+** by construction: a table copied in gets no metatable (which may have a
+** '__gc' the store's collector would call, or a '__mode' that would let
+** it drop what the sender held), but an entry in the store's METAS, where
+** the copy out finds it; a module or C function that crosses by name gets
+** a token whose name is in NAMES, which the receiver requires or looks
+** up, so a store requires nothing. Functions are loaded, never called.
+** Both tables have weak keys: an entry goes with its value.
+*/
+
+void jobs_openstore (lua_State *Q) {
+  int i;
+  lua_createtable(Q, 2, 0);
+  for (i = METAS; i <= NAMES; i++) {
+    lua_newtable(Q);
+    lua_createtable(Q, 0, 1);
+    lua_pushliteral(Q, "k");
+    lua_setfield(Q, -2, "__mode");
+    lua_setmetatable(Q, -2);
+    lua_rawseti(Q, -2, i);
+  }
+  lua_rawsetp(Q, LUA_REGISTRYINDEX, &storekey);
+}
+
+
+/* Pushes onto L the tables a store keeps aside, setting 'meta' and 'names'
+** to their indices, if L is a store; else sets them to 0, pushing
+** nothing. Raises nothing. */
+static void asideof (lua_State *L, int *meta, int *names) {
+  *meta = *names = 0;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &storekey) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_rawgeti(L, -1, METAS);
+  lua_rawgeti(L, -2, NAMES);
+  lua_remove(L, -3);
+  *meta = lua_gettop(L) - 1;
+  *names = lua_gettop(L);
+}
+
+/* }====================================================== */
+
+
 int jobs_copy (lua_State *from, int first, int n, lua_State *to,
                const char *root, int label) {
   Copier c;
   Step step;
-  int i;
+  int i, fromtop = lua_gettop(from), tobase, helpers;
   c.from = from;
   c.to = to;
   c.root = root;
@@ -979,8 +1120,8 @@ int jobs_copy (lua_State *from, int first, int n, lua_State *to,
   c.depth = 0;
   c.stacklimit = 0;
   first = lua_absindex(from, first);
-  luaL_checkstack(to, n + 3, "too many values to copy");
-  if (!lua_checkstack(from, 2))
+  luaL_checkstack(to, n + 6, "too many values to copy");
+  if (!lua_checkstack(from, 4))
     luaL_error(to, "not enough stack space to copy");
   if (lua_rawgetp(from, LUA_REGISTRYINDEX, &nameskey) == LUA_TTABLE) {
     c.names = lua_gettop(from);
@@ -993,6 +1134,9 @@ int jobs_copy (lua_State *from, int first, int n, lua_State *to,
     lua_pop(from, 1);
     c.names = 0;
   }
+  asideof(from, &c.frommeta, &c.fromnames);
+  tobase = lua_gettop(to) + 1;
+  asideof(to, &c.tometa, &c.tonames);
   lua_pushnil(to);
   c.copies = lua_gettop(to);
   lua_pushnil(to);
@@ -1006,9 +1150,10 @@ int jobs_copy (lua_State *from, int first, int n, lua_State *to,
     step.n = label + i;
     copyvalue(&c, first + i, &step);
   }
-  lua_rotate(to, c.copies, -3);
-  lua_pop(to, 3);  /* 'copies', the map and 'keys' */
-  if (c.names != 0)
-    lua_remove(from, c.names);
+  helpers = c.keys - tobase + 1;  /* the tables aside, 'copies', the map
+                                    and 'keys' */
+  lua_rotate(to, tobase, -helpers);
+  lua_pop(to, helpers);
+  lua_settop(from, fromtop);
   return c.loaded;
 }

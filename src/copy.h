@@ -19,6 +19,10 @@
 int jobs_copy (lua_State *from, int first, int n, lua_State *to,
                const char *root, int label);
 
+/* Makes Q a store (a state that holds values between states, copy.c): a
+** copy into it keeps aside what could run code there. Raises in Q. */
+void jobs_openstore (lua_State *Q);
+
 /* The 'root' that names a job's values as its caller knows them: given
 ** 'label' 0, the first is "function" and the rest "argument 1", "argument
 ** 2", ..., whatever came before them in the call that made the job. */

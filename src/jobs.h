@@ -71,9 +71,12 @@ JOBS_API void jobs_interrupt (int on);
 ** stands for the userdata at 'idx' of 'from': a new userdata sharing the same
 ** C object (by reference, with a count of its own), or a new copy of it.
 ** 'copy' must leave 'from' as it found it and must not raise in 'from'; it
-** may raise in 'to' (out of memory, say) and may require its own module
-** there to find its metatable. A userdata reached twice in one copy is
-** copied once.
+** may raise in 'to' (out of memory, say). 'to' may be a store, the bare
+** state where a channel or a pool keeps values on their way, with no
+** library and no 'require': 'copy' makes its metatable there itself
+** (luaL_newmetatable), with C functions only, and calls no Lua code; a
+** store runs nothing of the user's, but for these C functions (a '__gc'
+** among them). A userdata reached twice in one copy is copied once.
 */
 
 #define JOBS_COPYFIELD	"__jobs_copy"

@@ -108,63 +108,20 @@ void jobs_inherit (lua_State *L, int paths, lua_State *J) {
 }
 
 
-typedef struct Setup {
-  lua_State *from;
-  int paths;
-} Setup;
-
-
-/* The 'require' of a store (below) until a value crosses into it by name:
-** opens its libraries, as a job's state has them, with the paths of its
-** creator (its upvalues), then requires with theirs. */
-static int openrequire (lua_State *Q) {
-  lua_settop(Q, 1);
-  lua_pushvalue(Q, lua_upvalueindex(1));
-  lua_pushvalue(Q, lua_upvalueindex(2));
-  luaL_openlibs(Q);  /* 'require' is the package library's from now on */
-  jobs_inherit(Q, 2, Q);
-  lua_settop(Q, 1);
-  lua_getglobal(Q, "require");
-  lua_insert(Q, 1);
-  lua_call(Q, 1, 1);
-  return 1;
-}
-
-
-/* Runs protected in a new store: a table for its holder at Q[1], and what
-** a value crossing by name needs. Most values need no library, and a
-** state with them all costs ten times a bare one to make. */
+/* Runs protected in a new store: a table for its holder at Q[1]. */
 static int setupstore (lua_State *Q) {
-  Setup *s = (Setup *)lua_touserdata(Q, 1);
-  int i;
-  luaL_getsubtable(Q, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  for (i = 0; i < 2; i++) {
-    size_t len;
-    const char *path = lua_tolstring(s->from, s->paths + i, &len);
-    if (path != NULL)  /* a string: lua_tolstring converts nothing */
-      lua_pushlstring(Q, path, len);
-    else
-      lua_pushnil(Q);
-  }
-  lua_pushcclosure(Q, openrequire, 2);
-  lua_setglobal(Q, "require");
-  lua_settop(Q, 0);
-  jobs_indexnames(Q);  /* for the copies out; copies in keep it up to date */
+  jobs_openstore(Q);
   lua_newtable(Q);
   return 1;
 }
 
 
-lua_State *jobs_newstore (lua_State *L, int paths) {
-  Setup s;
+lua_State *jobs_newstore (void) {
   lua_State *Q = luaL_newstate();
   if (Q == NULL)
     return NULL;
-  s.from = L;
-  s.paths = paths;
   lua_pushcfunction(Q, setupstore);
-  lua_pushlightuserdata(Q, &s);
-  if (lua_pcall(Q, 1, 1, 0) != LUA_OK) {
+  if (lua_pcall(Q, 0, 1, 0) != LUA_OK) {
     lua_close(Q);
     return NULL;
   }

@@ -17,12 +17,10 @@ int jobs_pushpaths (lua_State *L);
 void jobs_inherit (lua_State *L, int paths, lua_State *J);
 /*
 ** A new state of a channel's or a pool's own, which holds values between
-** the states that pass them ("a store"): bare, with a new table at index 1
-** for its holder; it opens the standard libraries, with the package paths
-** that jobs_pushpaths left at 'paths' of L, at the first value that
-** crosses into it by name. NULL if memory fails.
+** the states that pass them ("a store", jobs_openstore): bare, no library,
+** with a new table at index 1 for its holder. NULL if memory fails.
 */
-lua_State *jobs_newstore (lua_State *L, int paths);
+lua_State *jobs_newstore (void);
 
 int jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
                   int names);

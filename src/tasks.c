@@ -151,16 +151,6 @@ static void keepmessage (lua_State *Q, char *msg, const char *what) {
 ** =======================================================
 */
 
-/* After a copy into Q (protected), which 'loaded' says required a module
-** there: Q's index of names is brought up to date for the copies out. */
-static void copied (lua_State *Q, int loaded) {
-  if (loaded) {
-    lua_pushcfunction(Q, jobs_indexnames);
-    lua_call(Q, 0, 0);
-  }
-}
-
-
 typedef struct Making {
   lua_State *L;
   int paths, init;
@@ -181,7 +171,7 @@ static int setpool (lua_State *Q) {
     lua_rawseti(Q, 1, CPATH);
   }
   if (m->init != 0) {
-    copied(Q, jobs_copy(m->L, m->init, 1, Q, "init", 0));
+    jobs_copy(m->L, m->init, 1, Q, "init", 0);
     lua_rawseti(Q, 1, INIT);
   }
   return 0;
@@ -200,7 +190,7 @@ Pool *jobs_newpool (lua_State *L, Hub *h, int paths, int init, int size) {
   char msg[JOBS_MSGMAX];
   Pool *p = (Pool *)calloc(1, sizeof(Pool));
   if (p == NULL || (p->limit = jobs_newlimit()) == NULL ||
-      (p->Q = jobs_newstore(L, paths)) == NULL) {
+      (p->Q = jobs_newstore()) == NULL) {
     if (p != NULL)
       free(p->limit);
     free(p);
@@ -259,8 +249,8 @@ static int pushtask (lua_State *Q) {
   c = lua_gettop(Q);
   luaL_checkstack(Q, n + LUA_MINSTACK, "too many arguments");
   if (n + fn > 0)
-    copied(Q, jobs_copy(s->L, fn ? s->base : s->base + 1, n + fn, Q,
-                        jobs_jobroot, !fn));
+    jobs_copy(s->L, fn ? s->base : s->base + 1, n + fn, Q, jobs_jobroot,
+              !fn);
   for (i = n; i >= 1; i--)
     lua_rawseti(Q, c, C_N + i);
   if (fn && s->id != 0) {
@@ -273,7 +263,7 @@ static int pushtask (lua_State *Q) {
   lua_pushinteger(Q, s->id);
   lua_rawseti(Q, c, C_FN);
   if (s->names != 0)
-    copied(Q, jobs_copy(s->L, s->names, 1, Q, "globals", 0));
+    jobs_copy(s->L, s->names, 1, Q, "globals", 0);
   else
     lua_pushboolean(Q, 0);
   lua_rawseti(Q, c, C_NAMES);
@@ -596,12 +586,12 @@ static int storeoutcome (lua_State *Q) {
     luaL_checkstack(Q, n + LUA_MINSTACK, "too many results");
     lua_pushinteger(Q, n);
     lua_rawseti(Q, 2, 1);
-    copied(Q, jobs_copy(W, 2, n, Q, "result %d", 1));
+    jobs_copy(W, 2, n, Q, "result %d", 1);
     for (i = n; i >= 1; i--)
       lua_rawseti(Q, 2, i + 1);
   }
   else if (s->st == JOB_DEAD) {
-    copied(Q, jobs_copy(W, 2, 1, Q, "error", 1));
+    jobs_copy(W, 2, 1, Q, "error", 1);
     if (s->init && lua_type(Q, -1) == LUA_TSTRING) {
       lua_pushfstring(Q, "pool init: %s", lua_tostring(Q, -1));
       lua_remove(Q, -2);
