@@ -251,15 +251,25 @@ function TestPool.test_close_waits_for_the_tasks_then_refuses_more()
   p:close()  -- again: nothing to do
 end
 
--- A pool let go of closes as it is collected, waiting for its tasks; one
--- made in a job closes with the job's state.
-function TestPool.test_a_pool_collected_or_in_a_closing_state_closes()
+-- A pool let go of waits for nothing as it is collected: its task running
+-- ends in the background (here it waits for this state, which would have
+-- hung in the finalizer before), the tasks in line end cancelled; one made
+-- in a job closes with the job's state, which does not wait for them.
+function TestPool.test_a_pool_collected_waits_for_nothing_and_cancels_its_line()
+  local started, go = jobs.channel(), jobs.channel()
   local p = jobs.pool{ size = 1 }
-  local t = p:submit(function() return "kept" end)
+  local running = p:submit(function(started, go)
+    started:push(true)
+    return go:pop(60)
+  end, started, go)
+  local queued = p:submit(function() return "ran" end)
+  lu.assertEquals(started:pop(10), true)
   p = nil
   collectgarbage()
   collectgarbage()
-  lu.assertEquals({ t:wait(10) }, { true, "kept" })
+  lu.assertEquals({ queued:wait(10) }, { false, "cancelled" })
+  go:push("kept")
+  lu.assertEquals({ running:wait(10) }, { true, "kept" })
   local j = jobs.new(function()
     local jobs = require "jobs"
     local q = jobs.pool{ size = 2 }
@@ -268,6 +278,16 @@ function TestPool.test_a_pool_collected_or_in_a_closing_state_closes()
     return #q >= 0
   end)
   lu.assertEquals({ j:wait(10) }, { true, true })
+end
+
+-- A to-be-closed pool closes as p:close() does: it waits for its tasks.
+function TestPool.test_a_to_be_closed_pool_waits_for_its_tasks()
+  local t
+  do
+    local p <close> = jobs.pool{ size = 1 }
+    t = p:submit(function() return "done" end)
+  end
+  lu.assertEquals({ t.done, t.result }, { true, "done" })
 end
 
 -- A job cancelled while its pool's task spins: its state closes, and the

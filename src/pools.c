@@ -189,47 +189,45 @@ static void forgetall (lua_State *L, Pool *p) {
 }
 
 
-/*
-** Ends pool 'b' once its tasks are over. p:close() waits for them as any
-** wait of L (a cancel of L's job, or the host, may cut it short: the
-** error number then, and it is not ended yet). Its finalizer waits for
-** good, having stopped the tasks if L's job is stopping (as the jobs of a
-** stopping job stop with it).
-*/
-static int finish (lua_State *L, Box *b, int interruptible) {
-  int st;
+/* Lets go of the pool of 'b', whose tasks are over or end without it:
+** its idle states close now, a running task's as the task ends. */
+static void letgo (lua_State *L, Box *b) {
   b->closed = 1;
-  if (b->p == NULL)
-    return 0;
-  if (interruptible) {
-    if ((st = jobs_waitall(L, b->hub, b->p->limit, -1)) != 0)
-      return st;
-  }
-  else {
-    if (jobs_stopping(jobs_self(L)))
-      jobs_stoplimit(b->hub, b->p->limit);
-    while (jobs_waitall(NULL, b->hub, b->p->limit, -1) != 0) {}
-  }
   jobs_closepool(b->p);
   forgetall(L, b->p);
   jobs_unrefpool(b->p);
   b->p = NULL;
-  return 0;
 }
 
 
-/* p:close(): waits for the tasks submitted, then ends the pool's states. */
+/* p:close(), and a to-be-closed pool: waits for the tasks submitted, as
+** any wait of L (a cancel of L's job, or the host, cuts it short with an
+** error: the pool takes no more tasks, and is not ended yet), then ends
+** the pool's states. */
 static int pool_close (lua_State *L) {
   Box *b = checkpool(L);
-  int st = finish(L, b, 1);
-  if (st != 0)
+  int st;
+  b->closed = 1;
+  if (b->p == NULL)
+    return 0;
+  if ((st = jobs_waitall(L, b->hub, b->p->limit, -1)) != 0)
     return luaL_error(L, "%s", jobs_whynot(st));
+  letgo(L, b);
   return 0;
 }
 
 
+/* A pool collected, or in a state that closes, waits for nothing (a task
+** may be waiting for its owner): the tasks in line end cancelled, and
+** those running, cancelled too if L's job is stopping (as a stopping
+** job's jobs stop with it), end in the background, where their states
+** close on their own threads. */
 static int pool_gc (lua_State *L) {
-  finish(L, (Box *)lua_touserdata(L, 1), 0);
+  Box *b = (Box *)lua_touserdata(L, 1);
+  if (b->p == NULL)
+    return 0;
+  jobs_stoplimit(b->hub, b->p->limit, jobs_stopping(jobs_self(L)));
+  letgo(L, b);
   return 0;
 }
 
@@ -372,7 +370,7 @@ static const luaL_Reg methods[] = {
 
 static const luaL_Reg metamethods[] = {
   {"__gc", pool_gc},
-  {"__close", pool_gc},
+  {"__close", pool_close},
   {"__len", pool_len},
   {"__tostring", pool_tostring},
   {NULL, NULL}

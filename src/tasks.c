@@ -383,11 +383,12 @@ void jobs_droptask (Job *t) {
 }
 
 
-/* Closes the states of 'p' between tasks (its tasks are over): each on a
-** pool thread, as a job's (jobs_closestate). */
+/* Closes the states of 'p' between tasks, each on a pool thread, as a
+** job's (jobs_closestate); one running a task closes as the task ends. */
 void jobs_closepool (Pool *p) {
   Job *w;
   pthread_mutex_lock(&p->mu);
+  p->closed = 1;
   w = p->idle;
   p->idle = NULL;
   pthread_mutex_unlock(&p->mu);
@@ -646,9 +647,9 @@ static int load (Pool *p, Job *w, Job *t) {
 /*
 ** Puts the outcome 's' describes in its task's carrier; returns the task's
 ** final status: dead, if its results cannot be copied. In the same hold
-** of 'p->mu', the state of 'w' goes back to the pool's, if 'keep'; else
-** it closes (a task stopped, out of memory, or an 'init' that failed
-** leaves nothing in it for the next).
+** of 'p->mu', the state of 'w' goes back to the pool's, if 'keep' and the
+** pool is open; else it closes (a task stopped, out of memory, or an
+** 'init' that failed leaves nothing in it for the next).
 */
 static JobStatus store (Pool *p, Store *s, Job *w, int keep) {
   lua_State *W = s->W, *Q = p->Q;
@@ -678,6 +679,7 @@ static JobStatus store (Pool *p, Store *s, Job *w, int keep) {
     }
     lua_settop(Q, 1);
   }
+  keep = keep && !p->closed;
   if (keep) {
     lua_settop(W, 0);
     w->nextdone = p->idle;

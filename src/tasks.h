@@ -22,6 +22,7 @@ typedef struct Pool {
                     (by number), 'init' and the paths; its registry, the
                     carrier of each task (its arguments, then its outcome) */
   Job *idle;  /* records of the states between tasks, linked by 'nextdone' */
+  int closed;  /* its states close as their tasks end (jobs_closepool) */
   int refs;  /* the pool's object, its functions' Tickets, and each task
                 until its outcome is let go of; atomic */
   Limit *limit;  /* its line: 'size' tasks run at once */

@@ -361,15 +361,17 @@ void jobs_setlimit (lua_State *L, Hub *h, Limit *lim, int max) {
 ** that of a job that is itself stopping) and waits for every job to end;
 ** jobs in line start as threads free up. */
 /*
-** Stops for good the jobs of 'h' that are of 'lim' (NULL: with 'all',
-** every job; else its daemons); 'h->mu' is held. Returns those taken out
-** of line, for 'letgo' once 'h->mu' is let go of.
+** Stops for good the jobs of 'h' that are of 'lim', all of them or, without
+** 'all', those in line; or, 'lim' NULL, every job with 'all', else its
+** daemons. 'h->mu' is held. Returns those taken out of line, for 'letgo'
+** once 'h->mu' is let go of.
 */
 static Job *haltall (Hub *h, Limit *lim, int all) {
   Job *j, *next, *gone = NULL;
   for (j = h->jobs.first; j != NULL; j = next) {
     next = j->inhub.next;  /* 'stop' may unlist 'j', never another */
-    if ((lim != NULL ? j->limit == lim : (all || j->opt.daemon)) &&
+    if ((lim != NULL ? j->limit == lim && (all || j->queued)
+                     : (all || j->opt.daemon)) &&
         jobs_halt(h, j, 1)) {
       j->nextdone = gone;  /* out of line: the link is free */
       gone = j;
@@ -394,10 +396,10 @@ static void letgo (Job *gone) {
 }
 
 
-void jobs_stoplimit (Hub *h, Limit *lim) {
+void jobs_stoplimit (Hub *h, Limit *lim, int all) {
   Job *gone;
   pthread_mutex_lock(&h->mu);
-  gone = haltall(h, lim, 0);
+  gone = haltall(h, lim, all);
   pthread_mutex_unlock(&h->mu);
   letgo(gone);
 }

@@ -18,8 +18,8 @@ void jobs_stopjob (Job *j);
 void jobs_setlimit (lua_State *L, Hub *h, Limit *lim, int max);
 void jobs_closestate (Job *j);
 
-/* Stops for good every job of 'lim' (cancelling those running, ending
-** those in line). */
-void jobs_stoplimit (Hub *h, Limit *lim);
+/* Stops for good the jobs of 'lim' in line (they end cancelled) and, with
+** 'all', those running too (cancelled). */
+void jobs_stoplimit (Hub *h, Limit *lim, int all);
 
 #endif
