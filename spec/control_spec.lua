@@ -501,6 +501,52 @@ function TestOptions.test_job_threads_block_asynchronous_signals()
   lu.assertEquals({ j:wait(10) }, { true, true, true, false })
 end
 
+-- The processes a job starts get the signal mask of the host, not that of
+-- the job's thread. Before, their SIGCHLD was blocked ("sleep & wait" in a
+-- shell never returned), SIGTERM too (kill could not stop them), SIGPIPE
+-- too ("yes | head" said "Broken pipe").
+function TestOptions.test_a_jobs_child_processes_get_the_hosts_signal_mask()
+  local command = "grep SigBlk /proc/self/status"
+  local function blocked(how)
+    if how == "popen" then
+      local p = assert(io.popen(command))
+      local line = p:read("a")
+      return line, p:close()
+    end
+    local path = os.tmpname()
+    local ok, why, code = os.execute(command .. " > " .. path)
+    local f = assert(io.open(path))
+    local line = f:read("a")
+    f:close()
+    os.remove(path)
+    return line, ok, why, code
+  end
+  for _, how in ipairs({ "popen", "execute" }) do
+    local host = { blocked(how) }
+    lu.assertStrContains(host[1], "SigBlk:")
+    lu.assertEquals({ jobs.new(blocked, how):wait(10) },
+                    { true, table.unpack(host) }, how)
+  end
+  local j = jobs.new(function()
+    local yes = io.popen("yes 2>&1 | head -c 4")
+    return yes:read("a"), os.execute("sleep 0.1 & wait"), yes:close()
+  end)
+  lu.assertEquals({ j:wait(30) }, { true, "y\ny\n", true, true, "exit", 0 })
+end
+
+-- What io.popen and os.execute give a job for the rest, as in plain Lua.
+function TestOptions.test_a_jobs_popen_and_execute_behave_as_lua_s()
+  local j = jobs.new(function()
+    local w = io.popen("cat > /dev/null", "w")
+    w:write("written")
+    local closed = tostring(w):match("closed")
+    return io.type(w), closed, os.execute(), select("#", w:close()),
+           os.execute("exit 3"), pcall(io.popen, "true", "rw")
+  end)
+  lu.assertEquals({ j:wait(10) }, { true, "file", nil, true, 3, nil,
+                                    false, "bad argument #2 to 'io.popen' (invalid mode)" })
+end
+
 -- The cancel's signal is one that no handler had when luajobs first
 -- opened: the highest free real-time one, or JOBS_CANCELSIGNAL (SIGSYS
 -- under ThreadSanitizer); a job's thread lets through only it and what no

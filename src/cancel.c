@@ -25,6 +25,7 @@
 #include "jobs.h"
 #include "jobsconf.h"
 #include "cancel.h"
+#include "child.h"
 
 
 /* Its address keys, in a job's registry, a light userdata: its Job. */
@@ -232,6 +233,7 @@ static void choose (void) {
 
 
 int jobs_initcancel (lua_State *L) {
+  jobs_keephostmask();  /* the first to open the module is the host */
   pthread_once(&chosen, choose);
   if (cancelsig == 0)
     return luaL_error(L, "no free signal to cancel jobs with "

@@ -22,7 +22,9 @@
 ** real-time signal with no handler then (JOBS_CANCELSIGNAL at build time
 ** names another); it raises if none is free. Job threads unblock only that
 ** one, so the host's own signals keep going to the host's threads; give
-** the signal no handler of your own after.
+** the signal no handler of your own after. The signal mask of the thread
+** making that first call is kept as the host's: the processes a job
+** starts (its os.execute and io.popen) get it, not the job thread's.
 */
 JOBS_API int luaopen_jobs (lua_State *L);
 

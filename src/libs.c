@@ -15,13 +15,32 @@
 #include "cancel.h"
 #include "copy.h"
 #include "libs.h"
+#include "child.h"
+
+
+/* The io and os libraries of a job: the processes it starts get the
+** host's signal mask (child.c). */
+static int openio (lua_State *L) {
+  luaopen_io(L);
+  lua_pushcfunction(L, jobs_popen);
+  lua_setfield(L, -2, "popen");
+  return 1;
+}
+
+
+static int openos (lua_State *L) {
+  jobs_openos(L);
+  lua_pushcfunction(L, jobs_execute);
+  lua_setfield(L, -2, "execute");
+  return 1;
+}
 
 
 static const luaL_Reg libs[] = {  /* base and package are always opened */
   {LUA_COLIBNAME, jobs_opencoroutine},
   {LUA_TABLIBNAME, luaopen_table},
-  {LUA_IOLIBNAME, luaopen_io},
-  {LUA_OSLIBNAME, jobs_openos},
+  {LUA_IOLIBNAME, openio},
+  {LUA_OSLIBNAME, openos},
   {LUA_STRLIBNAME, luaopen_string},
   {LUA_MATHLIBNAME, luaopen_math},
   {LUA_UTF8LIBNAME, luaopen_utf8},
