@@ -28,6 +28,36 @@ function TestCancel.test_pcall_in_the_job_cannot_swallow_a_cancel()
   lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
 end
 
+-- load catches what its reader raises and returns it as a message: a
+-- cancel landing in a reader ended "completed" before, and a job loading
+-- in a loop could not be stopped at all. Pool tasks the same.
+function TestCancel.test_a_cancel_in_a_load_reader_is_not_swallowed()
+  local function body(ready)
+    local first = true
+    while true do
+      load(function()
+        if first then first = false ready:push(true) end
+        while true do end
+      end)
+    end
+  end
+  local function once(ready)
+    local f, err = load(function() ready:push(true) while true do end end)
+    return "went on", err
+  end
+  local p = jobs.pool{ size = 1 }
+  for _, start in ipairs({ jobs.new, function(...) return p:submit(...) end }) do
+    for _, f in ipairs({ body, once }) do
+      local ready = jobs.channel()
+      local j = start(f, ready)
+      lu.assertEquals({ ready:pop(10) }, { true })
+      j:cancel()
+      lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
+    end
+  end
+  p:close()
+end
+
 function TestCancel.test_cancel_reaches_a_coroutine_in_the_job()
   local j = jobs.new(function()
     local co = coroutine.wrap(function() while true do end end)

@@ -92,6 +92,18 @@ void jobs_settask (lua_State *J, Job *rec, Job *task) {
 }
 
 
+/* The final status of job 'j' whose function returned 'st' (a lua_pcall
+** status): once a stop was raised in it, it is stopped, whatever C code
+** that caught the stop let it return. */
+JobStatus jobs_ended (Job *j, int st) {
+  int why = jobs_stopping(j);
+  if (st == LUA_OK && (why == 0 || j->delivered == 0))
+    return JOB_COMPLETED;
+  return (why == JOBS_CANCELLED || why == JOBS_TIMEDOUT) ? JOB_CANCELLED
+                                                         : JOB_DEAD;
+}
+
+
 /* Why 'self' (NULL outside a job) must stop: 0 if it need not. */
 int jobs_stopping (Job *self) {
   return self != NULL ? __atomic_load_n(&self->cancel, __ATOMIC_ACQUIRE) : 0;
@@ -534,6 +546,19 @@ static int finishpcall (lua_State *L, int status, lua_KContext extra) {
 }
 
 
+/* load of a job; upvalue 1 is Lua's own. A stop raised in its reader
+** function is caught by load, which returns it as a message: the job goes
+** on unwinding instead. */
+static int loadjob (lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  if (jobs_stopping(jobof(L)))
+    return unwind(L, jobof(L));
+  return lua_gettop(L);
+}
+
+
 static int pcalljob (lua_State *L) {
   int status;
   luaL_checkany(L, 1);
@@ -576,6 +601,7 @@ int jobs_openbase (lua_State *L) {
                                  {NULL, NULL}};
   luaopen_base(L);
   luaL_setfuncs(L, own, 0);
+  guard(L, "load", loadjob);
   return 1;
 }
 

@@ -47,6 +47,7 @@ int jobs_waitbreak (Job *self, pthread_cond_t *cv, pthread_mutex_t *mu,
                     double until);
 double jobs_later (lua_State *L, int idx);
 int jobs_stopping (Job *self);
+JobStatus jobs_ended (Job *j, int st);
 int jobs_pending (Job *self);
 int jobs_stop (lua_State *L, Job *self);
 

@@ -608,16 +608,6 @@ static int storeoutcome (lua_State *Q) {
 }
 
 
-/* The status of a run that ended with 'st' (a lua_pcall's) in 't'. */
-static JobStatus ended (Job *t, int st) {
-  if (st == LUA_OK)
-    return JOB_COMPLETED;
-  st = jobs_stopping(t);
-  return (st == JOBS_CANCELLED || st == JOBS_TIMEDOUT) ? JOB_CANCELLED
-                                                       : JOB_DEAD;
-}
-
-
 /* Runs 't' in W ([msghandler, function, args...]), the state of 'w', on
 ** the thread of 'r': a cancel of 't' reaches it. */
 static int call (Runner *r, Job *t, Job *w, int nargs, int nres) {
@@ -740,7 +730,7 @@ static JobStatus runtask (Runner *r, Job *t) {
   }
   s.t = t;
   s.W = w->L;
-  s.st = ended(t, st);
+  s.st = jobs_ended(t, st);
   return store(p, &s, w, s.st != JOB_CANCELLED && opened && !s.init &&
                          !jobs_stopping(t) && !w->heap.refused);
 }

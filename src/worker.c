@@ -171,11 +171,7 @@ static JobStatus execute (Runner *r, Job *j) {
     if (lua_pcall(L, 0, 0, 0) != LUA_OK)
       lua_pop(L, 1);
   }
-  if (st == LUA_OK)
-    return JOB_COMPLETED;
-  st = jobs_stopping(j);
-  return (st == JOBS_CANCELLED || st == JOBS_TIMEDOUT) ? JOB_CANCELLED
-                                                       : JOB_DEAD;
+  return jobs_ended(j, st);
 }
 
 
