@@ -41,13 +41,14 @@ function helpers.tmpfile(contents)
   return path
 end
 
--- Runs a Lua script in a fresh interpreter (the one running the specs);
+-- Runs a Lua script in a fresh interpreter (the one running the specs),
+-- behind the command 'wrapper' if given ("prlimit --sigpending=0");
 -- returns its exit status and everything it printed. One that hangs is
 -- killed after a minute (status 124).
-function helpers.run(script)
+function helpers.run(script, wrapper)
   local exe = os.getenv("LUA_TEST_EXE") or "lua5.4"
   local file = helpers.tmpfile(script)
-  local p = assert(io.popen("timeout 60 " .. exe .. " " .. file .. " 2>&1"))
+  local p = assert(io.popen(("timeout 60 %s %s %s 2>&1"):format(wrapper or "", exe, file)))
   local out = p:read("a")
   local ok, _, code = p:close()
   os.remove(file)

@@ -9,14 +9,13 @@
 ** instruction or when its wait wakes.
 */
 
-#define _GNU_SOURCE  /* pthread_sigqueue, pthread_attr_setsigmask_np */
+#define _GNU_SOURCE  /* pthread_attr_setsigmask_np */
 
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -52,10 +51,18 @@ static const char selfkey = 0;
 ** instruction.
 */
 
-/* The signal a cancel sends, chosen once for the process (a signal's
-** handler is the process's, whatever state or thread asks). */
+/* The signal a cancel sends, and the one it sends when the kernel refuses
+** that one (0: none), chosen once for the process (a signal's handler is
+** the process's, whatever state or thread asks). */
 static int cancelsig = 0;
+static int backupsig = 0;
 static pthread_once_t chosen = PTHREAD_ONCE_INIT;
+
+/* The Runner of the calling thread, set as it first runs a job, for the
+** signals' handler: a standard signal sent when the queue is full comes
+** with no data. Initial-exec, so that the handler reads it with no call
+** into the dynamic linker (which may allocate). */
+static __thread Runner *running __attribute__((tls_model("initial-exec")));
 
 
 Job *jobs_self (lua_State *L) {
@@ -204,14 +211,14 @@ static void arm (Runner *r) {
 }
 
 
-/* The cancel signal's handler: only a signal this process queued for a
-** job's thread, carrying its Runner, arms anything. */
-static void onsignal (int sig, siginfo_t *info, void *context) {
-  Runner *r = (Runner *)info->si_value.sival_ptr;
+/* The handler of the cancel and backup signals: on a thread that runs a
+** job, arms it if a request waits. Whoever sent the signal, it does no
+** more. */
+static void onsignal (int sig) {
+  Runner *r = running;
   Job *j;
   (void)sig;
-  (void)context;
-  if (info->si_code != SI_QUEUE || info->si_pid != getpid() || r == NULL)
+  if (r == NULL)
     return;
   __atomic_store_n(&r->inflight, 0, __ATOMIC_RELEASE);
   if ((j = r->job) != NULL && jobs_pending(j))
@@ -219,28 +226,39 @@ static void onsignal (int sig, siginfo_t *info, void *context) {
 }
 
 
-/* Whether 'sig' has no handler and may be the cancel signal. */
+/* Whether 'sig' has no handler and may be taken. */
 static int isfree (int sig) {
   struct sigaction old;
-  return sigaction(sig, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
-         old.sa_handler == SIG_DFL;
+  return sig > 0 && sigaction(sig, NULL, &old) == 0 &&
+         !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL;
+}
+
+
+/* Takes 'sig', if free, for cancels: returns it, or 0. */
+static int take (int sig) {
+  struct sigaction sa;
+  if (!isfree(sig))
+    return 0;
+  sa.sa_handler = onsignal;
+  sa.sa_flags = SA_RESTART;  /* the job's system calls go on */
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, NULL) == 0 ? sig : 0;
 }
 
 
 /* Chooses the cancel signal, JOBS_CANCELSIGNAL or the highest free
-** real-time signal, and installs its handler. */
+** real-time signal, and the backup signal, the first free one of
+** JOBS_BACKUPSIGNALS, and installs their handler. */
 static void choose (void) {
-  struct sigaction sa;
-  int sig = JOBS_CANCELSIGNAL;
+  static const int backups[] = {JOBS_BACKUPSIGNALS, 0};
+  int sig = JOBS_CANCELSIGNAL, i;
   if (sig == 0)
     for (sig = SIGRTMAX; sig >= SIGRTMIN && !isfree(sig); sig--) {}
-  if (sig < 1 || !isfree(sig))
+  if ((cancelsig = take(sig)) == 0)
     return;
-  sa.sa_sigaction = onsignal;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;  /* the job's system calls go on */
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(sig, &sa, NULL) == 0)
-    cancelsig = sig;
+  for (i = 0; backupsig == 0 && backups[i] != 0; i++)
+    if (backups[i] != cancelsig)
+      backupsig = take(backups[i]);
 }
 
 
@@ -265,6 +283,8 @@ void jobs_threadmask (pthread_attr_t *attr) {
   sigdelset(&async, SIGFPE);
   sigdelset(&async, SIGILL);
   sigdelset(&async, cancelsig);
+  if (backupsig != 0)
+    sigdelset(&async, backupsig);
   pthread_attr_setsigmask_np(attr, &async);
 }
 
@@ -280,6 +300,7 @@ void jobs_enter (Runner *r, Job *j, lua_State *J) {
   r->J = r->L = J;
   r->job = j;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);  /* all set before a signal */
+  running = r;
   pthread_mutex_lock(&j->mu);
   j->runner = r;
   pthread_mutex_unlock(&j->mu);
@@ -297,18 +318,19 @@ void jobs_leave (Runner *r, Job *j) {
   pthread_mutex_unlock(&j->mu);
   r->job = NULL;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  running = NULL;  /* 'r' may end with the job */
 }
 
 
 /* Sends the cancel signal to the thread of 'r', unless one is on its way
 ** already: a thread flooded with signals makes no progress (a system call
-** it restarts after each is interrupted again). */
+** it restarts after each is interrupted again). The backup signal goes
+** where the kernel refuses to queue the cancel signal (EAGAIN). */
 static void interrupt (Runner *r) {
-  union sigval v;
   if (__atomic_exchange_n(&r->inflight, 1, __ATOMIC_ACQ_REL))
     return;
-  v.sival_ptr = r;
-  if (pthread_sigqueue(r->thread, cancelsig, v) != 0)
+  if (pthread_kill(r->thread, cancelsig) != 0 &&
+      (backupsig == 0 || pthread_kill(r->thread, backupsig) != 0))
     __atomic_store_n(&r->inflight, 0, __ATOMIC_RELEASE);
 }
 

@@ -20,9 +20,11 @@
 ** lua_close(L) waits for those still running before it returns.
 ** The first call in a process takes a signal for cancels: the highest
 ** real-time signal with no handler then (JOBS_CANCELSIGNAL at build time
-** names another); it raises if none is free. Job threads unblock only that
-** one, so the host's own signals keep going to the host's threads; give
-** the signal no handler of your own after. The signal mask of the thread
+** names another); it raises if none is free. It takes a backup too, for
+** when the kernel's queue of pending signals is full: the first of
+** SIGSTKFLT, SIGURG and SIGPWR with no handler (JOBS_BACKUPSIGNALS). Job
+** threads unblock only those two, so the host's own signals keep going to
+** the host's threads; give them no handler of your own after. The signal mask of the thread
 ** making that first call is kept as the host's: the processes a job
 ** starts (its os.execute and io.popen) get it, not the job thread's.
 */

@@ -156,6 +156,20 @@
 #endif
 #endif
 
+/* The signals, in order of choice, of which the first with no handler
+** then carries a cancel the cancel signal cannot: a real-time signal is
+** refused once the user's queue of pending signals is full
+** (RLIMIT_SIGPENDING, 'ulimit -i'), a standard one never is (one pending
+** is kept, with no data). SIGSTKFLT is unused on Linux; SIGURG and SIGPWR
+** go to a host that asks for them. Empty: none. */
+#if !defined(JOBS_BACKUPSIGNALS)
+#if defined(SIGSTKFLT)
+#define JOBS_BACKUPSIGNALS	SIGSTKFLT, SIGURG, SIGPWR
+#else
+#define JOBS_BACKUPSIGNALS	SIGURG
+#endif
+#endif
+
 /* Seconds at least between the timeouts a timed-out job gets again while
 ** a <close> handler of its own keeps it from ending (each handler is
 ** stopped in turn, a timeout apart): one for a zero timeout. */
