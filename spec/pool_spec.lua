@@ -2,7 +2,8 @@
 local lu = require "luaunit"
 local jobs = require "jobs"
 
-local UNCOPYABLE = require("helpers").uncopyable
+local helpers = require "helpers"
+local UNCOPYABLE = helpers.uncopyable
 
 -- Each state of a pool made with this init knows itself by a name of its
 -- own: tasks tell which state ran them.
@@ -174,6 +175,34 @@ function TestPool.test_a_cancelled_task_stops_and_its_state_starts_over()
   lu.assertNotEquals(s2, s1)  -- a fresh state, init run again
   lu.assertEquals(n2, 1)
   p:close()
+end
+
+-- A stopped task's jobs stop with it, as a stopped job's do: its state
+-- closes with them cancelled. Before, the close waited for them for ever
+-- (here, the script's end). A task timed out may stop before it starts its
+-- job: the spec waits for nothing then.
+function TestPool.test_a_stopped_tasks_jobs_stop_with_it()
+  for _, how in ipairs({ "cancel", "timeout" }) do
+    local status, out = helpers.run(([[
+      local jobs = require "jobs"
+      local ready = jobs.channel()
+      local p = jobs.pool{ size = 1, timeout = %s }
+      local t = p:submit(function(ready)
+        local jobs = require "jobs"
+        jobs.new(function(ready) ready:push("job") while true do end end, ready)
+        ready:push("task")
+        while true do end
+      end, ready)
+      if %q == "cancel" then  -- (a timeout may come before the job starts)
+        assert(ready:pop() and ready:pop())
+        t:cancel()
+      end
+      print(t:wait())
+      p:close()
+    ]]):format(how == "timeout" and 0.05 or "nil", how))
+    lu.assertEquals(status, 0, out)
+    lu.assertEquals(out, "false\t" .. (how == "timeout" and "timeout" or "cancelled") .. "\n")
+  end
 end
 
 function TestPool.test_a_task_past_the_pools_timeout_stops_and_its_state_starts_over()

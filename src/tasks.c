@@ -639,7 +639,8 @@ static int load (Pool *p, Job *w, Job *t) {
 ** final status: dead, if its results cannot be copied. In the same hold
 ** of 'p->mu', the state of 'w' goes back to the pool's, if 'keep' and the
 ** pool is open; else it closes (a task stopped, out of memory, or an
-** 'init' that failed leaves nothing in it for the next).
+** 'init' that failed leaves nothing in it for the next), the jobs it
+** started cancelled with a task stopped.
 */
 static JobStatus store (Pool *p, Store *s, Job *w, int keep) {
   lua_State *W = s->W, *Q = p->Q;
@@ -677,6 +678,9 @@ static JobStatus store (Pool *p, Store *s, Job *w, int keep) {
   }
   pthread_mutex_unlock(&p->mu);
   if (!keep) {
+    int why = jobs_stopping(s->t);
+    if (why != 0)  /* its jobs stop as the state closes, as a job's do */
+      __atomic_store_n(&w->cancel, why, __ATOMIC_RELEASE);
     jobs_closestate(w);
     jobs_release(w);
   }
