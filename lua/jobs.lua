@@ -206,16 +206,23 @@ local function manager()
   end
 
   -- config{max_threads = N}: at most N jobs run at once (math.huge: no
-  -- limit); returns the settings now in force.
+  -- limit); config{at_close = "wait" | "cancel"}: closing the state waits
+  -- for the jobs still running, or cancels them (the state's, whatever
+  -- manager sets it). Returns the settings now in force.
   function m.config(settings)
     if settings ~= nil then
       if type(settings) ~= "table" then
         error("bad argument #1 to 'config' (table expected)", 2)
       end
       for key in pairs(settings) do
-        if key ~= "max_threads" then
+        if key ~= "max_threads" and key ~= "at_close" then
           error(format("unknown setting '%s' to 'config'", tostring(key)), 2)
         end
+      end
+      local at = settings.at_close
+      if at ~= nil and at ~= "wait" and at ~= "cancel" then
+        error("bad setting 'at_close' to 'config' " ..
+              "(\"wait\" or \"cancel\" expected)", 2)
       end
       local max = settings.max_threads
       if max ~= nil then
@@ -226,8 +233,9 @@ local function manager()
         c.setlimit(max == math.huge and 0 or max)
         maxthreads = max
       end
+      if at ~= nil then c.atclose(at) end
     end
-    return { max_threads = maxthreads }
+    return { max_threads = maxthreads, at_close = c.atclose() }
   end
 
   -- tostring(jobs), and 'jobs' alone at the luajobs prompt, show the same.

@@ -16,26 +16,32 @@ function repl.started(job)
   io.stdout:write("[", job.num, "] ", job.name, "\n")
 end
 
--- The default manager's jobs that the end of the session waits for: the
--- unfinished ones but daemons, which it cancels.
-local function awaited()
-  local list = {}
-  for _, job in ipairs(jobs.list()) do
-    if not job.done and not job.daemon then list[#list + 1] = job end
-  end
-  return list
-end
-
+-- How many jobs the end of the session waits for: all those of the state
+-- still unfinished (of any manager, and pools' tasks) but daemons, which
+-- it cancels.
 function repl.awaited()
-  return #awaited()
+  local n, daemons = jobs.unfinished()
+  return n - daemons
 end
 
--- Waits for them, 'seconds' at most for each; returns whether all ended.
+-- Waits a while for them, 'seconds' at most; returns whether all ended.
 function repl.await(seconds)
-  for _, job in ipairs(awaited()) do
-    if job:wait(seconds) == nil then return false end
+  if repl.awaited() == 0 then return true end
+  for _, job in ipairs(jobs.list()) do
+    if not job.done and not job.daemon then
+      job:wait(seconds)
+      return false
+    end
   end
-  return true
+  jobs.sleep(seconds)  -- pools' tasks, other managers' jobs
+  return false
+end
+
+-- Cancels them (a Ctrl-C while waiting): the default manager's now, and
+-- every other as the state closes.
+function repl.cancel()
+  jobs.cancel_all()
+  jobs.config{ at_close = "cancel" }
 end
 
 return repl

@@ -80,6 +80,28 @@ function TestCancel.test_a_cancel_lands_with_the_signal_queue_full()
   lu.assertEquals(out, "false\tcancelled\nfalse\ttimeout\nfalse\tcancelled\n")
 end
 
+-- A job cancelled while blocked in a C call (a read) ends "cancelled" once
+-- the call returns, not "completed" with what it read.
+function TestCancel.test_a_job_cancelled_in_a_c_call_ends_cancelled()
+  local fifo = os.tmpname()
+  os.remove(fifo)
+  assert(os.execute("mkfifo " .. fifo))
+  local w = assert(io.open(fifo, "r+"))  -- a writer that does not block
+  local ready = jobs.channel()
+  local j = jobs.new(function(ready, fifo)
+    local r = assert(io.open(fifo))
+    ready:push(true)
+    return r:read("l")  -- blocks until the line comes
+  end, ready, fifo)
+  ready:pop()
+  j:cancel()
+  w:write("late\n")
+  w:flush()
+  lu.assertEquals({ j:wait(60) }, { false, "cancelled" })
+  w:close()
+  os.remove(fifo)
+end
+
 function TestCancel.test_cancel_reaches_a_coroutine_in_the_job()
   local j = jobs.new(function()
     local co = coroutine.wrap(function() while true do end end)
@@ -285,30 +307,63 @@ function TestCancel.test_close_handlers_run_as_a_cancelled_job_unwinds()
                   { "inner closed 500500", "outer closed 500500", nil, "timeout" })
 end
 
+-- A job whose <close> handlers never end: each logs its name and spins.
+local function stuck(ready, log)
+  local last <close> = setmetatable({}, { __close = function() log:push("last") end })
+  local second <close> = setmetatable({}, { __close = function() log:push("second") while true do end end })
+  local first <close> = setmetatable({}, { __close = function() log:push("first") while true do end end })
+  ready:push(true)
+  while true do end
+end
+
+-- With no limit on its handlers' time, a further cancel stops the one
+-- running, and the next runs.
 function TestCancel.test_each_close_handler_is_cancellable_in_turn()
-  local log = jobs.channel()
-  local j = spinning(function(ready, log)
-    local last <close> = setmetatable({}, { __close = function() log:push("last closed") end })
-    local stuck <close> = setmetatable({}, { __close = function()
-      log:push("stuck closing")
-      while true do end
-    end })
-    ready:push(true)
-    while true do end
-  end, log)
+  local ready, log = jobs.channel(), jobs.channel()
+  local j = jobs.spawn({ grace = math.huge }, stuck, ready, log)
+  ready:pop()
   j:cancel()
-  lu.assertEquals(log:pop(10), "stuck closing")
+  lu.assertEquals(log:pop(10), "first")
   lu.assertNil(j:wait(0.05))  -- the handler runs on
   j:cancel()  -- stops it: the next one runs
-  lu.assertEquals(log:pop(10), "last closed")
+  lu.assertEquals(log:pop(10), "second")
+  j:cancel()
   lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
-  local t = jobs.spawn({ timeout = 0.05 }, function(log)  -- its timeout again
-    local last <close> = setmetatable({}, { __close = function() log:push("last closed") end })
-    local stuck <close> = setmetatable({}, { __close = function() while true do end end })
-    while true do end
-  end, log)
-  lu.assertEquals({ t:wait(10) }, { false, "timeout" })
-  lu.assertEquals(log:pop(0), "last closed")
+  lu.assertEquals({ log:pop(0) }, { "last" })
+end
+
+-- One cancel or timeout ends a job whose <close> handlers never end: each
+-- runs for the job's grace (the option 'grace'; by default JOBS_GRACE, a
+-- second), then a stop of its own ends it, and the next one runs. Before,
+-- one cancel left such a handler running for ever.
+function TestCancel.test_one_cancel_ends_a_job_whose_handlers_never_end()
+  local ready, log = jobs.channel(), jobs.channel()
+  local function ends(j, why)
+    lu.assertEquals({ j:wait(60) }, { false, why })
+    lu.assertEquals({ log:pop(0), log:pop(0), log:pop(0) }, { "first", "second", "last" })
+  end
+  local none = jobs.spawn({ grace = 0 }, stuck, ready, jobs.channel())  -- handlers
+  ready:pop()                                    -- stopped at once, or nearly
+  none:cancel()
+  lu.assertEquals({ none:wait(60) }, { false, "cancelled" })
+  for _, options in ipairs({ { grace = 0.01 }, {} }) do
+    local j = jobs.spawn(options, stuck, ready, log)
+    ready:pop()
+    j:cancel()
+    ends(j, "cancelled")
+  end
+  local p <close> = jobs.pool{ size = 1, grace = 0.01 }
+  local t = p:submit(stuck, ready, log)
+  ready:pop()
+  t:cancel()
+  ends(t, "cancelled")
+  -- A timeout may come before all the handlers are made: those made run.
+  local timed = jobs.spawn({ timeout = 0.05, grace = 0.01 }, stuck, jobs.channel(), log)
+  lu.assertEquals({ timed:wait(60) }, { false, "timeout" })
+  local ran = {}
+  for name in function() return log:pop(0) end do ran[#ran + 1] = name end
+  local all = { "first", "second", "last" }
+  lu.assertEquals(ran, { table.unpack(all, 4 - #ran) })
 end
 
 TestTimeout = {}
@@ -656,6 +711,8 @@ function TestOptions.test_bad_options_are_errors()
     { "timeout", -1, "bad option 'timeout' to 'spawn' (non-negative number of seconds expected, got -1)" },
     { "timeout", "1", "bad option 'timeout' to 'spawn' (non-negative number of seconds expected, got string)" },
     { "timeout", 0 / 0, "bad option 'timeout' to 'spawn' (non-negative number of seconds expected, got " },
+    { "grace", -1, "bad option 'grace' to 'spawn' (non-negative number of seconds expected, got -1)" },
+    { "grace", "1", "bad option 'grace' to 'spawn' (non-negative number of seconds expected, got string)" },
     { "memory_limit", 0.5, "bad option 'memory_limit' to 'spawn' (positive integer of bytes expected, got 0.5)" },
     { "memory_limit", "1e6", "bad option 'memory_limit' to 'spawn' (positive integer of bytes expected, got string)" },
     { "libs", { "nope" }, "bad option 'libs' to 'spawn' (unknown library 'nope')" },

@@ -80,6 +80,38 @@ function TestExit.test_a_daemon_stuck_closing_is_cancelled_at_exit()
   ]], "script ends\n")
 end
 
+-- With at_close "cancel", closing the state cancels every job, daemon and
+-- pool task still running: their <close> handlers run, each within its
+-- grace (one that never ends is stopped), and the host goes on. Before,
+-- the close waited for them for ever.
+function TestExit.test_at_close_cancel_cancels_every_job_at_exit()
+  local code, out = helpers.run([[
+    local jobs = require "jobs"
+    jobs.config{ at_close = "cancel" }
+    local ready = jobs.channel()
+    local function closing(ready, name, stuck)
+      local c <close> = setmetatable({}, { __close = function()
+        io.write(name, " closed\n")
+        while stuck do end
+      end })
+      ready:push(true)
+      while true do end
+    end
+    jobs.new(closing, ready, "job")
+    jobs.spawn({ daemon = true }, closing, ready, "daemon")
+    jobs.spawn({ grace = 0.01 }, closing, ready, "stuck", true)
+    local p = jobs.pool{ size = 1 }
+    p:submit(closing, ready, "task")
+    for _ = 1, 4 do ready:pop() end
+    print("script ends")
+  ]])
+  lu.assertEquals(code, 0, out)
+  local lines = {}
+  for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+  table.sort(lines)
+  lu.assertEquals(lines, { "daemon closed", "job closed", "script ends", "stuck closed", "task closed" })
+end
+
 function TestExit.test_exit_waits_for_a_slow_job_beside_a_daemon()
   exits([[
     local jobs = require "jobs"

@@ -310,7 +310,7 @@ end
 
 function TestManager.test_max_threads_queues_jobs_as_created_in_order()
   local gates = { helpers.gate(), helpers.gate(), helpers.gate() }
-  lu.assertEquals(m.config{ max_threads = 1 }, { max_threads = 1 })
+  lu.assertEquals(m.config{ max_threads = 1 }, { max_threads = 1, at_close = "wait" })
   local order = jobs.channel()
   local list = {}
   for i = 1, 3 do
@@ -351,7 +351,7 @@ function TestManager.test_raising_the_limit_starts_jobs_in_line()
   local queued = m.new("'started'")
   lu.assertEquals(queued.status, "created")
   lu.assertEquals(m.config{ max_threads = math.huge },
-                  { max_threads = math.huge })
+                  { max_threads = math.huge, at_close = "wait" })
   lu.assertEquals({ queued:wait(10) }, { true, "started" })
   gate.open()
   m.wait_all(10)
@@ -389,7 +389,11 @@ function TestManager.test_config_rejects_bad_settings()
                             m.config, { max_threads = 1.5 })
   lu.assertErrorMsgContains("unknown setting 'threads'",
                             m.config, { threads = 2 })
-  lu.assertEquals(m.config(), { max_threads = math.huge })
+  lu.assertErrorMsgContains("bad setting 'at_close' to 'config' (\"wait\" or \"cancel\" expected)",
+                            m.config, { at_close = "later" })
+  lu.assertErrorMsgContains("bad setting 'at_close' to 'config'",
+                            m.config, { at_close = true, max_threads = 2 })
+  lu.assertEquals(m.config(), { max_threads = math.huge, at_close = "wait" })
 end
 
 function TestManager.test_daemon_must_be_a_boolean()

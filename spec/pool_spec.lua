@@ -69,6 +69,10 @@ function TestPool.test_options_of_the_wrong_type_are_errors()
   lu.assertErrorMsgContains("[string \"x = = 1\"]", jobs.pool, { init = "x = = 1" })
   lu.assertErrorMsgContains("table expected, got number", jobs.pool, 5)
   lu.assertErrorMsgContains("unknown option 'sise' to 'pool'", jobs.pool, { sise = 2 })
+  lu.assertErrorMsgContains("bad option 'grace' to 'pool' (non-negative number of seconds expected, got number)",
+    jobs.pool, { grace = -1 })
+  lu.assertErrorMsgContains("bad option 'timeout' to 'pool' (positive number of seconds expected, got number)",
+    jobs.pool, { timeout = 0 })
   local p = jobs.pool(nil)  -- as no options
   p:close()
 end

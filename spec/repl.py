@@ -159,6 +159,17 @@ def test_end_of_input_waits_for_a_running_job():
     assert s.exit_status() == 0
 
 
+def test_end_of_input_waits_for_pool_tasks_and_ctrl_c_cancels_them():
+    s = Session()
+    s.expect(r"\n> ")
+    s.ask("p = jobs.pool{ size = 1 } t = p:submit('while true do end')", r"\n> ")
+    s.send("\x04")  # Ctrl-D: waits for the task, saying so...
+    s.expect(r"waiting for 1 job \(Ctrl-C cancels\)\n")
+    s.send("\x03")  # ...until a Ctrl-C cancels it
+    s.expect(r"cancelling them\n")
+    assert s.exit_status() == 0
+
+
 def test_end_of_input_waits_for_jobs_not_daemons():
     s = Session()
     s.expect(r"\n> ")

@@ -25,6 +25,7 @@
 #include "jobsconf.h"
 #include "cancel.h"
 #include "child.h"
+#include "clock.h"
 
 
 /* Its address keys, in a job's registry, a light userdata: its Job. */
@@ -46,7 +47,8 @@ static const char selfkey = 0;
 ** request, raised once, by the hook or a wait (jobs_stop): the job unwinds
 ** through its <close> handlers, and its pcall, xpcall and coroutine
 ** functions raise again on return (unwind), so that no code of its own
-** goes on but those handlers, each stopped by a further request. A job
+** goes on but those handlers, each stopped by a further request: a
+** cancel, or the end of its grace, which the stop starts (clock.c). A job
 ** stopped hard (its owner's state closing) raises before every
 ** instruction.
 */
@@ -176,7 +178,7 @@ static void hook (lua_State *L, lua_Debug *ar);
 ** Raises, in the stopping job's state L, why it stops, delivering the
 ** requests so far: the job unwinds, running its pending <close> handlers,
 ** and each boundary on the way raises again (unwind). A further request
-** stops only what runs then (a handler that does not end). Raised inside a
+** (a cancel, the end of the handler's grace) stops only what runs then. Raised inside a
 ** finalizer, where the collector swallows it, it delivers nothing: the
 ** hook armed for it raises it again past the finalizer. A job stopped hard
 ** raises again before every instruction, handlers or not.
@@ -187,6 +189,7 @@ int jobs_stop (lua_State *L, Job *self) {
   else if (!infinalizer(L)) {
     self->delivered = __atomic_load_n(&self->requests, __ATOMIC_ACQUIRE);
     lua_sethook(L, NULL, 0, 0);
+    jobs_grace(self);  /* the handlers it unwinds to, each in its grace */
   }
   return unwind(L, self);
 }

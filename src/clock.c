@@ -1,6 +1,7 @@
 /*
-** clock.c: timeouts (SPEC §2 'timeout'): the jobs of a hub running with a
-** timeout wait in a heap by deadline, and one thread cancels each in turn.
+** clock.c: timeouts (SPEC §2 'timeout') and graces: the jobs of a hub
+** running with a timeout wait in a heap by deadline, those stopping in a
+** list, and one thread cancels each in turn.
 */
 
 #include <errno.h>
@@ -69,25 +70,64 @@ void jobs_untime (Hub *h, Job *j) {
 }
 
 
-/* The clock thread of a hub: cancels each timed job at its deadline, until
-** the hub stops it. */
+/*
+** Ends the graces of 'h' past at 'now': each stops the handler its job
+** runs, and the next handler has a grace of its own (jobs_grace), or this
+** one a grace more if the stop is not raised yet (a job in a C call).
+** 'h->mu' is held. Returns when the next grace ends (negative: none).
+*/
+static double endgraces (Hub *h, double now) {
+  double next = -1;
+  Job *j;
+  for (j = h->graced.first; j != NULL; j = j->ingrace.next) {
+    if (j->graceuntil <= now) {
+      j->graceuntil = now + (j->opt.grace > JOBS_GRACEMIN ? j->opt.grace
+                                                          : JOBS_GRACEMIN);
+      jobs_cancel(j, JOBS_CANCELLED, 0);  /* order: 'h->mu', then 'j->mu';
+                                             the first reason stays */
+    }
+    if (next < 0 || j->graceuntil < next)
+      next = j->graceuntil;
+  }
+  return next;
+}
+
+
+/* The clock thread of a hub: cancels each timed job at its deadline, and
+** ends the graces of those stopping, until the hub stops it. */
 static void *ticker (void *arg) {
   Hub *h = (Hub *)arg;
   pthread_mutex_lock(&h->mu);
   while (!h->clockstop) {
-    if (h->ntimed > 0 && deadline(h, 1) <= jobs_now()) {
-      Job *j = h->timed[1];  /* and again a timeout later, for a <close>
-                                handler that does not end, till it is over */
-      j->deadline += j->opt.timeout > JOBS_GRACEMIN ? j->opt.timeout
-                                                    : JOBS_GRACEMIN;
-      siftdown(h, 1);
-      jobs_cancel(j, JOBS_TIMEDOUT, 0);  /* order: 'h->mu', then 'j->mu' */
+    double now = jobs_now(), next = endgraces(h, now);
+    if (h->ntimed > 0 && deadline(h, 1) <= now) {
+      Job *j = h->timed[1];
+      jobs_untime(h, j);  /* once: its room stays, and a grace follows */
+      jobs_cancel(j, JOBS_TIMEDOUT, 0);
+      continue;
     }
-    else
-      jobs_waitcv(&h->clockcv, &h->mu, h->ntimed > 0 ? deadline(h, 1) : -1);
+    if (h->ntimed > 0 && (next < 0 || deadline(h, 1) < next))
+      next = deadline(h, 1);
+    jobs_waitcv(&h->clockcv, &h->mu, next);
   }
   pthread_mutex_unlock(&h->mu);
   return NULL;
+}
+
+
+/* Starts the clock of 'h' if it is not running; 'h->mu' is held. Returns
+** 0 or an error number. */
+static int startclock (Hub *h) {
+  pthread_attr_t attr;
+  int err;
+  if (h->clockon)
+    return 0;
+  pthread_attr_init(&attr);
+  jobs_threadmask(&attr);
+  if ((err = pthread_create(&h->clock, &attr, ticker, h)) == 0)
+    h->clockon = 1;
+  pthread_attr_destroy(&attr);
+  return err;
 }
 
 
@@ -109,14 +149,8 @@ int jobs_reservetime (Hub *h) {
       h->timedsize = size;
     }
   }
-  if (err == 0 && !h->clockon) {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    jobs_threadmask(&attr);
-    if ((err = pthread_create(&h->clock, &attr, ticker, h)) == 0)
-      h->clockon = 1;
-    pthread_attr_destroy(&attr);
-  }
+  if (err == 0)
+    err = startclock(h);
   if (err == 0)
     h->timedjobs++;
   pthread_mutex_unlock(&h->mu);
@@ -144,6 +178,38 @@ void jobs_timeout (Hub *h, Job *j) {
   if (j->timeroom) {
     j->timeroom = 0;
     h->timedjobs--;
+  }
+}
+
+
+/*
+** A stop was raised in 'j', on its thread (jobs_stop): the <close> handler
+** it unwinds to, if any, has the job's grace, then the clock stops it in
+** turn. With no clock to be had, no grace ends: a further cancel still
+** stops the handler.
+*/
+void jobs_grace (Job *j) {
+  Hub *h = j->hub;
+  if (j->opt.grace < 0 || h == NULL)
+    return;
+  pthread_mutex_lock(&h->mu);
+  if (startclock(h) == 0) {
+    j->graceuntil = jobs_now() + j->opt.grace;
+    if (!j->graced)
+      jobs_append(&h->graced, j);
+    j->graced = 1;
+    pthread_cond_signal(&h->clockcv);
+  }
+  pthread_mutex_unlock(&h->mu);
+}
+
+
+/* Job 'j' is over, or its state closed: no grace of it ends; 'h->mu' is
+** held. */
+void jobs_ungrace (Hub *h, Job *j) {
+  if (j->graced) {
+    jobs_detach(&h->graced, j);
+    j->graced = 0;
   }
 }
 

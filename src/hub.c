@@ -36,6 +36,7 @@ Hub *jobs_newhub (lua_State *L, lua_CFunction close) {
   h->closing = 0;
   jobs_initlist(&h->jobs, offsetof(Job, inhub));
   jobs_initlist(&h->finished, offsetof(Job, inhub));
+  jobs_initlist(&h->graced, offsetof(Job, ingrace));
   h->awaiting = 0;
   h->spent = NULL;
   h->nspent = h->closer = 0;
@@ -43,7 +44,7 @@ Hub *jobs_newhub (lua_State *L, lua_CFunction close) {
   h->ntimed = h->timedjobs = h->timedsize = 0;
   jobs_initcv(&h->clockcv);
   h->clockon = h->clockstop = 0;
-  h->gone = 0;
+  h->gone = h->atclose = 0;
   h->left = NULL;
   h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (luaL_newmetatable(L, JOBS_HUB)) {

@@ -39,10 +39,13 @@ typedef struct Hub {
   int ntimed;  /* how many */
   int timedjobs;  /* jobs with a timeout started and not over */
   int timedsize;  /* room in 'timed', more than 'timedjobs' */
-  pthread_t clock;  /* cancels each timed job at its deadline */
+  JobList graced;  /* jobs stopping, each with a grace (links 'ingrace') */
+  pthread_t clock;  /* cancels each timed job at its deadline, and stops
+                       each graced job's handler as its grace ends */
   pthread_cond_t clockcv;  /* wakes it: a new first deadline, or stop */
   int clockon, clockstop;
   int gone;  /* its finalizer ran: nothing new may start (owner only) */
+  int atclose;  /* jobs.config's at_close: 0 "wait", 1 "cancel" (owner only) */
   void (*left) (lua_State *L, int hub);  /* see jobs_openhub */
 } Hub;
 

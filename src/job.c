@@ -679,16 +679,21 @@ int jobs_luafd (lua_State *L) {
 }
 
 
-/* jobs.unfinished(): how many jobs of this state (of any manager) run or
-** wait for a thread. Upvalue: the hub. */
+/* jobs.unfinished(): how many jobs of this state (of any manager, and
+** pools' tasks) run or wait for a thread, and how many of those are
+** daemons. Upvalue: the hub. */
 int jobs_luaunfinished (lua_State *L) {
   Hub *h = jobs_checkhub(L, lua_upvalueindex(1));
-  size_t n;
+  size_t n, daemons = 0;
+  Job *j;
   pthread_mutex_lock(&h->mu);
   n = h->jobs.n;
+  for (j = h->jobs.first; j != NULL; j = j->inhub.next)
+    daemons += (size_t)(j->opt.daemon != 0);
   pthread_mutex_unlock(&h->mu);
   lua_pushinteger(L, (lua_Integer)n);
-  return 1;
+  lua_pushinteger(L, (lua_Integer)daemons);
+  return 2;
 }
 
 
@@ -785,24 +790,33 @@ static int typed (lua_State *L, const char *key, int t, const char *what) {
 }
 
 
+/* Reads option 'key', if given, into 'secs': a non-negative number of
+** seconds, none (negative) past any clock we could wait on. */
+static void seconds (lua_State *L, const char *key, double *secs) {
+  static const char *const what = "non-negative number of seconds";
+  if (typed(L, key, LUA_TNUMBER, what)) {
+    *secs = lua_tonumber(L, -1);
+    if (!(*secs >= 0))
+      optionerror(L, key, what, LUA_TNUMBER);
+    if (*secs > 1e9)
+      *secs = -1;
+    lua_pop(L, 1);
+  }
+}
+
+
 /* Reads the options table at 1 into 'j', checking that each is known and
 ** of its type and value; pushes the 'env' and 'name' options (nil when
 ** absent). */
 static void readoptions (lua_State *L, Job *j) {
-  static const char *const known[] = {"name", "env", "timeout", "libs",
-                                      "memory_limit", "output", "on_done",
-                                      "daemon", NULL};
+  static const char *const known[] = {"name", "env", "timeout", "grace",
+                                      "libs", "memory_limit", "output",
+                                      "on_done", "daemon", NULL};
   static const char *const outputs = "\"inherit\" or \"capture\"";
   int isint;
   jobs_checkoptions(L, known, "spawn");
-  if (typed(L, "timeout", LUA_TNUMBER, "non-negative number of seconds")) {
-    j->opt.timeout = lua_tonumber(L, -1);
-    if (!(j->opt.timeout >= 0))
-      optionerror(L, "timeout", "non-negative number of seconds", LUA_TNUMBER);
-    if (j->opt.timeout > 1e9)  /* past any clock we could wait on: none */
-      j->opt.timeout = -1;
-    lua_pop(L, 1);
-  }
+  seconds(L, "timeout", &j->opt.timeout);
+  seconds(L, "grace", &j->opt.grace);
   if (typed(L, "memory_limit", LUA_TNUMBER, "positive integer of bytes")) {
     lua_Integer limit = lua_tointegerx(L, -1, &isint);
     if (!isint || limit <= 0)

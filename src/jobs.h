@@ -17,7 +17,10 @@
 ** Opens the module in L and pushes its table, as 'require "jobs"' does.
 ** Call it (or luaL_requiref(L, "jobs", luaopen_jobs, 1)) on the thread that
 ** owns L, once per state. Jobs started from L run on threads of their own;
-** lua_close(L) waits for those still running before it returns.
+** lua_close(L) waits for those still running before it returns (daemons
+** are cancelled first; after jobs.config{at_close = "cancel"} in L, every
+** job is, its <close> handlers each within its grace: for hosts that
+** close their state on stop and give Lua no hook to cancel jobs from).
 ** The first call in a process takes a signal for cancels: the highest
 ** real-time signal with no handler then (JOBS_CANCELSIGNAL at build time
 ** names another); it raises if none is free. It takes a backup too, for

@@ -170,9 +170,17 @@
 #endif
 #endif
 
-/* Seconds at least between the timeouts a timed-out job gets again while
-** a <close> handler of its own keeps it from ending (each handler is
-** stopped in turn, a timeout apart): one for a zero timeout. */
+/* Seconds a <close> handler of a stopping job (cancelled, timed out, or
+** in os.exit) runs before a further stop ends it and the next one runs:
+** room to let go of what it holds, and a bound on one that never ends.
+** The option 'grace' of jobs.spawn and jobs.pool sets another. */
+#if !defined(JOBS_GRACE)
+#define JOBS_GRACE	1.0
+#endif
+
+/* Seconds at least between the stops a job gets with a grace of zero:
+** each stop is a signal, and a thread flooded with them makes no progress
+** (the clock would fire for ever). */
 #if !defined(JOBS_GRACEMIN)
 #define JOBS_GRACEMIN	1e-3
 #endif

@@ -596,8 +596,8 @@ static void l_print (lua_State *L) {
 }
 
 
-/* At the end of input: waits for the default manager's jobs but daemons,
-** saying how many; a Ctrl-C meanwhile cancels them. */
+/* At the end of input: waits for the state's jobs but daemons (pools'
+** tasks too), saying how many; a Ctrl-C meanwhile cancels them. */
 static void awaitjobs (lua_State *L) {
   int n;
   callrepl(L, "awaited", 0, 1);
@@ -617,9 +617,7 @@ static void awaitjobs (lua_State *L) {
   setsignal(SIGINT, SIG_DFL);
   if (interrupted) {
     printf("\ncancelling them\n");  /* after the terminal's ^C */
-    pushjobs(L);
-    lua_getfield(L, -1, "cancel_all");
-    lua_pcall(L, 0, 0, 0);
+    callrepl(L, "cancel", 0, 0);
   }
   lua_settop(L, 0);
 }

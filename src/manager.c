@@ -346,8 +346,23 @@ static int manager_waitall (lua_State *L) {
 }
 
 
+/* atclose([policy]): what closing the state does with the jobs still
+** running (all managers', pools' tasks too): "wait" for them or "cancel"
+** them; sets 'policy', if given (checked by the Lua half), and returns the
+** policy in force. */
+static int manager_atclose (lua_State *L) {
+  static const char *const policies[] = {"wait", "cancel", NULL};
+  Manager *mg = checkmanager(L, lua_upvalueindex(1));
+  if (!lua_isnoneornil(L, 1))
+    mg->hub->atclose = luaL_checkoption(L, 1, NULL, policies);
+  lua_pushstring(L, policies[mg->hub->atclose]);
+  return 1;
+}
+
+
 static const luaL_Reg functions[] = {
   {"list", manager_list},
+  {"atclose", manager_atclose},
   {"flush", manager_flush},
   {"unlist", manager_unlist},
   {"setlimit", manager_setlimit},

@@ -41,6 +41,7 @@ typedef struct Box {
   Hub *hub;
   int size;
   double timeout;  /* of each task, in seconds; negative: none */
+  double grace;  /* of each task's <close> handlers as it stops */
   int nextid;  /* the last number given to a function */
   lua_Integer ntasks;  /* tasks submitted */
   int closed;
@@ -161,6 +162,7 @@ static int pool_submit (lua_State *L) {
     remember(L, b, 2, -id, ud);
   jobs_setnum(L, ud, ++b->ntasks);
   t->opt.timeout = b->timeout;
+  t->opt.grace = b->grace;
   if ((err = jobs_start(t, b->hub, b->p->limit)) != 0) {
     jobs_droptask(t);
     return luaL_error(L, "cannot start a thread for the task: %s",
@@ -274,6 +276,22 @@ static void badoption (lua_State *L, const char *key, const char *what) {
 }
 
 
+/* The option 'key' of the options at 1, pushed: seconds, positive or
+** (with 'zero') nought; 'absent' if absent, -1 past any clock we could
+** wait on. */
+static double readseconds (lua_State *L, const char *key, int zero,
+                           double absent) {
+  double secs;
+  if (option(L, key) == LUA_TNIL)
+    return absent;
+  secs = lua_tonumber(L, -1);
+  if (lua_type(L, -1) != LUA_TNUMBER || !(zero ? secs >= 0 : secs > 0))
+    badoption(L, key, zero ? "non-negative number of seconds"
+                           : "positive number of seconds");
+  return secs > 1e9 ? -1 : secs;
+}
+
+
 /* The option 'size' of the options at 1: the CPUs online if absent. */
 static int readsize (lua_State *L) {
   lua_Integer size;
@@ -292,14 +310,14 @@ static int readsize (lua_State *L) {
 }
 
 
-/* jobs.pool{size, init, libs, memory_limit, timeout, name} */
+/* jobs.pool{size, init, libs, memory_limit, timeout, grace, name} */
 static int newpool (lua_State *L) {
   Hub *h = jobs_checkhub(L, lua_upvalueindex(1));
   static const char *const known[] = {"size", "init", "libs", "memory_limit",
-                                      "timeout", "name", NULL};
+                                      "timeout", "grace", "name", NULL};
   int size, init = 0, paths, libs = JOBS_ALLLIBS, t;
   lua_Integer memory = 0;
-  double timeout = -1;
+  double timeout, grace;
   Box *b;
   if (lua_isnoneornil(L, 1)) {
     lua_settop(L, 0);
@@ -330,19 +348,15 @@ static int newpool (lua_State *L) {
     if (!isint || memory <= 0)
       badoption(L, "memory_limit", "positive integer");
   }
-  if ((t = option(L, "timeout")) != LUA_TNIL) {
-    timeout = lua_tonumber(L, 6);
-    if (t != LUA_TNUMBER || !(timeout > 0))
-      badoption(L, "timeout", "positive number of seconds");
-    if (timeout > 1e9)  /* past any clock we could wait on: none */
-      timeout = -1;
-  }
+  timeout = readseconds(L, "timeout", 0, -1);
+  grace = readseconds(L, "grace", 1, JOBS_GRACE);
   paths = jobs_pushpaths(L);
   b = (Box *)lua_newuserdatauv(L, sizeof(Box), UV_HUB);
   memset(b, 0, sizeof(Box));
   b->hub = h;
   b->size = size;
   b->timeout = timeout;
+  b->grace = grace;
   luaL_setmetatable(L, JOBS_POOL);
   lua_newtable(L);  /* the numbers of its functions */
   lua_createtable(L, 0, 1);

@@ -89,6 +89,7 @@ Job *jobs_newjob (void) {
   j->status = JOB_CREATED;
   j->refs = 1;
   j->opt.timeout = -1;
+  j->opt.grace = JOBS_GRACE;
   j->opt.libs = JOBS_ALLLIBS;
   j->progtype = LUA_TNONE;  /* jobs.progress never called */
   return j;

@@ -78,6 +78,8 @@ typedef struct Limit {
 /* What jobs.spawn's options ask of a job's state and thread. */
 typedef struct Options {
   double timeout;  /* seconds before it is cancelled; negative: never */
+  double grace;  /* seconds each <close> handler of it stopping runs
+                    before a stop of its own; negative: no limit */
   int capture;  /* print and io.write go to 'out' */
   int libs;  /* the standard libraries it opens, a bit each (libs.c) */
   int daemon;  /* closing the owner's state cancels it instead of waiting */
@@ -127,6 +129,8 @@ typedef struct Job {
   double deadline;  /* when its timeout cancels it (set as it starts) */
   int tindex;  /* its place in 'hub->timed', or 0 */
   int timeroom;  /* room in 'hub->timed' is reserved for it ('hub->mu') */
+  int graced;  /* stopping, in 'hub->graced' ('hub->mu') */
+  double graceuntil;  /* when the clock stops the handler it runs */
   struct Runner *runner;  /* of the thread running its state, or NULL ('mu') */
   struct Job *current;  /* the job its state runs: itself, or for a pool's
                            state, the task it runs (its thread only) */
@@ -153,6 +157,7 @@ typedef struct Job {
   Limit *limit;  /* its manager's */
   Links inhub;  /* in 'hub->jobs' until over, then in 'hub->finished' */
   Links inmanager;  /* in its limit's 'done' */
+  Links ingrace;  /* in 'hub->graced' */
   int unreturned;  /* in its limit's 'done' ('hub->mu') */
   int queued;  /* in its limit's 'line' ('hub->mu') */
   int awaited;  /* the owner waits for it among others ('hub->awaiting') */

@@ -78,6 +78,7 @@ static Job *finish (Job *j, JobStatus st) {
   jobs_detach(&h->jobs, j);
   if (j->tindex != 0)
     jobs_untime(h, j);  /* its room stays, for closing its state */
+  jobs_ungrace(h, j);
   orphan = jobs_settle(h, j, st);
   lim->running--;
   next = jobs_nextinline(lim);
@@ -111,9 +112,10 @@ static void shut (Hub *h, Job *j, lua_State *J) {
     pthread_mutex_unlock(&h->mu);
   }
   jobs_closejob(j, J);
-  if (j->timeroom) {
+  if (j->timeroom || j->graced) {  /* 'graced' only by this thread now */
     pthread_mutex_lock(&h->mu);
     jobs_timeout(h, j);
+    jobs_ungrace(h, j);
     pthread_mutex_unlock(&h->mu);
   }
 }
@@ -353,22 +355,19 @@ void jobs_setlimit (lua_State *L, Hub *h, Limit *lim, int max) {
 */
 
 
-/* Closing the state: cancels its daemon jobs (all of them if the state is
-** that of a job that is itself stopping) and waits for every job to end;
-** jobs in line start as threads free up. */
 /*
-** Stops for good the jobs of 'h' that are of 'lim', all of them or, without
-** 'all', those in line; or, 'lim' NULL, every job with 'all', else its
-** daemons. 'h->mu' is held. Returns those taken out of line, for 'letgo'
-** once 'h->mu' is let go of.
+** Stops the jobs of 'h' that are of 'lim', all of them or, without 'all',
+** those in line; or, 'lim' NULL, every job with 'all', else its daemons;
+** 'hard': for good, <close> handlers too. 'h->mu' is held. Returns those
+** taken out of line, for 'letgo' once 'h->mu' is let go of.
 */
-static Job *haltall (Hub *h, Limit *lim, int all) {
+static Job *haltall (Hub *h, Limit *lim, int all, int hard) {
   Job *j, *next, *gone = NULL;
   for (j = h->jobs.first; j != NULL; j = next) {
     next = j->inhub.next;  /* 'stop' may unlist 'j', never another */
     if ((lim != NULL ? j->limit == lim && (all || j->queued)
                      : (all || j->opt.daemon)) &&
-        jobs_halt(h, j, 1)) {
+        jobs_halt(h, j, hard)) {
       j->nextdone = gone;  /* out of line: the link is free */
       gone = j;
     }
@@ -395,7 +394,7 @@ static void letgo (Job *gone) {
 void jobs_stoplimit (Hub *h, Limit *lim, int all) {
   Job *gone;
   pthread_mutex_lock(&h->mu);
-  gone = haltall(h, lim, all);
+  gone = haltall(h, lim, all, 1);
   pthread_mutex_unlock(&h->mu);
   letgo(gone);
 }
@@ -410,8 +409,15 @@ static void waitthreads (Hub *h) {
 }
 
 
+/*
+** Closing the state: cancels its daemon jobs for good, or, with at_close
+** "cancel", every job, each <close> handler in its grace (every job for
+** good if the state is that of a job that is itself stopping); then waits
+** for every job to end, jobs in line starting as threads free up.
+*/
 static int hubgc (lua_State *L) {
   Hub *h = (Hub *)lua_touserdata(L, 1);
+  int stopping = jobs_stopping(jobs_self(L)) != 0;
   Job *gone;
   Worker *w;
   h->gone = 1;  /* what runs after this finds the module closed */
@@ -419,7 +425,7 @@ static int hubgc (lua_State *L) {
   h->closing = 1;
   for (w = h->idle; w != NULL; w = w->next)
     pthread_cond_signal(&w->cv);
-  gone = haltall(h, NULL, jobs_stopping(jobs_self(L)));
+  gone = haltall(h, NULL, stopping || h->atclose, stopping || !h->atclose);
   pthread_mutex_unlock(&h->mu);
   letgo(gone);
   waitthreads(h);
