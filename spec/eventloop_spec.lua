@@ -72,6 +72,31 @@ function TestLoops.test_cqueues_awaits_without_blocking_the_controller()
   lu.assertEquals(ticks, 3)
 end
 
+-- A job running a cqueues loop is cancelled, whatever its coroutines do:
+-- cqueues resumes them from C, past the job's coroutine library, so the
+-- cancel's hook cannot find them; they stop as they yield back, or at the
+-- next cycle of the job's collector if they allocate (doc/design.md says
+-- why one that does neither cannot be reached). Before, one that spun
+-- allocating was never cancelled.
+function TestLoops.test_a_job_running_a_cqueues_loop_is_cancelled()
+  for _, body in ipairs({ "while true do cqueues.sleep(0) end",
+                          "while true do local t = {} end",
+                          "while true do local s = ('x'):rep(100) .. i end" }) do
+    local ready = jobs.channel()
+    local j = jobs.new(function(ready, body)
+      local cqueues = require "cqueues"
+      local cq = cqueues.new()
+      local spin = assert(load("local cqueues, i = ... " .. body))
+      cq:wrap(function() ready:push(true) spin(cqueues, 1) end)
+      cq:wrap(function() while true do cqueues.sleep(0.01) end end)
+      assert(cq:loop())
+    end, ready, body)
+    ready:pop()
+    j:cancel()
+    lu.assertEquals({ j:wait(60) }, { false, "cancelled" }, body)
+  end
+end
+
 -- Waiting costs no CPU: no busy loop over a one-second wait.
 function TestLoops.test_waiting_in_a_loop_costs_no_cpu()
   local uv, cqueues = require "luv", require "cqueues"

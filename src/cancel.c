@@ -31,6 +31,9 @@
 /* Its address keys, in a job's registry, a light userdata: its Job. */
 static const char selfkey = 0;
 
+/* Its address keys, in a job's registry, the metatable of its watch. */
+static const char watchkey = 0;
+
 
 /*
 ** {======================================================
@@ -72,14 +75,19 @@ Job *jobs_self (lua_State *L) {
 }
 
 
+static int newwatch (lua_State *L);
+
 /* Makes 'j' the job of its state J: in J's registry, for jobs_self, and
 ** in J's extra space, which Lua copies into every coroutine made there
-** (for the coroutine library and debug.sethook below). Runs protected. */
+** (for the coroutine library and debug.sethook below); makes its watch.
+** Runs protected. */
 void jobs_setself (lua_State *J, Job *j) {
   *(Job **)lua_getextraspace(J) = j;
   j->current = j;
   lua_pushlightuserdata(J, j);
   lua_rawsetp(J, LUA_REGISTRYINDEX, &selfkey);
+  newwatch(J);
+  lua_pop(J, 1);
 }
 
 
@@ -226,6 +234,38 @@ static void onsignal (int sig) {
   __atomic_store_n(&r->inflight, 0, __ATOMIC_RELEASE);
   if ((j = r->job) != NULL && jobs_pending(j))
     arm(r);
+}
+
+
+/*
+** The watch of a job's state: garbage with a finalizer, made again by its
+** finalizer, so that it runs at each cycle of the state's collector, on
+** the coroutine that allocates. A C function may resume a coroutine past
+** the job's coroutine library (cqueues does), where a cancel's hook cannot
+** find it; if a request waits, the watch arms that coroutine.
+*/
+static int watchgc (lua_State *L) {
+  if (jobs_pending(jobs_self(L)))
+    lua_sethook(L, hook, ARMED, 1);
+  lua_pushcfunction(L, newwatch);
+  lua_pcall(L, 0, 0, 0);  /* out of memory: the watch ends */
+  return 0;
+}
+
+
+/* Makes the state's watch. */
+static int newwatch (lua_State *L) {
+  lua_newuserdatauv(L, 0, 0);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &watchkey) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, watchgc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &watchkey);
+  }
+  lua_setmetatable(L, -2);
+  return 0;
 }
 
 
