@@ -102,6 +102,24 @@ function TestCancel.test_a_job_cancelled_in_a_c_call_ends_cancelled()
   os.remove(fifo)
 end
 
+-- C code that catches the stop and goes on (a C module's lua_pcall) gets
+-- it again at the end of each grace, until the job ends; so does one
+-- that catches it again.
+function TestCancel.test_a_stop_caught_by_c_code_comes_again()
+  for _, catches in ipairs({ 1, 3 }) do
+    local ready = jobs.channel()
+    local j = jobs.spawn({ grace = 0.01 }, function(ready, catches)
+      local catcher = require "catcher"
+      ready:push(true)
+      for _ = 1, catches do catcher.swallow(function() while true do end end) end
+      while true do end
+    end, ready, catches)
+    ready:pop()
+    j:cancel()
+    lu.assertEquals({ j:wait(60) }, { false, "cancelled" })
+  end
+end
+
 function TestCancel.test_cancel_reaches_a_coroutine_in_the_job()
   local j = jobs.new(function()
     local co = coroutine.wrap(function() while true do end end)
