@@ -653,10 +653,31 @@ function TestOptions.test_a_jobs_child_processes_get_the_hosts_signal_mask()
                     { true, table.unpack(host) }, how)
   end
   local j = jobs.new(function()
-    local yes = io.popen("yes 2>&1 | head -c 4")
+    local yes = io.popen("(yes | head -c 4) 2>&1")  -- "Broken pipe" if blocked
     return yes:read("a"), os.execute("sleep 0.1 & wait"), yes:close()
   end)
   lu.assertEquals({ j:wait(30) }, { true, "y\ny\n", true, true, "exit", 0 })
+end
+
+-- A job cancelled while it waits for a command (os.execute, a popen'd
+-- file's close) sends the command SIGTERM and ends "cancelled" once it is
+-- gone; a file the cancel left open is closed as the job's state closes,
+-- its command given the job's grace. Before, the job waited for the
+-- command to end on its own.
+function TestOptions.test_a_cancelled_job_stops_the_command_it_waits_for()
+  for _, how in ipairs({ "execute", "popen", "open" }) do
+    local ready = jobs.channel()
+    local j = jobs.new(function(ready, how)
+      ready:push(true)
+      if how == "execute" then return os.execute("sleep 600") end
+      local f = io.popen("sleep 600")
+      if how == "open" then while true do end end
+      return f:close()
+    end, ready, how)
+    ready:pop()
+    j:cancel()
+    lu.assertEquals({ j:wait(60) }, { false, "cancelled" }, how)
+  end
 end
 
 -- What io.popen and os.execute give a job for the rest, as in plain Lua.

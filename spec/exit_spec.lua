@@ -91,7 +91,7 @@ function TestExit.test_at_close_cancel_cancels_every_job_at_exit()
     local ready = jobs.channel()
     local function closing(ready, name, stuck)
       local c <close> = setmetatable({}, { __close = function()
-        io.write(name, " closed\n")
+        io.write(name .. " closed\n")  -- one write: jobs write at once
         while stuck do end
       end })
       ready:push(true)
@@ -103,7 +103,7 @@ function TestExit.test_at_close_cancel_cancels_every_job_at_exit()
     local p = jobs.pool{ size = 1 }
     p:submit(closing, ready, "task")
     for _ = 1, 4 do ready:pop() end
-    print("script ends")
+    io.write("script ends\n")
   ]])
   lu.assertEquals(code, 0, out)
   local lines = {}
@@ -117,7 +117,7 @@ function TestExit.test_exit_waits_for_a_slow_job_beside_a_daemon()
     local jobs = require "jobs"
     jobs.spawn({ daemon = true }, function() while true do end end)
     jobs.new(function() jobs.sleep(1) io.write("slow job done\n") end)
-    print("script ends")
+    io.write("script ends\n")
   ]], "script ends\nslow job done\n")
 end
 
@@ -126,7 +126,7 @@ function TestExit.test_jobs_in_line_run_before_exit()
     local jobs = require "jobs"
     jobs.config{ max_threads = 1 }
     for i = 1, 3 do jobs.new(function() io.write(("job %d\n"):format(i)) end) end  -- one write
-    print("script ends")
+    io.write("script ends\n")  -- one write too: print writes the newline apart
   ]])
   lu.assertEquals(code, 0)
   lu.assertStrContains(out, "script ends\n")

@@ -352,6 +352,21 @@ void jobs_enter (Runner *r, Job *j, lua_State *J) {
 }
 
 
+/* Makes 'set' the signals a cancel sends. */
+void jobs_cancelsignals (sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, cancelsig);
+  if (backupsig != 0)
+    sigaddset(set, backupsig);
+}
+
+
+/* Whether the calling thread is running a job. */
+int jobs_onjobthread (void) {
+  return running != NULL;
+}
+
+
 /* The thread of 'r' no longer runs the state of 'j': a late signal does
 ** nothing. A hook a cancel armed stays, but no Lua code runs there any
 ** more, but finalizers as it closes, which Lua runs with hooks off. */

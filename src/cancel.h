@@ -7,6 +7,7 @@
 #define cancel_h
 
 #include <pthread.h>
+#include <signal.h>
 
 #include "lua.h"
 
@@ -38,6 +39,8 @@ void jobs_settask (lua_State *J, Job *rec, Job *task);
 Job *jobs_self (lua_State *L);
 void jobs_enter (Runner *r, Job *j, lua_State *J);
 void jobs_leave (Runner *r, Job *j);
+int jobs_onjobthread (void);
+void jobs_cancelsignals (sigset_t *set);
 void jobs_cancel (Job *j, int why, int hard);
 
 void jobs_blockon (Job *self, pthread_mutex_t *mu, pthread_cond_t *cv);

@@ -4,25 +4,32 @@
 ** and a process inherits the mask of the thread that starts it: through
 ** system() and popen(), a child had SIGCHLD, SIGTERM and SIGPIPE blocked
 ** ("sleep 1 & wait" never returned, kill could not stop it). These start
-** the shell with posix_spawn, giving it the mask the host had.
+** the shell with posix_spawn, giving it the mask the host had. A job
+** cancelled while it waits for its child sends the child's process group
+** SIGTERM, then waits for it to end.
 */
 
-#define _GNU_SOURCE  /* pipe2 */
+#define _GNU_SOURCE  /* pipe2, ppoll */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lua.h"
 #include "lauxlib.h"
 #include "lualib.h"
 
+#include "cancel.h"
 #include "child.h"
+#include "record.h"
 
 
 extern char **environ;
@@ -36,13 +43,21 @@ static void keep (void) {
 }
 
 
+void jobs_sethostmask (void) {
+  pthread_sigmask(SIG_SETMASK, &hostmask, NULL);
+}
+
+
 void jobs_keephostmask (void) {
   pthread_once(&kept, keep);
 }
 
 
 /* Starts "/bin/sh -c cmd" with the host's signal mask and the file actions
-** 'fa' (NULL: none); returns 0, or an error number. */
+** 'fa' (NULL: none), in a process group of its own, whose id is its pid:
+** a Ctrl-C at the terminal reaches it no more than it reaches the job, and
+** a cancel stops the shell and what it started. Returns 0, or an error
+** number. */
 static int spawnshell (const char *cmd, posix_spawn_file_actions_t *fa,
                        pid_t *pid) {
   char *argv[4];
@@ -55,10 +70,46 @@ static int spawnshell (const char *cmd, posix_spawn_file_actions_t *fa,
   if ((err = posix_spawnattr_init(&attr)) != 0)
     return err;
   posix_spawnattr_setsigmask(&attr, &hostmask);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+                                  POSIX_SPAWN_SETPGROUP);
   err = posix_spawn(pid, "/bin/sh", fa, &attr, argv, environ);
   posix_spawnattr_destroy(&attr);
   return err;
+}
+
+
+/*
+** Waits until the child 'pid' ends or job 'self' must stop; then, if it
+** must, sends the child's process group SIGTERM. In a job stopping already (a <close>
+** handler, a finalizer as its state closes), it waits the job's grace at
+** most. A cancel's signal interrupts ppoll (never restarted), and it waits
+** blocked till then, so that one sent before the wait began interrupts it
+** too. Without a pidfd (Linux before 5.3), the child is waited for as it
+** is.
+*/
+static void awaitorstop (Job *self, pid_t pid) {
+  struct pollfd p;
+  struct timespec grace, *limit = NULL;
+  sigset_t cancels, old;
+  int ready = 0;
+  p.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  p.events = POLLIN;
+  if (p.fd < 0)
+    return;
+  if (jobs_stopping(self) && self->opt.grace >= 0) {
+    grace.tv_sec = (time_t)self->opt.grace;
+    grace.tv_nsec = (long)((self->opt.grace - (double)grace.tv_sec) * 1e9);
+    limit = &grace;
+  }
+  jobs_cancelsignals(&cancels);
+  pthread_sigmask(SIG_BLOCK, &cancels, &old);
+  while (!jobs_pending(self) && (ready = ppoll(&p, 1, limit, &old)) < 0 &&
+         errno == EINTR) {}
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (ready == 0 || jobs_pending(self))  /* stopping, or past its grace */
+    kill(-pid, SIGTERM);
+  close(p.fd);
 }
 
 
@@ -66,6 +117,7 @@ static int spawnshell (const char *cmd, posix_spawn_file_actions_t *fa,
 ** pushes what os.execute and a popen'd file's close return. */
 static int waitchild (lua_State *L, pid_t pid) {
   int st;
+  awaitorstop(jobs_self(L), pid);
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR)
       return luaL_fileresult(L, 0, NULL);

@@ -11,6 +11,10 @@
 ** to open the module, once for the process. */
 void jobs_keephostmask (void);
 
+/* Gives the calling thread the host's signal mask (a job's thread, as the
+** child of its fork). */
+void jobs_sethostmask (void);
+
 int jobs_execute (lua_State *L);  /* os.execute of a job */
 int jobs_popen (lua_State *L);  /* io.popen of a job */
 

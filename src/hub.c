@@ -16,6 +16,7 @@
 
 #include "jobs.h"
 #include "jobsconf.h"
+#include "fork.h"
 #include "hub.h"
 
 
@@ -44,7 +45,7 @@ Hub *jobs_newhub (lua_State *L, lua_CFunction close) {
   h->ntimed = h->timedjobs = h->timedsize = 0;
   jobs_initcv(&h->clockcv);
   h->clockon = h->clockstop = 0;
-  h->gone = h->atclose = 0;
+  h->gone = h->atclose = h->forklisted = 0;
   h->left = NULL;
   h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (luaL_newmetatable(L, JOBS_HUB)) {
@@ -54,6 +55,7 @@ Hub *jobs_newhub (lua_State *L, lua_CFunction close) {
   lua_setmetatable(L, -2);
   if (h->fd < 0)
     luaL_error(L, "cannot create an eventfd: %s", strerror(errno));
+  jobs_registerhub(h);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &hubkey);
   return h;

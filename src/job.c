@@ -169,6 +169,14 @@ static int copyoutcome (lua_State *L) {
 static int outcome (lua_State *L, Job *j) {
   Outcome o;
   int gc, st;
+  if (j->forked != 0) {  /* the parent's: its state is nowhere here */
+    lua_createtable(L, 0, 1);
+    lua_pushfstring(L, "job #%I ran in process %d, which forked this one "
+                    "(a child has none of its parent's jobs)",
+                    (LUAI_UACINT)j->num, j->forked);
+    lua_setfield(L, -2, "error");
+    return LUA_OK;
+  }
   o.j = j;
   o.small = NULL;
   if (j->pool != NULL && j->slot == 0) {  /* nothing in the store */

@@ -21,6 +21,10 @@
 ** are cancelled first; after jobs.config{at_close = "cancel"} in L, every
 ** job is, its <close> handlers each within its grace: for hosts that
 ** close their state on stop and give Lua no hook to cancel jobs from).
+** After fork(), the child has none of the parent's jobs: those unfinished
+** are "dead" there, saying so, new ones work, and lua_close waits for no
+** thread of the parent's; a job that forks gives its child the host's
+** signal mask.
 ** The first call in a process takes a signal for cancels: the highest
 ** real-time signal with no handler then (JOBS_CANCELSIGNAL at build time
 ** names another); it raises if none is free. It takes a backup too, for

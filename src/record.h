@@ -125,6 +125,8 @@ typedef struct Job {
   int delivered;  /* of those, raised in the job (its thread only) */
   int hard;  /* stopped for good, <close> handlers too; atomic */
   int exitcode;  /* its os.exit's, with JOBS_EXITED */
+  int forked;  /* in a process forked while it ran, the pid that runs it
+                  (it is dead here, with no state); 0: this process's */
   double started, finished;  /* seconds on the monotonic clock ('mu') */
   double deadline;  /* when its timeout cancels it (set as it starts) */
   int tindex;  /* its place in 'hub->timed', or 0 */

@@ -36,6 +36,7 @@
 #include "cancel.h"
 #include "clock.h"
 #include "copy.h"
+#include "fork.h"
 #include "line.h"
 #include "pool.h"
 #include "worker.h"
@@ -421,6 +422,7 @@ static int hubgc (lua_State *L) {
   Job *gone;
   Worker *w;
   h->gone = 1;  /* what runs after this finds the module closed */
+  jobs_unregisterhub(h);  /* a fork from now on leaves it as it is */
   pthread_mutex_lock(&h->mu);
   h->closing = 1;
   for (w = h->idle; w != NULL; w = w->next)
