@@ -1,7 +1,7 @@
 /*
 ** heap.c: a test helper module: heap.inuse(), the bytes malloc has handed
-** out and not taken back, in every arena (the sanitizers' own count under
-** their allocators).
+** out and not taken back, in every arena and in blocks of their own (the
+** sanitizers' own count under their allocators).
 */
 
 #include <malloc.h>
@@ -14,7 +14,10 @@
 size_t __sanitizer_get_current_allocated_bytes (void);  /* both runtimes' */
 #define inuse()	((lua_Integer)__sanitizer_get_current_allocated_bytes())
 #else
-#define inuse()	((lua_Integer)mallinfo2().uordblks)
+static lua_Integer inuse (void) {  /* small blocks, and those mmap'd */
+  struct mallinfo2 m = mallinfo2();
+  return (lua_Integer)(m.uordblks + m.hblkhd);
+}
 #endif
 
 

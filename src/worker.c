@@ -77,7 +77,10 @@ static Job *finish (Job *j, JobStatus st) {
   int orphan;
   pthread_mutex_lock(&h->mu);
   jobs_detach(&h->jobs, j);
-  if (j->tindex != 0)
+  if (j->pool != NULL)
+    jobs_timeout(h, j);  /* a pool's task has no state to close: its room
+                            goes too */
+  else if (j->tindex != 0)
     jobs_untime(h, j);  /* its room stays, for closing its state */
   jobs_ungrace(h, j);
   orphan = jobs_settle(h, j, st);
