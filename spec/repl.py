@@ -11,6 +11,7 @@ import re
 import select
 import signal
 import sys
+import tempfile
 import time
 
 EXE = sys.argv[1]
@@ -149,14 +150,31 @@ def test_ctrl_c_stops_a_wait_of_the_module():
     assert s.exit_status() == 0
 
 
+def gate_path():
+    """A path where no file is yet: a job's gate, opened by creating it."""
+    fd, path = tempfile.mkstemp(prefix="luajobs-gate-")
+    os.close(fd)
+    os.remove(path)
+    return path
+
+
+def gated_job(gate):
+    """A line starting a job that writes once the file 'gate' exists."""
+    return ("repeat local f = io.open(%r) until f or jobs.sleep(0.01) "
+            "io.write('job ran to its end\\n') &" % gate)
+
+
 def test_end_of_input_waits_for_a_running_job():
+    gate = gate_path()
     s = Session()
     s.expect(r"\n> ")
-    s.ask("jobs.sleep(0.5) or io.write('job ran to its end\\n') &", r"\[1\] .*\n> ")
+    s.ask(gated_job(gate), r"\[1\] .*\n> ")
     s.send("\x04")
     s.expect(r"waiting for 1 job \(Ctrl-C cancels\)\n")
+    open(gate, "w").close()  # the job ends only once the wait is said
     s.expect(r"job ran to its end\n")
     assert s.exit_status() == 0
+    os.remove(gate)
 
 
 def test_end_of_input_waits_for_pool_tasks_and_ctrl_c_cancels_them():
@@ -176,11 +194,14 @@ def test_end_of_input_waits_for_jobs_not_daemons():
     s.ask("d = jobs.spawn({ daemon = true }, 'jobs.sleep(math.huge)')", r"\n> ")
     s.ask("os.exit(5) &", r"\[2\] os\.exit\(5\)\n")  # ends the job, not luajobs
     announced(s, r"\[2\] dead       os\.exit\(5\)  \d+\.\d\ds  -- os\.exit\(5\) ended the job\n")
-    s.ask("jobs.sleep(0.5) or io.write('job ran to its end\\n') &", r"\[3\] .*\n> ")
+    gate = gate_path()
+    s.ask(gated_job(gate), r"\[3\] .*\n> ")
     s.send("\x04")  # waits for job 3, not for the daemon
     s.expect(r"waiting for 1 job \(Ctrl-C cancels\)\n")
+    open(gate, "w").close()
     s.expect(r"job ran to its end\n")
     assert s.exit_status() == 0
+    os.remove(gate)
 
 
 if __name__ == "__main__":
