@@ -90,7 +90,7 @@ static void renew (Hub *h) {
     jobs_initmutex(&j->mu);  /* their threads may have been letting go */
   while (h->jobs.first != NULL)
     disown(h, h->jobs.first);
-  h->running = h->nidle = h->nspent = h->closer = 0;
+  h->running = h->nidle = h->nspent = h->closers = h->throttled = 0;
   h->idle = NULL;
   h->done = NULL;  /* the parent's threads: none to join here */
   h->spent = NULL;  /* states for those threads to close: left */

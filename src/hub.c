@@ -40,7 +40,9 @@ Hub *jobs_newhub (lua_State *L, lua_CFunction close) {
   jobs_initlist(&h->graced, offsetof(Job, ingrace));
   h->awaiting = 0;
   h->spent = NULL;
-  h->nspent = h->closer = 0;
+  h->nspent = h->closers = h->nclosed = h->throttled = h->keptkb = 0;
+  h->toldkb = 0;
+  h->basekb = JOBS_GCBASE;
   h->timed = NULL;
   h->ntimed = h->timedjobs = h->timedsize = 0;
   jobs_initcv(&h->clockcv);

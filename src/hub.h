@@ -34,7 +34,15 @@ typedef struct Hub {
   int fd;  /* an eventfd, readable while 'finished' may not be empty */
   struct Job *spent;  /* jobs whose states wait to be closed (worker.c) */
   int nspent;  /* how many */
-  int closer;  /* a thread is woken or started to close them */
+  int closers;  /* threads woken or started to close them (0 once a thread
+                   finds none left) */
+  int nclosed;  /* how many were closed, ever (wraps) */
+  int throttled;  /* the owner waits on 'cv' for fewer (worker.c) */
+  int keptkb;  /* KiB of finished jobs' states kept for their objects, which
+                  the owner's collector has not been told of (atomic) */
+  int toldkb, basekb;  /* KiB of C memory it was told of since it last
+                          collected, and how much before it collects (job.c;
+                          owner only) */
   struct Job **timed;  /* jobs running with a timeout, a heap (clock.c) */
   int ntimed;  /* how many */
   int timedjobs;  /* jobs with a timeout started and not over */

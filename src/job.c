@@ -162,7 +162,8 @@ static int copyoutcome (lua_State *L) {
 /*
 ** Copies the outcome table of the finished 'j' into L (see copyoutcome),
 ** or its error message if that fails; returns the status of the copy. A
-** job's outcome is on its state, which closes then; a pool's task's is in
+** job's outcome is on its state, which closes then, or in its record (its
+** state closed as it ended: see 'finish' in worker.c); a pool's task's is in
 ** the pool's state, locked meanwhile (its collector in L paused: a
 ** finalizer there may use the pool), and let go of then.
 */
@@ -179,20 +180,20 @@ static int outcome (lua_State *L, Job *j) {
   }
   o.j = j;
   o.small = NULL;
-  if (j->pool != NULL && j->slot == 0) {  /* nothing in the store */
-    o.J = NULL;
-    o.small = j->small;
-    o.n = j->nsmall;
-  }
-  else if (j->pool != NULL)
+  if (j->pool != NULL && j->slot != 0)
     o.J = jobs_opentask(j, &o.first, &o.n, &o.tb, &o.tblen);
-  else {
+  else if (j->pool == NULL && j->L != NULL) {
     o.J = j->L;
     o.first = 2;  /* results follow the message handler */
     o.n = lua_gettop(o.J) - 1;
     o.tb = jobs_traceback(o.J, &o.tblen);
   }
-  gc = (j->pool != NULL ? o.small == NULL : jobs_bigstate(o.J)) &&
+  else {  /* nothing in a store or state: in the record, if anywhere */
+    o.J = NULL;
+    o.small = j->nsmall >= 0 ? j->small : NULL;
+    o.n = j->nsmall;
+  }
+  gc = o.J != NULL && (j->pool != NULL || jobs_bigstate(o.J)) &&
        lua_gc(L, LUA_GCISRUNNING);
   if (gc)  /* what the copy makes is alive: no use looking */
     lua_gc(L, LUA_GCSTOP);
@@ -203,7 +204,7 @@ static int outcome (lua_State *L, Job *j) {
     lua_gc(L, LUA_GCRESTART);
   if (j->pool != NULL)
     jobs_closetask(j);
-  else
+  else if (j->L != NULL)
     jobs_closestate(j);
   return st;
 }
@@ -857,11 +858,29 @@ static void readoptions (lua_State *L, Job *j) {
 
 
 /*
-** Pushes a new job object for the function or string at 'base' (2 after an
-** options table, else 1), its arguments after it, and returns its job,
-** ready to start, or (with '*died') dead already: its memory limit cannot
-** hold its state. Raises on bad input, creating nothing the caller sees.
+** The collector sees a job object, not the record it keeps alive, nor the
+** state of a finished job whose results wait there to be read: C memory it
+** is told of here, the record's as the object is made, the states' since
+** the last time (worker.c counts them). Once it was told of as much as its
+** heap held after its last collection (JOBS_GCBASE at least), it collects,
+** as the generational collector of lua.c does when its heap doubles: a
+** script making millions of jobs collects their objects at the pace it
+** makes them. A collector stopped stays so (in a finalizer, ISRUNNING is
+** -1).
 */
+static void tellcollector (lua_State *L, Hub *h) {
+  h->toldkb += (int)((sizeof(Job) + 1023) >> 10) +
+               __atomic_exchange_n(&h->keptkb, 0, __ATOMIC_RELAXED);
+  if (h->toldkb > h->basekb && lua_gc(L, LUA_GCISRUNNING) == 1) {
+    lua_gc(L, LUA_GCCOLLECT);
+    h->toldkb = 0;
+    h->basekb = lua_gc(L, LUA_GCCOUNT);
+    if (h->basekb < JOBS_GCBASE)
+      h->basekb = JOBS_GCBASE;
+  }
+}
+
+
 /* Pushes a new job object holding a new record, which it returns; checks
 ** first that 'base' holds something to run. With 'index', brings L's
 ** index of names up to date first, for a copy from L (which raises only
@@ -886,6 +905,7 @@ static Job *newbox (lua_State *L, int base, int index, int hub) {
   /* From here the job object's finalizer frees whatever a raise leaves. */
   if ((b->j = jobs_newjob()) == NULL)
     luaL_error(L, "not enough memory");
+  tellcollector(L, (Hub *)lua_touserdata(L, hub));
   return b->j;
 }
 
@@ -933,6 +953,12 @@ Job *jobs_newtask (lua_State *L, int base, int name, int hub) {
 }
 
 
+/*
+** Pushes a new job object for the function or string at 'base' (2 after an
+** options table, else 1), its arguments after it, and returns its job,
+** ready to start, or (with '*died') dead already: its memory limit cannot
+** hold its state. Raises on bad input, creating nothing the caller sees.
+*/
 Job *jobs_newobject (lua_State *L, int base, int hub, int *died) {
   int nargs = lua_gettop(L) - base + 1;
   int t = lua_type(L, base), env = 0, names = 0, ud;

@@ -72,6 +72,20 @@
 #define JOBS_SPENTMAX	16
 #endif
 
+/* States of finished jobs waiting to be closed past which a new job waits
+** for half of them to be (worker.c 'throttle'): about 4 MiB of small
+** states, whatever the rate at which a script makes jobs. */
+#if !defined(JOBS_SPENTBOUND)
+#define JOBS_SPENTBOUND	256
+#endif
+
+/* KiB of C memory job objects keep alive (their records, and the states of
+** finished jobs whose results wait to be read) past which a state's
+** collector collects, at the least (job.c 'tellcollector'). */
+#if !defined(JOBS_GCBASE)
+#define JOBS_GCBASE	1024
+#endif
+
 /* Seconds a job:wait() polls the job's status before it sleeps: waking a
 ** sleeping thread costs 10 to 100 microseconds (more on a virtual
 ** machine), often more than what is left of a job that is ending. */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include "lua.h"
@@ -108,6 +109,19 @@ int jobs_idle (Hub *h, Worker *w, Job **jp) {
   pthread_mutex_unlock(&h->mu);
   join(before);  /* a closing state joins this thread, hence them too */
   return 0;
+}
+
+
+/* The CPUs online, 1 to 1024, read once (pools' default size, closers). */
+int jobs_cores (void) {
+  static int cores = 0;  /* the same for every thread that reads it */
+  int n = __atomic_load_n(&cores, __ATOMIC_RELAXED);
+  if (n == 0) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    n = cpus > 0 ? (int)(cpus < 1024 ? cpus : 1024) : 1;
+    __atomic_store_n(&cores, n, __ATOMIC_RELAXED);
+  }
+  return n;
 }
 
 

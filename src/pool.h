@@ -28,6 +28,7 @@ typedef struct Worker {
 } Worker;
 
 
+int jobs_cores (void);
 int jobs_newworker (Hub *h, Job *j, void *(*body) (void *));
 int jobs_idle (Hub *h, Worker *w, Job **jp);
 int jobs_handidle (Hub *h, Job *j);

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -19,6 +18,7 @@
 #include "libs.h"
 #include "manager.h"
 #include "names.h"
+#include "pool.h"
 #include "state.h"
 #include "tasks.h"
 #include "worker.h"
@@ -295,12 +295,10 @@ static double readseconds (lua_State *L, const char *key, int zero,
 /* The option 'size' of the options at 1: the CPUs online if absent. */
 static int readsize (lua_State *L) {
   lua_Integer size;
-  long cpus;
   int isint;
   if (option(L, "size") == LUA_TNIL) {
-    cpus = sysconf(_SC_NPROCESSORS_ONLN);
     lua_pop(L, 1);
-    return cpus > 0 ? (int)(cpus < 1024 ? cpus : 1024) : 1;
+    return jobs_cores();
   }
   size = lua_tointegerx(L, -1, &isint);
   if (!isint || size < 1 || size > 1024)

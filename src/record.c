@@ -1,6 +1,7 @@
 /*
 ** record.c: the record of a job that its owner and its thread share, and
-** its references; lists of jobs; the clock and waits; texts.
+** its references; small values in it; lists of jobs; the clock and waits;
+** texts.
 */
 
 #define _GNU_SOURCE  /* PTHREAD_MUTEX_ADAPTIVE_NP */
@@ -88,6 +89,7 @@ Job *jobs_newjob (void) {
   jobs_initcv(&j->wake);
   j->status = JOB_CREATED;
   j->refs = 1;
+  j->nsmall = -1;  /* its outcome is in its state until it ends */
   j->opt.timeout = -1;
   j->opt.grace = JOBS_GRACE;
   j->opt.libs = JOBS_ALLLIBS;
@@ -143,6 +145,69 @@ void jobs_releaselist (Job *j) {
     Job *next = j->nextdone;
     jobs_release(j);
     j = next;
+  }
+}
+
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Small values, in a record
+** =======================================================
+*/
+
+/* Puts the 'n' values at 'first' of L in 'small' and returns 1, if they
+** are few and small enough (see Small); else returns 0. Raises nothing. */
+int jobs_tosmall (lua_State *L, int first, int n, Small *small) {
+  int i;
+  if (n > JOBS_SMALLMAX)
+    return 0;
+  for (i = 0; i < n; i++) {
+    Small *v = &small[i];
+    const char *s;
+    switch ((v->type = lua_type(L, first + i))) {
+      case LUA_TNIL:
+        break;
+      case LUA_TBOOLEAN:
+        v->i = lua_toboolean(L, first + i);
+        break;
+      case LUA_TNUMBER:
+        if ((v->isint = lua_isinteger(L, first + i)))
+          v->i = lua_tointeger(L, first + i);
+        else
+          v->n = lua_tonumber(L, first + i);
+        break;
+      case LUA_TSTRING:
+        s = lua_tolstring(L, first + i, &v->len);
+        if (v->len >= JOBS_SMALLSTRING)
+          return 0;
+        memcpy(v->s, s, v->len);
+        break;
+      default:
+        return 0;
+    }
+  }
+  return 1;
+}
+
+
+void jobs_pushsmall (lua_State *L, const Small *small, int n) {
+  int i;
+  for (i = 0; i < n; i++) {
+    const Small *v = &small[i];
+    switch (v->type) {
+      case LUA_TBOOLEAN: lua_pushboolean(L, (int)v->i); break;
+      case LUA_TNUMBER:
+        if (v->isint)
+          lua_pushinteger(L, v->i);
+        else
+          lua_pushnumber(L, v->n);
+        break;
+      case LUA_TSTRING: lua_pushlstring(L, v->s, v->len); break;
+      default: lua_pushnil(L);
+    }
   }
 }
 

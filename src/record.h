@@ -86,9 +86,9 @@ typedef struct Options {
 } Options;
 
 
-/* A value small enough to travel in a pool's task's record (tasks.c):
-** nil, a boolean, a number, or a string of fewer than JOBS_SMALLSTRING
-** bytes. */
+/* A value small enough to travel in a job's record, a task's arguments
+** or a job's results (record.c): nil, a boolean, a number, or a string of
+** fewer than JOBS_SMALLSTRING bytes. */
 typedef struct Small {
   int type;  /* LUA_TNIL, LUA_TBOOLEAN, LUA_TNUMBER, LUA_TSTRING */
   int isint;  /* a number of integer subtype */
@@ -142,7 +142,8 @@ typedef struct Job {
   int fnid;  /* a pool's task: its function's number (0: a string's) */
   int bare;  /* a pool's task: its carrier is its function alone, its
                 outcome a message alone (a user value never tells) */
-  int nsmall;  /* its arguments, then its results, in 'small' (-1: none) */
+  int nsmall;  /* its arguments (a pool's task), then its results, in
+                  'small' (-1: none); set before it is settled */
   Small small[JOBS_SMALLMAX];
   Options opt;
   Heap heap;  /* of 'L', owned with it */
@@ -180,6 +181,9 @@ void jobs_release (Job *j);
 void jobs_releaselist (Job *j);
 void jobs_closejob (Job *j, lua_State *J);
 int jobs_bigstate (lua_State *J);
+
+int jobs_tosmall (lua_State *L, int first, int n, Small *small);
+void jobs_pushsmall (lua_State *L, const Small *small, int n);
 
 void jobs_initlist (JobList *list, size_t links);
 void jobs_append (JobList *list, Job *j);

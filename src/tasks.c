@@ -80,60 +80,6 @@ void jobs_unrefpool (Pool *p) {
 }
 
 
-/* Puts the 'n' values at 'first' of L in 'small' and returns 1, if they
-** are few and small enough (see Small); else returns 0. Raises nothing. */
-static int tosmall (lua_State *L, int first, int n, Small *small) {
-  int i;
-  if (n > JOBS_SMALLMAX)
-    return 0;
-  for (i = 0; i < n; i++) {
-    Small *v = &small[i];
-    const char *s;
-    switch ((v->type = lua_type(L, first + i))) {
-      case LUA_TNIL:
-        break;
-      case LUA_TBOOLEAN:
-        v->i = lua_toboolean(L, first + i);
-        break;
-      case LUA_TNUMBER:
-        if ((v->isint = lua_isinteger(L, first + i)))
-          v->i = lua_tointeger(L, first + i);
-        else
-          v->n = lua_tonumber(L, first + i);
-        break;
-      case LUA_TSTRING:
-        s = lua_tolstring(L, first + i, &v->len);
-        if (v->len >= JOBS_SMALLSTRING)
-          return 0;
-        memcpy(v->s, s, v->len);
-        break;
-      default:
-        return 0;
-    }
-  }
-  return 1;
-}
-
-
-void jobs_pushsmall (lua_State *L, const Small *small, int n) {
-  int i;
-  for (i = 0; i < n; i++) {
-    const Small *v = &small[i];
-    switch (v->type) {
-      case LUA_TBOOLEAN: lua_pushboolean(L, (int)v->i); break;
-      case LUA_TNUMBER:
-        if (v->isint)
-          lua_pushinteger(L, v->i);
-        else
-          lua_pushnumber(L, v->n);
-        break;
-      case LUA_TSTRING: lua_pushlstring(L, v->s, v->len); break;
-      default: lua_pushnil(L);
-    }
-  }
-}
-
-
 /* Copies the message on top of Q (or 'what', if no string) into 'msg'. */
 static void keepmessage (lua_State *Q, char *msg, const char *what) {
   const char *s = lua_type(Q, -1) == LUA_TSTRING ? lua_tostring(Q, -1) : what;
@@ -288,7 +234,7 @@ void jobs_submit (lua_State *L, Pool *p, Job *t, int base, int n, int id,
   s.L = L;
   s.base = base;
   t->nsmall = -1;
-  if (names == 0 && tosmall(L, base + 1, n, t->small)) {
+  if (names == 0 && jobs_tosmall(L, base + 1, n, t->small)) {
     t->nsmall = n;
     n = -1;
   }
@@ -647,7 +593,7 @@ static JobStatus store (Pool *p, Store *s, Job *w, int keep) {
   jobs_settask(W, w, NULL);
   s->t->nsmall = -1;
   if (s->st == JOB_COMPLETED &&
-      tosmall(W, 2, lua_gettop(W) - 1, s->t->small))
+      jobs_tosmall(W, 2, lua_gettop(W) - 1, s->t->small))
     s->t->nsmall = lua_gettop(W) - 1;
   else if (lua_checkstack(W, 2)) {  /* the names its results may cross by */
     lua_pushcfunction(W, jobs_indexnames);

@@ -40,7 +40,6 @@ void jobs_forgetfunction (Pool *p, int id);
 void jobs_closepool (Pool *p);
 void jobs_refpool (Pool *p);
 void jobs_unrefpool (Pool *p);
-void jobs_pushsmall (lua_State *L, const Small *small, int n);
 
 lua_State *jobs_opentask (Job *t, int *first, int *n, const char **tb,
                           size_t *tblen);

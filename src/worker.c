@@ -12,7 +12,11 @@
 **      owner raising the limit; or a cancel, making it final: step 3);
 **   2. the job's thread, from pthread_create (or from being handed the job
 **      under 'hub->mu' while it waits idle, or from taking the job out of
-**      line) until it sets a final status under 'j->mu' (jobs_settle, hub.c);
+**      line) until it sets a final status under 'j->mu' (jobs_settle, hub.c),
+**      or, if the job's outcome needs no state (its results fit its record,
+**      or it was cancelled), until it puts the state in the hub's list of
+**      states to close just before, in the same hold of 'hub->mu' (step 4:
+**      'j->L' is then NULL, and the owner never has the state);
 **   3. the owner's thread again, once it has read that final status under
 **      'j->mu' (job.c), until it puts the state in the hub's list of
 **      states to close ('hub->spent', under 'hub->mu': jobs_closestate);
@@ -25,6 +29,7 @@
 ** never ran (its creation failed, or no thread could be had).
 */
 
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -64,6 +69,21 @@ static void begin (Hub *h, Job *j) {
 
 static void shut (Hub *h, Job *j, lua_State *J);
 
+
+/* Puts the state of 'j' in the hub's list of states to close ('h->mu'
+** held), with a reference to 'j' (its allocator is in 'j'). Handoff
+** (step 4): the state is the list's. */
+static void spend (Hub *h, Job *j) {
+  pthread_mutex_lock(&j->mu);  /* order: 'h->mu', then 'j->mu' */
+  j->refs++;
+  pthread_mutex_unlock(&j->mu);
+  j->closing = j->L;
+  j->L = NULL;
+  j->nextspent = h->spent;
+  h->spent = j;
+  h->nspent++;
+}
+
 /*
 ** The end of a job on its thread, under the hub's mutex, so that a poll
 ** after a wait finds the job listed. Returns the next job in line of its
@@ -83,6 +103,11 @@ static Job *finish (Job *j, JobStatus st) {
   else if (j->tindex != 0)
     jobs_untime(h, j);  /* its room stays, for closing its state */
   jobs_ungrace(h, j);
+  if (j->L != NULL && !j->orphan && (j->nsmall >= 0 || st == JOB_CANCELLED))
+    spend(h, j);  /* its outcome needs no state: this thread closes it once
+                     its line is done (drain) */
+  else if (j->L != NULL && !j->orphan)  /* kept for the owner to read */
+    __atomic_add_fetch(&h->keptkb, lua_gc(j->L, LUA_GCCOUNT), __ATOMIC_RELAXED);
   orphan = jobs_settle(h, j, st);
   lim->running--;
   next = jobs_nextinline(lim);
@@ -134,9 +159,14 @@ static void drain (Hub *h) {
     if ((j = h->spent) != NULL) {
       h->spent = j->nextspent;
       h->nspent--;
+      h->nclosed++;
+      if (h->throttled && h->nspent <= JOBS_SPENTBOUND / 2) {
+        h->throttled = 0;  /* the owner's new job may go on (see 'throttle') */
+        pthread_cond_broadcast(&h->cv);
+      }
     }
     else
-      h->closer = 0;  /* whoever adds one next finds it a thread */
+      h->closers = 0;  /* whoever adds one next finds it a thread */
     pthread_mutex_unlock(&h->mu);
     if (j == NULL)
       return;
@@ -169,15 +199,20 @@ static JobStatus execute (Runner *r, Job *j) {
   jobs_enter(r, j, L);
   st = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
   jobs_leave(r, j);
-  /* The owner copies the outcome without raising in L: index L's names
-  ** now, while L may raise, if anything to copy could hold a name. Failing
-  ** that, C functions will not cross. */
-  if (mayname(L, 2) && lua_checkstack(L, 1)) {
+  st = jobs_ended(j, st);
+  /* Results small enough go in the record, and the state may close at
+  ** once (see 'finish'). Else the owner copies the outcome without raising
+  ** in L: index L's names now, while L may raise, if anything to copy
+  ** could hold a name. Failing that, C functions will not cross. */
+  if (st == JOB_COMPLETED &&
+      jobs_tosmall(L, 2, lua_gettop(L) - 1, j->small))
+    j->nsmall = lua_gettop(L) - 1;
+  else if (mayname(L, 2) && lua_checkstack(L, 1)) {
     lua_pushcfunction(L, jobs_indexnames);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK)
       lua_pop(L, 1);
   }
-  return jobs_ended(j, st);
+  return (JobStatus)st;
 }
 
 
@@ -207,33 +242,39 @@ static void *run (void *arg) {
 
 
 /*
+** Wakes or starts a thread to close the states of 'h->spent' ('h->mu'
+** held); returns 0 or an error number.
+*/
+static int closer (Hub *h) {
+  int err = 0;
+  if (!jobs_wakeidle(h))
+    err = jobs_newworker(h, NULL, run);
+  if (err == 0)
+    h->closers++;
+  return err;
+}
+
+
+/*
 ** Puts the state of 'j', which the owner's thread holds (step 3) and will
-** not read again, in the hub's list of states to close (step 4), with a
-** reference to 'j' (its allocator is in 'j'). A pool thread closes it when
-** its job ends or it gives up waiting: in a loop of jobs one after another,
-** while the owner starts the next. A big state, a long list, or a hub with
-** no thread at all wakes or starts a thread for it at once, unless one is
-** already on its way ('h->closer'): a burst of closings takes one thread.
+** not read again, in the hub's list of states to close (step 4). A pool
+** thread closes it when its job ends or it gives up waiting: in a loop of
+** jobs one after another, while the owner starts the next. A big state,
+** or a hub with no thread at all, wakes or starts a thread for it at once
+** unless one is already on its way; so does a list longer than
+** JOBS_SPENTMAX for each such thread, up to one a core: a burst of
+** closings takes one thread, a backlog as many as it needs.
 */
 void jobs_closestate (Job *j) {
   Hub *h = j->hub;
   lua_State *J = j->L;
   int err = 0, now = jobs_bigstate(J);
-  j->L = NULL;
-  pthread_mutex_lock(&j->mu);
-  j->refs++;
-  pthread_mutex_unlock(&j->mu);
   pthread_mutex_lock(&h->mu);
-  j->closing = J;
-  j->nextspent = h->spent;
-  h->spent = j;
-  h->nspent++;
-  if ((now || h->nspent >= JOBS_SPENTMAX || h->running == 0) &&
-      !h->closer) {
-    if (!jobs_wakeidle(h))
-      err = jobs_newworker(h, NULL, run);
-    h->closer = (err == 0);
-  }
+  spend(h, j);
+  if (((now || h->running == 0) && h->closers == 0) ||
+      (h->nspent >= JOBS_SPENTMAX * (h->closers + 1) &&
+       h->closers < jobs_cores()))
+    err = closer(h);
   if (err != 0 && h->running == 0) {  /* no thread to be had: close here */
     h->spent = j->nextspent;
     h->nspent--;
@@ -270,6 +311,26 @@ static int launch (Hub *h, Job *j) {
 ** manager's limit 'lim' is reached. Returns 0, or an error number if no
 ** thread is to be had (the job's state is then still the caller's).
 */
+/*
+** Holds back the owner's new job while JOBS_SPENTBOUND states wait to be
+** closed, until half of them are ('h->mu' held): whatever the rate of
+** creation, the backlog stays bounded. States whose closing waits for
+** their own jobs may hold up every closer: past a JOBS_BREAKTIME with none
+** closed, it goes on.
+*/
+static void throttle (Hub *h) {
+  while (h->nspent >= JOBS_SPENTBOUND) {
+    int closed = h->nclosed;
+    if (h->closers < jobs_cores() && closer(h) != 0 && h->closers == 0)
+      return;  /* no thread to be had: the list's threads close it */
+    h->throttled = 1;
+    if (jobs_waitcv(&h->cv, &h->mu, jobs_now() + JOBS_BREAKTIME) == ETIMEDOUT
+        && h->nclosed == closed)
+      return;
+  }
+}
+
+
 int jobs_start (Job *j, Hub *h, Limit *lim) {
   int err = 0;
   jobs_reap(h);
@@ -282,6 +343,7 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
   j->limit = lim;
   j->refs++;  /* its thread's, or its place in line's */
   pthread_mutex_lock(&h->mu);
+  throttle(h);
   lim->refs++;
   lim->unfinished++;
   jobs_append(&h->jobs, j);
