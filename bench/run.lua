@@ -42,6 +42,65 @@ end
 local function kib(bytes) return ("%.1f KiB"):format(bytes / 1024) end
 local function mib(bytes) return ("%.1f MiB"):format(bytes / 1048576) end
 
+-- Prints the rows recorded so far as a table.
+local function report()
+  io.stderr:write("\n")
+  local head = { "workload", "figure", "baseline, same run", "ratio", "target" }
+  local width = {}
+  for _, r in ipairs({ head, table.unpack(rows) }) do
+    for i, cell in ipairs(r) do width[i] = math.max(width[i] or 0, #cell) end
+  end
+  local rule = {}
+  for i = 1, #head do rule[i] = ("-"):rep(width[i]) end
+  for _, r in ipairs({ head, rule, table.unpack(rows) }) do
+    local cells = {}
+    for i, cell in ipairs(r) do cells[i] = cell .. (" "):rep(width[i] - #cell) end
+    print("| " .. table.concat(cells, " | ") .. " |")
+  end
+end
+
+-- The group to run: "soak" alone, or (none) every row.
+local group = arg[1]
+assert(group == nil or group == "soak", "groups: soak")
+
+-- The soak rows (SPEC §5): a million jobs, tasks or messages leave the
+-- footprint where it was. Each runs in a process of its own
+-- (bench/soak.lua), with no call to the collector: the RSS after 1,000,000
+-- beside that after 100,000. A manager keeping 100,000 finished jobs whose
+-- outcomes nobody read: what each costs.
+local function soak(name)
+  local exe = arg[-1] or "lua5.4"
+  local p = assert(io.popen(("%s bench/soak.lua %s"):format(exe, name)))
+  local out = p:read("a")
+  assert(p:close(), "bench/soak.lua " .. name .. " failed")
+  local figures = {}
+  for v in out:gmatch("%S+") do figures[#figures + 1] = tonumber(v) end
+  return figures
+end
+
+for _, s in ipairs({
+  { "soak_jobs", "jobs", "batches of 1,000: wait_all + flush, no poll" },
+  { "soak_wait", "wait", "batches of 1,000: wait on each + flush" },
+  { "soak_tasks", "tasks", "pool tasks, batches of 1,000" },
+  { "soak_channel", "channel", "{i, \"x\"} from a job to a job" },
+}) do
+  local f = soak(s[2])  -- 100000 rss 500000 rss 1000000 rss
+  row(s[1], ("%s RSS growth, 100 k to 1 M"):format(mib(f[6] - f[2])),
+      ("%s: RSS %s at 100 k, %s at 500 k, %s at 1 M"):format(
+        s[3], mib(f[2]), mib(f[4]), mib(f[6])),
+      "", "<= 16 MiB")
+end
+do
+  local each = soak("kept")[1]
+  row("soak_kept", ("%.0f B RSS a job"):format(each),
+      "a manager keeping 100,000 finished jobs, outcomes never read", "",
+      "<= 2 KB a job")
+end
+if group == "soak" then
+  report()
+  return
+end
+
 -- job_speed: Lua code in a job against the same function in the caller's
 -- own state: the job's whole cost (start, run, result) against the call.
 -- First, while the caller's heap is as fresh as a script's (the rows
@@ -613,14 +672,4 @@ do
       ("%.2fx"):format(looped / mapped), ">= 1.8x on 2 cores")
 end
 
-io.stderr:write("\n")
-local head = { "workload", "figure", "baseline, same run", "ratio", "target" }
-local width = {}
-for _, r in ipairs({ head, table.unpack(rows) }) do
-  for i, cell in ipairs(r) do width[i] = math.max(width[i] or 0, #cell) end
-end
-for _, r in ipairs({ head, table.unpack(rows) }) do
-  local cells = {}
-  for i, cell in ipairs(r) do cells[i] = cell .. (" "):rep(width[i] - #cell) end
-  print("| " .. table.concat(cells, " | ") .. " |")
-end
+report()

@@ -32,6 +32,16 @@ function helpers.behind(path, value)
   error("gate " .. path .. " never opened")
 end
 
+-- What malloc holds for the C side once the default manager is flushed
+-- and Lua's collector has run: Lua's own heap left out.
+function helpers.settled()
+  local jobs, heap = require "jobs", require "heap"
+  jobs.flush()
+  collectgarbage()
+  collectgarbage()
+  return heap.inuse() - collectgarbage("count") * 1024
+end
+
 -- A new temporary file holding 'contents'; returns its path.
 function helpers.tmpfile(contents)
   local path = os.tmpname()

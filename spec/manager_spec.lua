@@ -410,26 +410,19 @@ end
 -- C side holds no more than the objects the script holds. (What Lua's own
 -- heap holds, tables that grew for 20,000 jobs, is left out.)
 function TestManager.test_finished_jobs_nobody_looks_at_are_freed()
-  local heap = require "heap"
   local f = function(i) return i end
-  local function settled()
-    jobs.flush()
-    collectgarbage()
-    collectgarbage()
-    return heap.inuse() - collectgarbage("count") * 1024
-  end
   for i = 1, 2000 do jobs.new(f, i):wait() end  -- threads and arenas settle
-  local before = settled()
+  local before = helpers.settled()
   local kept = {}
   for i = 1, 20000 do kept[i] = jobs.new(f, i) end  -- all held as they end
   for i = 1, 20000 do kept[i]:wait() end
   jobs.new(f, 0):wait()
   kept = nil  -- now nobody looks at them, and nobody polls
-  local grown = settled() - before
+  local grown = helpers.settled() - before
   for _ = 1, 100 do  -- their states close on a pool thread: 10 s at most
     if grown < 1 << 20 then break end
     jobs.sleep(0.1)
-    grown = settled() - before
+    grown = helpers.settled() - before
   end
   lu.assertTrue(grown < 1 << 20, ("%.1f KiB more held"):format(grown / 1024))
 end

@@ -213,19 +213,12 @@ end
 -- as it ends: 20,000 of them leave nothing behind. Before, each kept its
 -- 8 bytes there for ever (256 KiB here).
 function TestPool.test_timed_tasks_leave_nothing_behind()
-  local heap = require "heap"
   local p = jobs.pool{ size = 2, timeout = 600 }
   local f = function(i) return i end
-  local function settled()
-    jobs.flush()
-    collectgarbage()
-    collectgarbage()
-    return heap.inuse() - collectgarbage("count") * 1024
-  end
   for i = 1, 2000 do p:submit(f, i):wait() end  -- threads and arenas settle
-  local before = settled()
+  local before = helpers.settled()
   for i = 1, 20000 do p:submit(f, i):wait() end
-  local grown = settled() - before
+  local grown = helpers.settled() - before
   p:close()
   lu.assertTrue(grown < 128 * 1024, ("%.1f KiB more held"):format(grown / 1024))
 end

@@ -35,16 +35,21 @@ end
 
 TestSoak = {}
 
--- Before, each finished job kept its state (15 KiB) until its object was
--- collected, which a collector that sees only the object put off: 345 MiB
--- RSS at 100,000 jobs, growing.
-function TestSoak.test_jobs_made_and_flushed_in_batches()
-  local m, f = jobs.manager(), function(i) return i end
+-- Jobs of 'f' in batches of 1,000, each awaited with wait_all, flushed.
+local function flushed(f)
+  local m = jobs.manager()
   check(growth(function()
     for i = 1, 1000 do m.new(f, i) end
     m.wait_all()
     m.flush()
   end))
+end
+
+-- Before, each finished job kept its state (15 KiB) until its object was
+-- collected, which a collector that sees only the object put off: 345 MiB
+-- RSS at 100,000 jobs, growing.
+function TestSoak.test_jobs_made_and_flushed_in_batches()
+  flushed(function(i) return i end)
 end
 
 function TestSoak.test_jobs_each_waited_for()
@@ -60,12 +65,7 @@ end
 -- Results that do not fit a job's record keep its state until they are
 -- read: the collector is told of those states too.
 function TestSoak.test_jobs_whose_tables_nobody_reads()
-  local m, f = jobs.manager(), function(i) return { i } end
-  check(growth(function()
-    for i = 1, 1000 do m.new(f, i) end
-    m.wait_all()
-    m.flush()
-  end))
+  flushed(function(i) return { i } end)
 end
 
 function TestSoak.test_pool_tasks_in_batches()
@@ -96,10 +96,10 @@ function TestSoak.test_messages_through_a_channel_between_two_jobs()
   lu.assertTrue(consumer:wait())
 end
 
--- A finished job whose outcome nobody reads holds its record, its results
--- in it, not its state. Before: 16 KiB a job.
-function TestSoak.test_a_kept_job_costs_little()
-  local m, f, n = jobs.manager(), function(i) return i end, 10000
+-- What malloc holds for each of 10,000 finished jobs of 'f' a manager
+-- keeps, their outcomes never read.
+local function kept(f)
+  local m, n = jobs.manager(), 10000
   collectgarbage()
   local before = heap.inuse()
   for i = 1, n do
@@ -108,9 +108,39 @@ function TestSoak.test_a_kept_job_costs_little()
   end
   m.wait_all()
   collectgarbage()
-  local each = (heap.inuse() - before) / n
+  return (heap.inuse() - before) / n, m[n]
+end
+
+-- A finished job whose outcome nobody reads holds its record, its results
+-- or its error in it, not its state. Before: 16 KiB a job.
+function TestSoak.test_a_kept_job_costs_little()
+  local each, last = kept(function(i) return i end)
   lu.assertTrue(each <= 2048, ("%.0f bytes a job"):format(each))
-  lu.assertEquals(m[n].result, n)
+  lu.assertEquals(last.result, 10000)
+  each, last = kept(function(i) error("job " .. i .. " failed") end)
+  lu.assertTrue(each <= 2048, ("%.0f bytes a dead job"):format(each))
+  lu.assertStrContains(last.error, "job 10000 failed")
+  lu.assertStrContains(last:traceback(), "in function 'error'")
+end
+
+-- A new job waits while 256 states wait to be closed, until half of
+-- them are; but states whose finalizers wait for something (here, for
+-- the caller) hold up every thread that closes them, and the new job must
+-- not wait for them for ever.
+function TestSoak.test_states_slow_to_close_hold_no_job_for_ever()
+  local m, gate = jobs.manager(), jobs.channel()
+  for _ = 1, 400 do
+    m.new(function(gate)
+      keep = setmetatable({}, { __gc = function() gate:pop() end })
+      return {}  -- a table: the state waits for its object to go
+    end, gate)
+  end
+  lu.assertTrue(m.wait_all(60))
+  m.flush()
+  collectgarbage()
+  collectgarbage()  -- 400 states to close, each closing waits for the gate
+  lu.assertEquals({ jobs.new(function() return 1 end):wait(60) }, { true, 1 })
+  gate:close()
 end
 
 os.exit(lu.LuaUnit.run(), true)

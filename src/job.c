@@ -124,7 +124,8 @@ static int copyoutcome (lua_State *L) {
   Outcome *o = (Outcome *)lua_touserdata(L, 1);
   Job *j = o->j;
   lua_State *J = o->J;
-  if (J == NULL && o->small == NULL && j->status != JOB_CANCELLED)
+  if (J == NULL && o->small == NULL && !j->inrecord &&
+      j->status != JOB_CANCELLED)
     return luaL_error(L, "not enough memory");
   if (j->status == JOB_COMPLETED) {
     int i, n = o->n;
@@ -148,7 +149,10 @@ static int copyoutcome (lua_State *L) {
   }
   else {
     lua_createtable(L, 0, 2);
-    jobs_copy(J, o->first, 1, L, "error", 1);
+    if (J == NULL)  /* a message, in the record */
+      lua_pushlstring(L, j->errmsg.s, j->errmsg.len);
+    else
+      jobs_copy(J, o->first, 1, L, "error", 1);
     lua_setfield(L, -2, "error");
     if (o->tb != NULL) {
       lua_pushlstring(L, o->tb, o->tblen);
@@ -192,6 +196,8 @@ static int outcome (lua_State *L, Job *j) {
     o.J = NULL;
     o.small = j->nsmall >= 0 ? j->small : NULL;
     o.n = j->nsmall;
+    o.tb = j->errtb.s;
+    o.tblen = j->errtb.len;
   }
   gc = o.J != NULL && (j->pool != NULL || jobs_bigstate(o.J)) &&
        lua_gc(L, LUA_GCISRUNNING);

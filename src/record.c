@@ -125,6 +125,8 @@ static void destroy (Job *j) {
   free(j->out.s);
   free(j->progress.s);
   free(j->progmsg.s);
+  free(j->errmsg.s);
+  free(j->errtb.s);
   free(j);
 }
 

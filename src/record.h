@@ -145,6 +145,9 @@ typedef struct Job {
   int nsmall;  /* its arguments (a pool's task), then its results, in
                   'small' (-1: none); set before it is settled */
   Small small[JOBS_SMALLMAX];
+  int inrecord;  /* a job's outcome is all in its record, its state closed
+                    as it ended (worker.c); set before it is settled */
+  Text errmsg, errtb;  /* so, a dead job's error message and traceback */
   Options opt;
   Heap heap;  /* of 'L', owned with it */
   pthread_mutex_t *waitmu;  /* what it is blocked on, if anything: a */

@@ -103,7 +103,7 @@ static Job *finish (Job *j, JobStatus st) {
   else if (j->tindex != 0)
     jobs_untime(h, j);  /* its room stays, for closing its state */
   jobs_ungrace(h, j);
-  if (j->L != NULL && !j->orphan && (j->nsmall >= 0 || st == JOB_CANCELLED))
+  if (j->L != NULL && !j->orphan && j->inrecord)
     spend(h, j);  /* its outcome needs no state: this thread closes it once
                      its line is done (drain) */
   else if (j->L != NULL && !j->orphan)  /* kept for the owner to read */
@@ -189,6 +189,24 @@ static int mayname (lua_State *L, int idx) {
 }
 
 
+/* Copies the error of the dead job 'j', if a string, and its traceback
+** from its state L into its record; returns whether both are there. */
+static int keeperror (Job *j, lua_State *L) {
+  size_t len;
+  const char *s;
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return 0;
+  s = lua_tolstring(L, 2, &len);
+  jobs_settext(&j->errmsg, s, len);
+  if ((s = jobs_traceback(L, &len)) != NULL) {
+    jobs_settext(&j->errtb, s, len);
+    if (j->errtb.s == NULL)  /* out of memory */
+      return 0;
+  }
+  return j->errmsg.s != NULL;
+}
+
+
 /* Runs job 'j', whose state this thread owns (step 2), with a cancel
 ** reaching it through 'r'; returns its final status. */
 static JobStatus execute (Runner *r, Job *j) {
@@ -200,13 +218,17 @@ static JobStatus execute (Runner *r, Job *j) {
   st = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
   jobs_leave(r, j);
   st = jobs_ended(j, st);
-  /* Results small enough go in the record, and the state may close at
-  ** once (see 'finish'). Else the owner copies the outcome without raising
-  ** in L: index L's names now, while L may raise, if anything to copy
-  ** could hold a name. Failing that, C functions will not cross. */
+  /* An outcome that fits the record goes there, and the state may close
+  ** at once (see 'finish'). Else the owner copies the outcome without
+  ** raising in L: index L's names now, while L may raise, if anything to
+  ** copy could hold a name. Failing that, C functions will not cross. */
   if (st == JOB_COMPLETED &&
-      jobs_tosmall(L, 2, lua_gettop(L) - 1, j->small))
+      jobs_tosmall(L, 2, lua_gettop(L) - 1, j->small)) {
     j->nsmall = lua_gettop(L) - 1;
+    j->inrecord = 1;
+  }
+  else if (st == JOB_CANCELLED || (st == JOB_DEAD && keeperror(j, L)))
+    j->inrecord = 1;  /* the reason of a cancel is no value of the state */
   else if (mayname(L, 2) && lua_checkstack(L, 1)) {
     lua_pushcfunction(L, jobs_indexnames);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK)
