@@ -218,6 +218,43 @@ function TestFunctionNames.test_a_function_a_job_returns_reads_the_callers_globa
   fnames_where = nil
 end
 
+-- Every function the copy carries takes the globals it names (issue 29):
+-- methods in an argument's metatable, functions in a table argument or a
+-- table upvalue (a module table held as an upvalue), in a global table a
+-- string names, and the functions those names hold. Each failed before
+-- with "attempt to call a nil value (global 'fnames_helper')".
+function TestFunctionNames.test_functions_in_tables_take_theirs()
+  fnames_helper = function(x) return x * 2 end
+  local obj = setmetatable({ v = 21 }, { __index = {
+    double = function(self) return fnames_helper(self.v) end } })
+  lu.assertEquals({ result(jobs.new(function(o) return o:double() end, obj)) },
+                  { true, 42 })
+  local arg = { f = function(x) return fnames_helper(x) end }
+  lu.assertEquals({ result(jobs.new(function(t) return t.f(4) end, arg)) },
+                  { true, 8 })
+  local mod = { f = function(x) return fnames_helper(x) + 1 end }
+  lu.assertEquals({ result(jobs.new(function() return mod.f(1) end)) },
+                  { true, 3 })
+  fnames_mod = { f = function(x) return fnames_helper(x) end }
+  lu.assertEquals({ result(jobs.new("fnames_mod.f(3)")) }, { true, 6 })
+  fnames_helper, fnames_mod = nil, nil
+end
+
+function TestFunctionNames.test_a_function_named_takes_the_names_it_names()
+  fnames_inner = function() return 2 end
+  fnames_outer = function() return fnames_inner() end
+  lu.assertEquals({ result(jobs.new(function() return fnames_outer() end)) },
+                  { true, 2 })
+  fnames_inner, fnames_outer = nil, nil
+end
+
+-- A module's table crosses by name: the walk leaves it alone.
+function TestFunctionNames.test_a_module_among_tables_is_not_walked()
+  local t = { s = string, f = function() return fnames_missing end }
+  lu.assertEquals({ result(jobs.new(function(t) return t.s.rep("a", 2), t.f() end, t)) },
+                  { true, "aa" })
+end
+
 -- The standard library's names are the job's own, and a library its 'libs'
 -- leaves out stays out.
 function TestFunctionNames.test_standard_names_stay_the_jobs()

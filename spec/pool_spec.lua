@@ -24,6 +24,45 @@ function TestPool.test_a_task_runs_on_a_warm_state_with_inits_globals()
   p:close()
 end
 
+-- A pool's init, function or string, takes the globals it names, and a
+-- task's function those of the functions in its tables (issue 29: each
+-- failed with "attempt to call a nil value (global 'pool_helper')").
+function TestPool.test_init_and_functions_in_tables_take_their_names()
+  pool_helper = function(x) return x * 2 end
+  local p = jobs.pool{ size = 1, init = function()
+    util = { twice = function(x) return pool_helper(x) end }
+  end }
+  lu.assertEquals({ p:submit(function(x) return util.twice(x) end, 4):wait(10) }, { true, 8 })
+  local q = jobs.pool{ size = 1, init = "util = { f = function(x) return pool_helper(x) + 1 end }" }
+  lu.assertEquals({ q:submit(function(x) return util.f(x) end, 4):wait(10) }, { true, 9 })
+  local mod = { f = function(x) return pool_helper(x) end }
+  for i = 1, 2 do  -- the function known the second time
+    lu.assertEquals({ q:submit(function(x) return mod.f(x) end, i):wait(10) }, { true, 2 * i })
+  end
+  lu.assertEquals({ q:submit(function(t) return t.f(7) end, mod):wait(10) }, { true, 14 })
+  p:close()
+  q:close()
+  pool_helper = nil
+end
+
+-- The globals a pool's init assigns are the worker's: a task's function
+-- naming one does not look it up in the caller, whose _ENV may warn of a
+-- name it lacks (Prosody's plugins do, on every submit, before).
+function TestPool.test_names_the_init_assigns_are_not_looked_up_in_the_caller()
+  local asked = {}
+  local env = setmetatable({}, { __index = function(_, k)
+    asked[#asked + 1] = k
+    return _G[k]
+  end })
+  local encode = load("return function(x) return codec.encode(x) end", "=plugin", "t", env)()
+  local p = jobs.pool{ size = 1, init = function()
+    codec = { encode = function(x) return "[" .. x .. "]" end }
+  end }
+  lu.assertEquals({ p:submit(encode, 1):wait(10) }, { true, "[1]" })
+  lu.assertEquals(asked, {})
+  p:close()
+end
+
 -- A string's free names are its own, over the state's globals; what it
 -- sets goes to the globals, for the tasks after it.
 function TestPool.test_a_strings_names_are_its_own_and_its_globals_stay()

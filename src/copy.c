@@ -73,6 +73,8 @@ typedef struct Copier {
                   the first object's copy itself until a second ('list') */
   int list;  /* 'copies' holds the list */
   int loaded;  /* a module was required in 'to' */
+  int intable;  /* tables being copied around the value being copied */
+  int tablefns;  /* a Lua function with an '_ENV' was met inside a table */
   const void *first;  /* the first object copied, which 'seen' lacks */
   int map;  /* index in 'to' of the userdata holding 'seen' */
   Seen *seen;  /* open addressing: source object -> its number in 'copies';
@@ -639,6 +641,20 @@ void jobs_forgetnames (lua_State *L) {
 }
 
 
+int jobs_byname (lua_State *L, int idx) {
+  int named;
+  idx = lua_absindex(L, idx);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &nameskey) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_pushvalue(L, idx);
+  named = (lua_rawget(L, -2) != LUA_TNIL);
+  lua_pop(L, 2);
+  return named;
+}
+
+
 int jobs_pushname (lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &nameskey) != LUA_TTABLE) {
@@ -810,6 +826,7 @@ static void copytable (Copier *c, int idx, const Step *at) {
   enter(c, at, "table");
   n = newtable(c, idx, &walk);
   remember(c, idx);
+  c->intable++;
   step.up = at;
   step.kind = KEY;
   for (i = 0; i < n; i++)
@@ -831,6 +848,7 @@ static void copytable (Copier *c, int idx, const Step *at) {
     setmeta(c);
     lua_pop(from, 1);
   }
+  c->intable--;
   c->depth--;
 }
 
@@ -868,8 +886,10 @@ static void copyupvalues (Copier *c, int idx, lua_Integer fn,
     }
     else {
       see(c, id, fn * 256 + step.n);
-      if (strcmp(name, "_ENV") == 0)  /* its names went ahead (names.c) */
+      if (strcmp(name, "_ENV") == 0) {  /* its names go too (names.c) */
         lua_rawgeti(to, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+        c->tablefns |= (c->intable > 0);  /* found by a walk of tables */
+      }
       else
         copyvalue(c, lua_gettop(from), &step);
       lua_setupvalue(to, -2, step.n);
@@ -1116,6 +1136,7 @@ int jobs_copy (lua_State *from, int first, int n, lua_State *to,
   c.ncopies = 0;
   c.list = 0;
   c.loaded = 0;
+  c.intable = c.tablefns = 0;
   c.first = NULL;
   c.depth = 0;
   c.stacklimit = 0;
@@ -1155,5 +1176,6 @@ int jobs_copy (lua_State *from, int first, int n, lua_State *to,
   lua_rotate(to, tobase, -helpers);
   lua_pop(to, helpers);
   lua_settop(from, fromtop);
-  return c.loaded;
+  return (c.loaded ? JOBS_COPYREQUIRED : 0) |
+         (c.tablefns ? JOBS_COPYTABLEFNS : 0);
 }

@@ -13,9 +13,15 @@
 ** ("argument %d"); if NULL, the i-th value is named by the string at index
 ** 'label' + i - 1 of 'from'.
 ** The calling thread must own both states. It raises errors in 'to' only,
-** never in 'from', so call it in protected mode in 'to'. Returns whether
-** it required a module in 'to' (its package.loaded changed).
+** never in 'from', so call it in protected mode in 'to'. Returns
+** JOBS_COPYREQUIRED if it required a module in 'to' (its package.loaded
+** changed), or'd with JOBS_COPYTABLEFNS if it met, inside a table, a Lua
+** function that names globals (whose names only a walk of tables finds:
+** jobs_functionnames).
 */
+#define JOBS_COPYREQUIRED	1
+#define JOBS_COPYTABLEFNS	2
+
 int jobs_copy (lua_State *from, int first, int n, lua_State *to,
                const char *root, int label);
 
@@ -37,6 +43,10 @@ int jobs_indexnames (lua_State *L);
 
 /* Drops L's index of names: the next copy from L builds it anew. */
 void jobs_forgetnames (lua_State *L);
+
+/* Whether the value at 'idx' of L crosses by name (a module, or a C
+** function of one), as L's index of names has it now. */
+int jobs_byname (lua_State *L, int idx);
 
 /* Pushes "mod.field", the indexed name of the C function at 'idx' of L,
 ** and returns 1; or returns 0, pushing nothing. */

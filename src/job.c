@@ -999,7 +999,7 @@ Job *jobs_newobject (lua_State *L, int base, int hub, int *died) {
       names = jobs_freenames(L, base);
   }
   else if (env == 0)  /* the globals its functions name go with them */
-    names = jobs_functionnames(L, base, nargs);
+    names = jobs_functionnames(L, base, nargs, 0, 0);
   *died = jobs_prepare(L, j, base, nargs, env, names);
   if (base == 2 && option(L, "on_done")) {
     lua_pushcfunction(L, job_ondone);

@@ -11,6 +11,7 @@
 #include "lauxlib.h"
 
 #include "jobsconf.h"
+#include "copy.h"
 #include "cstack.h"
 #include "names.h"
 
@@ -46,6 +47,7 @@
 
 typedef struct Reader {
   const unsigned char *p, *end;
+  int assigned;  /* only the globals it assigns, not those it reads */
   int depth;  /* of the function being read, in the dump's nesting */
   uintptr_t stacklimit;  /* where the C stack runs out (0: not read yet) */
 } Reader;
@@ -152,7 +154,8 @@ static void readfunction (lua_State *L, Reader *r, const char *up,
                         (unsigned long)code[i + 1] << 8 |
                         (unsigned long)code[i + 2] << 16 |
                         (unsigned long)code[i + 3] << 24;
-    if (opcode(ins) == OP_GETTABUP && env[argB(ins)] && (size_t)argC(ins) < nk)
+    if (opcode(ins) == OP_GETTABUP && !r->assigned && env[argB(ins)] &&
+        (size_t)argC(ins) < nk)
       wantkey(L, want, keys[argC(ins)], lens[argC(ins)]);
     else if (opcode(ins) == OP_SETTABUP && env[argA(ins)] &&
              (size_t)argB(ins) < nk)
@@ -208,8 +211,10 @@ static lua_State *dumper (lua_State *L) {
 
 
 /* Sets want[name] in the table at 'want' for each global the function at
-** 'f' names through its upvalues flagged in 'own'. */
-static void globals (lua_State *L, int f, const char *own, int want) {
+** 'f' names (or with 'assigned', assigns) through its upvalues flagged in
+** 'own'. */
+static void readglobals (lua_State *L, int f, const char *own, int want,
+                         int assigned) {
   luaL_Buffer b;
   Reader r;
   size_t len;
@@ -224,10 +229,35 @@ static void globals (lua_State *L, int f, const char *own, int want) {
   r.end = r.p + len;
   r.depth = 0;
   r.stacklimit = 0;
+  r.assigned = assigned;
   skip(&r, 4 + 2 + 6 + 3 + sizeof(lua_Integer) + sizeof(lua_Number));
   byte(&r);  /* how many upvalues the chunk has */
   readfunction(L, &r, NULL, own, want);
   lua_pop(L, 2);
+}
+
+
+static void globals (lua_State *L, int f, const char *own, int want) {
+  readglobals(L, f, own, want, 0);
+}
+
+
+int jobs_assignednames (lua_State *L, int fn) {
+  char own[MAXUPVALUES];
+  const char *name;
+  int i;
+  fn = lua_absindex(L, fn);
+  memset(own, 0, sizeof(own));
+  lua_newtable(L);
+  if (lua_iscfunction(L, fn))
+    return lua_gettop(L);
+  for (i = 1; i <= MAXUPVALUES && (name = lua_getupvalue(L, fn, i)) != NULL;
+       i++) {
+    own[i - 1] = (strcmp(name, "_ENV") == 0);
+    lua_pop(L, 1);
+  }
+  readglobals(L, fn, own, lua_gettop(L), 1);
+  return lua_gettop(L);
 }
 
 
@@ -427,71 +457,126 @@ static void pushnamed (lua_State *L, int fn, const char *own) {
 }
 
 
+/* A walk of the values a copy will carry, for the globals their functions
+** name: indices in L of the names found ('r'), of the values met as keys
+** with the work list as its array part ('seen', its length 'n'), and of
+** the names not to look up ('skip', 0: none). */
+typedef struct Walk {
+  int r, seen, skip;
+  int tables;  /* tables are walked too, as a copy walks them */
+  lua_Integer n;
+} Walk;
+
+
+/* Appends the value at 'idx' to the work list, if it is a Lua function,
+** or (walking tables) a table that does not cross by name (a module's is
+** the module's business), not met yet. */
+static void follow (lua_State *L, int idx, Walk *w) {
+  int t = lua_type(L, idx);
+  if (t == LUA_TFUNCTION ? lua_iscfunction(L, idx)
+                         : (t != LUA_TTABLE || !w->tables))
+    return;
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, w->seen) != LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  if (t == LUA_TTABLE && jobs_byname(L, idx))
+    return;
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, w->seen);
+  lua_pushvalue(L, idx);
+  lua_rawseti(L, w->seen, ++w->n);
+}
+
+
+/* Whether the name on top of L is one the walk gives a value: not one to
+** skip, nor found already. */
+static int wanted (lua_State *L, Walk *w) {
+  if (w->skip != 0) {
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, w->skip) != LUA_TNIL) {
+      lua_pop(L, 1);
+      return 0;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, w->r) != LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+
 /*
-** Adds to the table at 'r' the globals that the Lua function at 'fn' and
+** Adds to the walk's names the globals that the Lua function at 'fn' and
 ** the functions in it name through its _ENV (at 'env' of L, the upvalues
 ** holding it flagged in 'own'), each read from that _ENV as the function
-** would read it (metamethods run), unless 'r' has the name.
+** would read it (metamethods run), unless the walk has or skips the name;
+** each value added is followed in turn (a function named takes its own).
 */
 static void addnames (lua_State *L, int fn, const char *own, int env,
-                      int r) {
+                      Walk *w) {
   int want;
   pushnamed(L, fn, own);
   want = lua_gettop(L);
   lua_pushnil(L);
   while (lua_next(L, want)) {
     lua_pop(L, 1);
-    lua_pushvalue(L, -1);
-    if (lua_rawget(L, r) == LUA_TNIL) {
-      lua_pop(L, 1);
+    if (wanted(L, w)) {
+      lua_pushvalue(L, -1);
       lua_pushvalue(L, -1);
       lua_gettable(L, env);  /* as the function would: may raise */
-      lua_pushvalue(L, -2);
-      lua_insert(L, -2);
-      lua_rawset(L, r);
+      follow(L, -1, w);
+      lua_rawset(L, w->r);
     }
-    else
-      lua_pop(L, 1);
   }
   lua_pop(L, 1);
 }
 
 
-/* Appends the value at 'idx' to the work list, the array part of 'seen'
-** (its length at '*n'), if it is a Lua function not a key of 'seen' yet,
-** which it becomes. */
-static void follow (lua_State *L, int idx, int seen, lua_Integer *n) {
-  if (lua_type(L, idx) != LUA_TFUNCTION || lua_iscfunction(L, idx))
-    return;
-  lua_pushvalue(L, idx);
-  if (lua_rawget(L, seen) != LUA_TNIL) {
+/* Follows the keys, values and metatable of the table at 't', raw, as a
+** copy walks them. */
+static void followtable (lua_State *L, int t, Walk *w) {
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    follow(L, -2, w);
+    follow(L, -1, w);
     lua_pop(L, 1);
-    return;
   }
-  lua_pop(L, 1);
-  lua_pushvalue(L, idx);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, seen);
-  lua_pushvalue(L, idx);
-  lua_rawseti(L, seen, ++*n);
+  if (lua_getmetatable(L, t)) {
+    follow(L, -1, w);
+    lua_pop(L, 1);
+  }
 }
 
 
 /*
-** Adds to the table at 'r' the names of each function of the work list
-** in 'seen' (its length at '*n'), then of the Lua functions among their
-** upvalues, each once: a work list, not a recursion, so that a chain of
-** closures of any length costs no C stack and few slots.
+** Adds to the walk's names those of each value of its work list: of a
+** function, then of the Lua functions among its upvalues (and walking
+** tables, of the tables among them), each once: a work list, not a
+** recursion, so that a chain of closures of any length costs no C stack
+** and few slots.
 */
-static void addfunctions (lua_State *L, int r, int seen, lua_Integer *n) {
+static void addfunctions (lua_State *L, Walk *w) {
   char own[MAXUPVALUES];
   luaL_checkstack(L, 8, "reading the globals a function names");
-  while (*n > 0) {
+  while (w->n > 0) {
     const char *name;
     int i, env = 0, fn = lua_gettop(L) + 1;
-    lua_rawgeti(L, seen, *n);
+    lua_rawgeti(L, w->seen, w->n);
     lua_pushnil(L);
-    lua_rawseti(L, seen, (*n)--);
+    lua_rawseti(L, w->seen, w->n--);
+    if (lua_istable(L, fn)) {
+      followtable(L, fn, w);
+      lua_settop(L, fn - 1);
+      continue;
+    }
     memset(own, 0, sizeof(own));
     for (i = 1; (name = lua_getupvalue(L, fn, i)) != NULL; i++) {
       if (strcmp(name, "_ENV") == 0 && i <= MAXUPVALUES && env == 0) {
@@ -499,11 +584,11 @@ static void addfunctions (lua_State *L, int r, int seen, lua_Integer *n) {
         env = lua_gettop(L);  /* kept on the stack */
         continue;
       }
-      follow(L, -1, seen, n);
+      follow(L, -1, w);
       lua_pop(L, 1);
     }
     if (env != 0)
-      addnames(L, fn, own, env, r);
+      addnames(L, fn, own, env, w);
     lua_settop(L, fn - 1);
   }
 }
@@ -520,29 +605,33 @@ static int closure (lua_State *L, int idx) {
 }
 
 
-int jobs_functionnames (lua_State *L, int base, int n) {
-  int r, seen, i;
-  for (i = 0; i < n && !closure(L, base + i); i++) {}
+int jobs_functionnames (lua_State *L, int base, int n, int tables,
+                        int skip) {
+  Walk w;
+  int i;
+  for (i = 0; !tables && i < n && !closure(L, base + i); i++) {}
   if (i == n)
     return 0;  /* the common job, a function naming no global: no cost */
   luaL_checkstack(L, 4, "reading the globals a function names");
+  w.tables = tables;
+  w.skip = (skip != 0 && lua_istable(L, skip)) ? lua_absindex(L, skip) : 0;
   lua_newtable(L);
-  r = lua_gettop(L);
-  lua_newtable(L);  /* functions met as keys; the work list as its array */
-  seen = lua_gettop(L);
+  w.r = lua_gettop(L);
+  lua_newtable(L);
+  w.seen = lua_gettop(L);
   for (; i < n; i++) {  /* the first ones first: their _ENV's names win */
-    lua_Integer left = 0;
-    follow(L, base + i, seen, &left);
-    addfunctions(L, r, seen, &left);
+    w.n = 0;
+    follow(L, base + i, &w);
+    addfunctions(L, &w);
   }
-  lua_settop(L, r);
+  lua_settop(L, w.r);
   lua_pushnil(L);
-  if (lua_next(L, r) == 0) {  /* none: nothing to copy */
+  if (lua_next(L, w.r) == 0) {  /* none: nothing to copy */
     lua_pop(L, 1);
     return 0;
   }
   lua_pop(L, 2);
-  return r;
+  return w.r;
 }
 
 /* }====================================================== */

@@ -28,9 +28,19 @@ int jobs_freenames (lua_State *L, int base);
 ** the functions in them and the Lua functions among their upvalues name
 ** through their _ENV, each read from its own _ENV as it would read it, and
 ** returns its index; or returns 0, pushing nothing, if they name none.
-** May raise in L (an _ENV's metamethods run).
+** With 'tables', the functions in tables among those values too (keys,
+** values, metatables, as a copy walks them: for a copy that reported
+** JOBS_COPYTABLEFNS). A name that the table at 'skip' (0: none) has is
+** not looked up (a pool's 'init' sets it in the worker). May raise in L
+** (an _ENV's metamethods run).
 */
-int jobs_functionnames (lua_State *L, int base, int n);
+int jobs_functionnames (lua_State *L, int base, int n, int tables,
+                        int skip);
+
+/* Pushes a table whose keys are the globals that the Lua function at 'fn'
+** of L (or a chunk of jobs_compile) and the functions in it assign through
+** its _ENV, and returns its index. May raise in L. */
+int jobs_assignednames (lua_State *L, int fn);
 
 /* Whether 'name' is a global of Lua's standard library, which a job's
 ** free names never bring: the job has its own, or 'libs' left it out. */

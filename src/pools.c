@@ -29,12 +29,16 @@
 #define JOBS_TICKET	"jobs.pool.function"
 
 #define UV_HUB		3
+#define UV_INITSETS	4
+#define NUV		4
 
 /*
 ** A pool object: a full userdata holding a Box, with user values 1: a
 ** table with weak keys from each function submitted to the Ticket of its
 ** number (the number goes when the function does); 2: its name; 3: the
-** hub 'hub' points at, which lives as long as the pool.
+** hub 'hub' points at, which lives as long as the pool; 4: the set of the
+** globals its 'init' assigns, which a task's function takes from the
+** worker, not the caller (nil: no init).
 */
 typedef struct Box {
   Pool *p;  /* NULL once closed and let go of */
@@ -53,6 +57,8 @@ typedef struct Box {
 typedef struct Ticket {
   Pool *p;  /* a reference */
   int id;
+  int tables;  /* functions in its tables name globals: its tasks' names
+                  come from a walk of tables (names.c) */
 } Ticket;
 
 
@@ -89,12 +95,13 @@ static int ticket_gc (lua_State *L) {
 ** if it is new, pushing nothing, its number to be, negated (the task that
 ** carries it in gives it a Ticket: 'remember').
 */
-static int numberof (lua_State *L, Box *b, int fn) {
+static int numberof (lua_State *L, Box *b, int fn, int *tables) {
   int id;
   lua_getiuservalue(L, 1, 1);
   lua_pushvalue(L, fn);
   if (lua_rawget(L, -2) == LUA_TUSERDATA) {
     id = ((Ticket *)lua_touserdata(L, -1))->id;
+    *tables = ((Ticket *)lua_touserdata(L, -1))->tables;
     lua_getiuservalue(L, -1, 1);
     lua_replace(L, -3);
     lua_pop(L, 1);
@@ -109,12 +116,14 @@ static int numberof (lua_State *L, Box *b, int fn) {
 
 /* The function at 'fn', new to pool 'b', is number 'id' there from now,
 ** its tasks named as the job object at 'ud'. */
-static void remember (lua_State *L, Box *b, int fn, int id, int ud) {
+static void remember (lua_State *L, Box *b, int fn, int id, int ud,
+                      int tables) {
   Ticket *k;
   lua_getiuservalue(L, 1, 1);
   lua_pushvalue(L, fn);
   k = (Ticket *)lua_newuserdatauv(L, sizeof(Ticket), 1);
   k->p = NULL;
+  k->tables = tables;
   luaL_setmetatable(L, JOBS_TICKET);
   lua_getiuservalue(L, ud, JOBS_NAMEUV);
   lua_setiuservalue(L, -2, 1);
@@ -135,12 +144,13 @@ static void remember (lua_State *L, Box *b, int fn, int id, int ud) {
 */
 static int pool_submit (lua_State *L) {
   Box *b = checkpool(L);
-  int n = lua_gettop(L) - 2, id = 0, names, ud, err, index, hub;
+  int n = lua_gettop(L) - 2, id = 0, names, ud, err, index, hub, skip = 0;
+  int tables = 0, copied;
   Job *t;
   if (b->closed)
     return luaL_error(L, "the pool is closed");
   if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNONE)
-    id = numberof(L, b, 2);
+    id = numberof(L, b, 2, &tables);
   index = mayname(L, id > 0 ? 3 : 2, n + 2);
   hub = (lua_getiuservalue(L, 1, UV_HUB), lua_gettop(L));
   jobs_checkhub(L, hub);
@@ -151,15 +161,21 @@ static int pool_submit (lua_State *L) {
     jobs_compile(L, 2);
     names = jobs_freenames(L, 2);
   }
-  else
-    names = jobs_functionnames(L, 2, n + 1);
-  if (index || names != 0) {  /* what crosses by name is then up to date */
+  else {
+    skip = (lua_getiuservalue(L, 1, UV_INITSETS), lua_gettop(L));
+    names = jobs_functionnames(L, 2, n + 1, tables, skip);
+  }
+  if (index || names != 0 || tables) {  /* what crosses by name is then up
+                                           to date */
     lua_pushcfunction(L, jobs_indexnames);
     lua_call(L, 0, 0);
   }
-  jobs_submit(L, b->p, t, 2, n, id, names);
+  copied = jobs_submit(L, b->p, t, 2, n, id, names);
+  if ((copied & JOBS_COPYTABLEFNS) && id != 0 && !tables &&
+      (names = jobs_functionnames(L, 2, n + 1, 1, skip)) != 0)
+    jobs_renametask(L, b->p, t, names);
   if (id < 0)
-    remember(L, b, 2, -id, ud);
+    remember(L, b, 2, -id, ud, (copied & JOBS_COPYTABLEFNS) != 0);
   jobs_setnum(L, ud, ++b->ntasks);
   t->opt.timeout = b->timeout;
   t->opt.grace = b->grace;
@@ -308,12 +324,36 @@ static int readsize (lua_State *L) {
 }
 
 
+/* Pushes the globals that the pool's 'init' at 'init' names (a string's
+** free names; a function's, those of the functions in its tables too),
+** but for the standard library's, each state's own; returns its index, or
+** 0 if none (having pushed nil). */
+static int initglobals (lua_State *L, int init, int string) {
+  int names = string ? jobs_freenames(L, init)
+                     : jobs_functionnames(L, init, 1, 1, 0);
+  if (names == 0) {
+    lua_pushnil(L);
+    return 0;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, names)) {  /* clearing a field it passed is allowed */
+    lua_pop(L, 1);
+    if (jobs_isstandard(lua_tostring(L, -1))) {
+      lua_pushvalue(L, -1);
+      lua_pushnil(L);
+      lua_rawset(L, names);
+    }
+  }
+  return names;
+}
+
+
 /* jobs.pool{size, init, libs, memory_limit, timeout, grace, name} */
 static int newpool (lua_State *L) {
   Hub *h = jobs_checkhub(L, lua_upvalueindex(1));
   static const char *const known[] = {"size", "init", "libs", "memory_limit",
                                       "timeout", "grace", "name", NULL};
-  int size, init = 0, paths, libs = JOBS_ALLLIBS, t;
+  int size, init = 0, paths, libs = JOBS_ALLLIBS, t, initnames, initstring;
   lua_Integer memory = 0;
   double timeout, grace;
   Box *b;
@@ -330,6 +370,7 @@ static int newpool (lua_State *L) {
   else if (t != LUA_TNIL && t != LUA_TFUNCTION)
     badoption(L, "init", "function or string");
   init = (t != LUA_TNIL) ? 2 : 0;
+  initstring = (t == LUA_TSTRING);
   if ((t = option(L, "name")) == LUA_TNIL) {
     lua_pop(L, 1);
     lua_pushliteral(L, "pool");
@@ -349,7 +390,8 @@ static int newpool (lua_State *L) {
   timeout = readseconds(L, "timeout", 0, -1);
   grace = readseconds(L, "grace", 1, JOBS_GRACE);
   paths = jobs_pushpaths(L);
-  b = (Box *)lua_newuserdatauv(L, sizeof(Box), UV_HUB);
+  initnames = init != 0 ? initglobals(L, init, initstring) : 0;
+  b = (Box *)lua_newuserdatauv(L, sizeof(Box), NUV);
   memset(b, 0, sizeof(Box));
   b->hub = h;
   b->size = size;
@@ -366,7 +408,11 @@ static int newpool (lua_State *L) {
   lua_setiuservalue(L, -2, 2);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_setiuservalue(L, -2, UV_HUB);
-  b->p = jobs_newpool(L, h, paths, init, size);
+  if (init != 0) {
+    jobs_assignednames(L, init);
+    lua_setiuservalue(L, -2, UV_INITSETS);
+  }
+  b->p = jobs_newpool(L, h, paths, init, initnames, size);
   b->p->libs = libs;
   b->p->memory = (size_t)memory;
   return 1;

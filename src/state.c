@@ -26,6 +26,7 @@ typedef struct Prep {
   int env;  /* index in 'from' of the env table, or 0 */
   int names;  /* index in 'from' of the string's free names, or 0 */
   int paths;  /* index in 'from' of its package.path, then cpath */
+  int tablefns;  /* the copy met functions in tables (JOBS_COPYTABLEFNS) */
 } Prep;
 
 
@@ -181,7 +182,7 @@ static void setnames (Prep *p, lua_State *J) {
     lua_pushvalue(L, first + i);
     lua_rawget(L, p->names);
   }
-  jobs_copy(L, first + n, n, J, NULL, first);
+  p->tablefns |= jobs_copy(L, first + n, n, J, NULL, first);
   for (i = n - 1; i >= 0; i--)
     lua_setfield(J, -2 - i, lua_tostring(L, first + i));
   lua_pop(J, 1);
@@ -201,8 +202,67 @@ static int prepare (lua_State *J) {
   else if (p->names != 0)
     setnames(p, J);
   lua_pushcfunction(J, jobs_msghandler);
-  jobs_copy(p->from, p->base, p->nargs, J, jobs_jobroot, 0);
+  p->tablefns |= jobs_copy(p->from, p->base, p->nargs, J, jobs_jobroot, 0);
   return lua_gettop(J);
+}
+
+
+/* Runs protected in the job's state, [msghandler, function, args...]
+** below: adds the free names of the functions in tables ('p->names'). */
+static int addnames (lua_State *J) {
+  Prep *p = (Prep *)lua_touserdata(J, -1);
+  lua_pop(J, 1);
+  setnames(p, J);
+  return 0;
+}
+
+
+/*
+** The names of the functions that the copy met in tables, which the pass
+** before it does not walk (its cost would be a walk of every table given
+** to a job): walked now, only for a copy that met such a function, from
+** the job's values and the names given it already (a table among them may
+** hold such functions too). Pushes the table of names, or returns 0.
+*/
+static int tablenames (lua_State *L, Prep *p) {
+  int i, n = p->nargs + (p->names != 0), first = lua_gettop(L) + 1;
+  luaL_checkstack(L, n + 1, "reading the globals a function names");
+  for (i = 0; i < p->nargs; i++)
+    lua_pushvalue(L, p->base + i);
+  if (p->names != 0)
+    lua_pushvalue(L, p->names);
+  p->names = jobs_functionnames(L, first, n, 1, 0);
+  if (p->names == 0) {
+    lua_settop(L, first - 1);
+    return 0;
+  }
+  lua_replace(L, first);
+  lua_settop(L, first);
+  return p->names = first;
+}
+
+
+/* Runs 'fn' protected in J with 'p' as a light userdata; returns its
+** status, the state's error message, if any, raised in L unless J's
+** memory limit refused a block (then 1: the job dies of it). The
+** state, on an error, is closed. */
+static int inprepared (lua_State *L, lua_State *J, lua_CFunction fn, Prep *p,
+                       int nresults) {
+  Job *j = p->j;
+  int st, died;
+  lua_pushcfunction(J, fn);
+  lua_pushlightuserdata(J, p);
+  if ((st = lua_pcall(J, 1, nresults, 0)) == LUA_OK)
+    return 0;
+  died = (st == LUA_ERRMEM && j->heap.refused);
+  if (!died)
+    lua_pushstring(L, lua_type(J, -1) == LUA_TSTRING ? lua_tostring(J, -1)
+                                                      : "cannot start job");
+  jobs_closejob(j, J);
+  j->L = NULL;
+  if (!died)
+    lua_error(L);
+  return 1;
 }
 
 
@@ -242,17 +302,10 @@ int jobs_prepare (lua_State *L, Job *j, int base, int nargs, int env,
   ** set while the state is empty (entering it collects once). */
   lua_gc(J, LUA_GCGEN, 0, 0);
   lua_gc(J, LUA_GCSTOP);  /* all it holds until it runs is alive */
-  lua_pushcfunction(J, prepare);  /* ...so that now only J may raise */
-  lua_pushlightuserdata(J, &p);
-  if ((st = lua_pcall(J, 1, LUA_MULTRET, 0)) != LUA_OK) {
-    int died = (st == LUA_ERRMEM && j->heap.refused);
-    if (!died)
-      lua_pushstring(L, lua_type(J, -1) == LUA_TSTRING ? lua_tostring(J, -1)
-                                                        : "cannot start job");
-    jobs_closejob(j, J);
-    j->L = NULL;
-    if (!died)
-      lua_error(L);
+  p.tablefns = 0;
+  if (inprepared(L, J, prepare, &p, LUA_MULTRET) ||  /* now only J raises */
+      (p.env == 0 && (p.tablefns & JOBS_COPYTABLEFNS) &&
+       tablenames(L, &p) != 0 && inprepared(L, J, addnames, &p, 0))) {
     lua_settop(L, top);
     return 1;
   }

@@ -49,6 +49,7 @@
 #define INIT		0
 #define PATH		(-1)
 #define CPATH		(-2)
+#define INITNAMES	(-3)
 #define C_FN		1
 #define C_NAMES		2
 #define C_CHUNK		3
@@ -99,7 +100,7 @@ static void keepmessage (lua_State *Q, char *msg, const char *what) {
 
 typedef struct Making {
   lua_State *L;
-  int paths, init;
+  int paths, init, names;
 } Making;
 
 
@@ -120,6 +121,10 @@ static int setpool (lua_State *Q) {
     jobs_copy(m->L, m->init, 1, Q, "init", 0);
     lua_rawseti(Q, 1, INIT);
   }
+  if (m->names != 0) {
+    jobs_copy(m->L, m->names, 1, Q, "init's globals", 0);
+    lua_rawseti(Q, 1, INITNAMES);
+  }
   return 0;
 }
 
@@ -129,9 +134,11 @@ static JobStatus runtask (Runner *r, Job *t);
 /*
 ** A new pool for the hub 'h' of L: at most 'size' tasks at once, with the
 ** package paths that jobs_pushpaths left at 'paths' of L, and the function
-** at 'init' (0: none) to run in each state first. Raises in L.
+** at 'init' (0: none) to run in each state first, with the globals it
+** names at 'names' (0: none). Raises in L.
 */
-Pool *jobs_newpool (lua_State *L, Hub *h, int paths, int init, int size) {
+Pool *jobs_newpool (lua_State *L, Hub *h, int paths, int init, int names,
+                    int size) {
   Making m;
   char msg[JOBS_MSGMAX];
   Pool *p = (Pool *)calloc(1, sizeof(Pool));
@@ -154,6 +161,7 @@ Pool *jobs_newpool (lua_State *L, Hub *h, int paths, int init, int size) {
   m.L = L;
   m.paths = paths;
   m.init = init;
+  m.names = names;
   lua_pushcfunction(p->Q, setpool);  /* the store is new: nobody else's */
   lua_pushvalue(p->Q, 1);
   lua_pushlightuserdata(p->Q, &m);
@@ -178,6 +186,7 @@ typedef struct Sub {
   int isnew;  /* the function goes into Q[1] with this task */
   int names;  /* index in L of the globals it names, or 0 */
   int bare;  /* set: the carrier is the function alone */
+  int copied;  /* what the copy reported (JOBS_COPYTABLEFNS) */
 } Sub;
 
 
@@ -195,8 +204,8 @@ static int pushtask (lua_State *Q) {
   c = lua_gettop(Q);
   luaL_checkstack(Q, n + LUA_MINSTACK, "too many arguments");
   if (n + fn > 0)
-    jobs_copy(s->L, fn ? s->base : s->base + 1, n + fn, Q, jobs_jobroot,
-              !fn);
+    s->copied = jobs_copy(s->L, fn ? s->base : s->base + 1, n + fn, Q,
+                          jobs_jobroot, !fn);
   for (i = n; i >= 1; i--)
     lua_rawseti(Q, c, C_N + i);
   if (fn && s->id != 0) {
@@ -224,15 +233,18 @@ static int pushtask (lua_State *Q) {
 ** Gives the task 't' of pool 'p' its carrier: the function at 'base' of L
 ** (numbered 'id', see Sub; negative: new) and the 'n' arguments after it,
 ** with the globals at 'names' (0: none). Raises in L if a value cannot be
-** copied, the task then holding nothing.
+** copied, the task then holding nothing. Returns what the copy reported:
+** JOBS_COPYTABLEFNS asks for the names of functions in tables (see
+** jobs_renametask).
 */
-void jobs_submit (lua_State *L, Pool *p, Job *t, int base, int n, int id,
-                  int names) {
+int jobs_submit (lua_State *L, Pool *p, Job *t, int base, int n, int id,
+                 int names) {
   Sub s;
   char msg[JOBS_MSGMAX];
   int st;
   s.L = L;
   s.base = base;
+  s.copied = 0;
   t->nsmall = -1;
   if (names == 0 && jobs_tosmall(L, base + 1, n, t->small)) {
     t->nsmall = n;
@@ -253,6 +265,40 @@ void jobs_submit (lua_State *L, Pool *p, Job *t, int base, int n, int id,
     jobs_refpool(p);
   }
   else
+    keepmessage(p->Q, msg, "cannot submit the task");
+  lua_settop(p->Q, 1);
+  pthread_mutex_unlock(&p->mu);
+  if (st != LUA_OK)
+    luaL_error(L, "%s", msg);
+  return s.copied;
+}
+
+
+/* Runs protected in Q, with Q[1] at 1: the carrier of the task 's' asks
+** for takes the globals at 's->names' instead of those it has. */
+static int renametask (lua_State *Q) {
+  Sub *s = (Sub *)lua_touserdata(Q, 2);
+  lua_rawgeti(Q, LUA_REGISTRYINDEX, s->id);
+  jobs_copy(s->L, s->names, 1, Q, "globals", 0);
+  lua_rawseti(Q, -2, C_NAMES);
+  return 0;
+}
+
+
+/* The task 't', just submitted, takes the globals at 'names' of L instead
+** of those it was given (a walk of its tables found more). Raises in L. */
+void jobs_renametask (lua_State *L, Pool *p, Job *t, int names) {
+  Sub s;
+  char msg[JOBS_MSGMAX];
+  int st;
+  s.L = L;
+  s.id = t->slot;
+  s.names = names;
+  pthread_mutex_lock(&p->mu);
+  lua_pushcfunction(p->Q, renametask);
+  lua_pushvalue(p->Q, 1);
+  lua_pushlightuserdata(p->Q, &s);
+  if ((st = lua_pcall(p->Q, 2, 0, 0)) != LUA_OK)
     keepmessage(p->Q, msg, "cannot submit the task");
   lua_settop(p->Q, 1);
   pthread_mutex_unlock(&p->mu);
@@ -368,6 +414,10 @@ static int openstate (lua_State *W) {
   jobs_inherit(Q, lua_gettop(Q) - 1, W);
   lua_settop(Q, 1);
   if (p->hasinit) {
+    if (lua_rawgeti(Q, 1, INITNAMES) == LUA_TTABLE) {  /* its globals */
+      jobs_copy(Q, -1, 1, W, "init's globals", 0);
+      jobs_setglobals(W);
+    }
     lua_rawgeti(Q, 1, INIT);
     jobs_copy(Q, -1, 1, W, "init", 0);
     lua_settop(Q, 1);
