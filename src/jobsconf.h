@@ -128,8 +128,9 @@
 #endif
 
 /* Functions a state of a pool keeps loaded (by identity in the owner's
-** state) before it starts a new set: a pool fed a new closure each time
-** holds no more than this many. */
+** state) before it drops those the owner let go of (tasks.c
+** 'pushfunction'): a pool fed a new closure each time holds about this
+** many. */
 #if !defined(JOBS_POOLFUNCTIONS)
 #define JOBS_POOLFUNCTIONS	256
 #endif

@@ -463,30 +463,72 @@ static Job *newstate (Pool *p) {
 }
 
 
-/* Pushes onto W the function numbered 'id', at 'fn' of Q, loaded once: the
-** set of those loaded (how many at [0]) starts anew when full. */
-static void pushfunction (lua_State *W, lua_State *Q, int fn, int id) {
-  int loaded, top = lua_gettop(W);
+/* How many functions the set at 'loaded' of W has (at [0]), and how many
+** it may have before it is pruned (at [-1]). */
+static lua_Integer counted (lua_State *W, int loaded, int which) {
+  lua_Integer n = (lua_rawgeti(W, loaded, which), lua_tointeger(W, -1));
+  lua_pop(W, 1);
+  return n;
+}
+
+
+static void setcount (lua_State *W, int loaded, int which, lua_Integer n) {
+  lua_pushinteger(W, n);
+  lua_rawseti(W, loaded, which);
+}
+
+
+/* Drops from the set at 'loaded' of W the functions whose owner let go of
+** them (gone from Q[1], at 1 of Q); returns how many stay. */
+static lua_Integer prune (lua_State *W, lua_State *Q, int loaded) {
   lua_Integer n = 0;
-  if (lua_rawgetp(W, LUA_REGISTRYINDEX, &loadedkey) == LUA_TTABLE)
-    n = (lua_rawgeti(W, -1, 0), lua_tointeger(W, -1));
-  if (n == 0 || n >= JOBS_POOLFUNCTIONS) {
-    lua_settop(W, top);
+  lua_pushnil(W);
+  while (lua_next(W, loaded)) {  /* clearing a field it passed is allowed */
+    lua_pop(W, 1);
+    if (lua_isinteger(W, -1) && lua_tointeger(W, -1) > 0) {
+      if (lua_rawgeti(Q, 1, (lua_Integer)lua_tointeger(W, -1)) == LUA_TNIL) {
+        lua_pushvalue(W, -1);
+        lua_pushnil(W);
+        lua_rawset(W, loaded);
+      }
+      else
+        n++;
+      lua_pop(Q, 1);
+    }
+  }
+  return n;
+}
+
+
+/*
+** Pushes onto W the function numbered 'id', at 'fn' of Q, loaded once and
+** kept, its upvalues living on, while the owner's state holds it: when the
+** set of those loaded reaches its bound, those the owner let go of leave
+** it, and the bound becomes twice what stays (JOBS_POOLFUNCTIONS at
+** least), so that a pool fed a new closure each time holds few of them and
+** one fed the same few keeps them all.
+*/
+static void pushfunction (lua_State *W, lua_State *Q, int fn, int id) {
+  int loaded;
+  lua_Integer n;
+  if (lua_rawgetp(W, LUA_REGISTRYINDEX, &loadedkey) != LUA_TTABLE) {
+    lua_pop(W, 1);
     lua_newtable(W);
     lua_pushvalue(W, -1);
     lua_rawsetp(W, LUA_REGISTRYINDEX, &loadedkey);
-    n = 0;
   }
-  else
-    lua_pop(W, 1);
   loaded = lua_gettop(W);
   if (lua_rawgeti(W, loaded, id) == LUA_TNIL) {
     lua_pop(W, 1);
+    if ((n = counted(W, loaded, 0)) >= counted(W, loaded, -1)) {
+      n = prune(W, Q, loaded);
+      setcount(W, loaded, -1, n < JOBS_POOLFUNCTIONS / 2 ? JOBS_POOLFUNCTIONS
+                                                         : 2 * n);
+    }
     jobs_copy(Q, fn, 1, W, jobs_jobroot, 0);
     lua_pushvalue(W, -1);
     lua_rawseti(W, loaded, id);
-    lua_pushinteger(W, n + 1);
-    lua_rawseti(W, loaded, 0);
+    setcount(W, loaded, 0, n + 1);
   }
   lua_remove(W, loaded);
 }
