@@ -52,6 +52,26 @@ function TestLoops.test_luv_runs_callbacks_and_returns_when_the_work_is_done()
   uv.run()  -- nothing unfinished: returns at once
 end
 
+-- Two coroutines awaiting one job are both resumed (before, the first was
+-- lost and uv.run() returned anyway). The job ends behind a channel the
+-- loop's timer opens once both wait.
+function TestLoops.test_luv_resumes_every_coroutine_awaiting_a_job()
+  local uv = require "luv"
+  local jobsluv = require "jobs.luv"
+  local gate = jobs.channel()
+  local job = jobs.new(function(gate) return gate:pop() end, gate)
+  local got = {}
+  for i = 1, 2 do
+    coroutine.wrap(function()
+      got[i] = select(2, jobsluv.await(job))
+    end)()
+  end
+  local timer = uv.new_timer()
+  timer:start(0, 0, function() timer:close() gate:push("done") end)
+  uv.run()
+  lu.assertEquals(got, { "done", "done" })
+end
+
 -- cqueues: awaits in several coroutines, one with a timeout, while another
 -- ticks: none blocks the others.
 function TestLoops.test_cqueues_awaits_without_blocking_the_controller()

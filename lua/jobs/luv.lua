@@ -6,14 +6,17 @@ local jobs = require "jobs"
 local M = {}
 
 local uv, watch, check
-local waiting = {}  -- job -> the coroutine awaiting it
+local waiting = {}  -- job -> the coroutines awaiting it, in that order
 
 -- Resumes the coroutines whose jobs are done; raises as they do. They are
 -- taken out first: a resumed one may await again, adding to 'waiting'.
 local function wake()
   local ready = {}
-  for job, co in pairs(waiting) do
-    if job.done then ready[#ready + 1] = co; waiting[job] = nil end
+  for job, cos in pairs(waiting) do
+    if job.done then
+      table.move(cos, 1, #cos, #ready + 1, ready)
+      waiting[job] = nil
+    end
   end
   for _, co in ipairs(ready) do
     local ok, err = coroutine.resume(co)
@@ -51,7 +54,9 @@ function M.await(job)
     local co, main = coroutine.running()
     assert(co and not main, "jobs.luv.await: call it in a coroutine")
     M.start()
-    waiting[job] = co
+    local cos = waiting[job] or {}
+    cos[#cos + 1] = co
+    waiting[job] = cos
     hold()
     coroutine.yield()
   end
