@@ -302,4 +302,43 @@ function TestErrors.test_methods_check_their_object()
   j:wait(10)
 end
 
+-- A function whose _ENV is not a table says so, and which function (it
+-- gave a bare "attempt to index a number value" from jobs.new). One whose
+-- _ENV indexes through a metatable is fine.
+function TestErrors.test_an_env_that_is_not_a_table_is_named()
+  local f
+  do local _ENV = 42; f = function() return x end end  -- luacheck: ignore
+  lu.assertErrorMsgContains("the _ENV of function <" .. debug.getinfo(1, "S").short_src,
+                            jobs.new, f)
+  lu.assertErrorMsgContains("is a number value, not a table: the globals it names cannot be read",
+                            jobs.new, f)
+  local g
+  do local _ENV = setmetatable({}, { __index = function() return 5 end }); g = function() return x end end
+  lu.assertEquals({ jobs.new(g):wait(10) }, { true, 5 })
+end
+
+-- A module of the caller's that no searcher finds in the job is a host's
+-- API (HAProxy's 'core'): the error says so, not the 16 lines of where
+-- require looked.
+function TestErrors.test_a_hosts_own_module_is_named_as_such()
+  package.loaded.errors_hostapi = { info = function() return 1 end }
+  local api = package.loaded.errors_hostapi
+  local ok, err = pcall(jobs.new, function() return api.info() end)
+  package.loaded.errors_hostapi = nil
+  lu.assertFalse(ok)
+  lu.assertEquals(err, "cannot copy module 'errors_hostapi' at function<upvalue api>: "
+                  .. "it is loaded where the value comes from but no searcher finds it "
+                  .. "here: a host's own API lives only in the host's state; give the "
+                  .. "job data, not the API")
+end
+
+-- A pool without an init whose states cannot hold their libraries says
+-- what ran out, not "pool init".
+function TestErrors.test_a_pool_too_small_for_its_libraries_names_no_init()
+  local p = jobs.pool{ size = 1, memory_limit = 4096 }
+  lu.assertEquals({ p:submit(function() return 1 end):wait(10) },
+                  { false, "not enough memory" })
+  p:close()
+end
+
 os.exit(lu.LuaUnit.run(), true)

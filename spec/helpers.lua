@@ -7,7 +7,9 @@ helpers.uncopyable = ": open it inside the job (userdata crosses only if "
 
 -- What an error says to do about a C function that cannot cross.
 helpers.unreachable = ": make it inside the job (only C functions of "
-                      .. "modules in package.loaded cross, by name)"
+                      .. "modules in package.loaded cross, by name; a host's "
+                      .. "own API lives only in the host's state: give the "
+                      .. "job data, not the API)"
 
 -- A gate a job can wait behind: the job spins until the file exists, so a
 -- spec decides exactly when it finishes, with no sleep involved.

@@ -142,7 +142,8 @@ function TestNames.test_a_module_missing_in_the_receiver_is_an_error()
   package.loaded.names_spec_only_here = nil
   package.loaded.counter = counter
   lu.assertFalse(ok)
-  lu.assertStrContains(err, "module 'names_spec_only_here' not found")
+  lu.assertStrContains(err, "cannot copy module 'names_spec_only_here' at argument 1: it "
+                       .. "is loaded where the value comes from but no searcher finds it here")
 end
 
 TestCallables = {}

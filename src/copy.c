@@ -358,8 +358,10 @@ static void enter (Copier *c, const Step *at, const char *what) {
 ** =======================================================
 */
 
-/* Pushes onto 'to' its module 'mod', requiring it if it is not loaded. */
-static void pushmodule (Copier *c, const char *mod) {
+/* Pushes onto 'to' its module 'mod', requiring it if it is not loaded:
+** one that no searcher finds there is the sender's own, as a host's API
+** (HAProxy's 'core') is, and the error says so, not where it looked. */
+static void pushmodule (Copier *c, const char *mod, const Step *at) {
   lua_State *to = c->to;
   lua_getfield(to, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   if (lua_getfield(to, -1, mod) == LUA_TNIL) {
@@ -367,7 +369,20 @@ static void pushmodule (Copier *c, const char *mod) {
     lua_pop(to, 1);
     lua_getglobal(to, "require");
     lua_pushstring(to, mod);
-    lua_call(to, 1, 1);
+    if (lua_pcall(to, 1, 1, 0) != LUA_OK) {
+      const char *msg = lua_tostring(to, -1);
+      lua_pushfstring(to, "module '%s' not found:", mod);
+      if (msg == NULL || strncmp(msg, lua_tostring(to, -1),
+                                 lua_rawlen(to, -1)) != 0) {
+        lua_pop(to, 1);
+        lua_error(to);  /* the module's own error, or out of memory (Lua
+                           raises its message as a memory error again) */
+      }
+      fail(c, at, lua_pushfstring(to, "module '%s'", mod), "it is loaded "
+           "where the value comes from but no searcher finds it here: a "
+           "host's own API lives only in the host's state; give the job "
+           "data, not the API");
+    }
   }
   lua_remove(to, -2);
 }
@@ -449,7 +464,7 @@ static int byname (Copier *c, int idx, const Step *at) {
   if (c->tonames != 0)
     pushtoken(c, lua_tostring(from, -1), field);
   else {
-    pushmodule(c, lua_tostring(from, -1));
+    pushmodule(c, lua_tostring(from, -1), at);
     if (field != NULL) {
       if (lua_getfield(to, -1, field) == LUA_TNIL) {
         lua_pushfstring(to, "no %s.%s in the receiving state",
@@ -950,7 +965,9 @@ static void copyfunction (Copier *c, int idx, const Step *at) {
   if (lua_iscfunction(c->from, idx)) {
     if (!byname(c, idx, at))
       fail(c, at, cfunctionname(c, idx), "make it inside the job (only C "
-           "functions of modules in package.loaded cross, by name)");
+           "functions of modules in package.loaded cross, by name; a host's "
+           "own API lives only in the host's state: give the job data, "
+           "not the API)");
     remember(c, idx);
     return;
   }
