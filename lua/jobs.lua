@@ -248,6 +248,22 @@ end
 -- slow part does not hold the rest); the first item to fail, in the
 -- list's order, raises its error with its index.
 local poolsize, move = core.poolsize, table.move
+
+-- Raises, at map's caller, the error of the task of the items from
+-- 'first': a copy's names the item by its place in the list, not in the
+-- task's values ("argument 1[3]", "result 1[3]"); fn's own error value is
+-- kept, a string one prefixed with its item ('i', in the task).
+local function mapfail(err, first, i)
+  if type(err) ~= "string" then error(err, 3) end
+  local what, where, k, rest = err:match("^(cannot copy .- at )(%a+) 1%[(%d+)%](.*)$")
+  if what then
+    local item = first + tonumber(k) - 1
+    error(format("map: item %d: %s%sitem %d%s", item, what,
+                 where == "result" and "the result of " or "", item, rest), 3)
+  end
+  error(i and format("map: item %d: %s", first + i - 1, err) or err, 3)
+end
+
 function core.poolmethods.map(p, fn, list)
   if type(list) ~= "table" then
     error(format("bad argument #2 to 'map' (table expected, got %s)", type(list)), 2)
@@ -266,16 +282,16 @@ function core.poolmethods.map(p, fn, list)
   local tasks = {}
   for first = 1, n, per do
     local last = math.min(first + per - 1, n)
-    tasks[#tasks + 1] = p:submit(run, move(list, first, last, 1, {}))
+    local ok, task = pcall(p.submit, p, run, move(list, first, last, 1, {}))
+    if not ok then mapfail(task, first) end
+    tasks[#tasks + 1] = task
   end
   local result = {}
   for k = 1, #tasks do
     local first = (k - 1) * per + 1
     local ok, out, i, err = tasks[k]:wait()
-    if not ok then error(out, 2) end
-    if out == nil then
-      error(format("map: item %d: %s", first + i - 1, tostring(err)), 2)
-    end
+    if not ok then mapfail(out, first) end
+    if out == nil then mapfail(err, first, i) end
     move(out, 1, math.min(per, n - first + 1), first, result)
   end
   return result

@@ -439,4 +439,23 @@ function TestPool.test_map_raises_the_first_failing_item_by_index_and_the_pool_g
   p:close()
 end
 
+-- map's errors name the item by its place in the list, from the caller's
+-- line (before: "jobs.lua:261: ... at argument 1[1]" for item 2, a table
+-- error turned into a string, and nothing of the item for a result).
+function TestPool.test_map_errors_name_the_item_and_keep_the_error_value()
+  local p = jobs.pool{ size = 1 }
+  local line = debug.getinfo(1, "l").currentline
+  local ok, err = pcall(function() local r = p:map(function(x) return x end, { 1, io.stdout }) return r end)
+  lu.assertFalse(ok)
+  lu.assertEquals(err, ("%s:%d: map: item 2: cannot copy userdata (FILE*) at item 2%s")
+                  :format(debug.getinfo(1, "S").short_src, line + 1, UNCOPYABLE))
+  ok, err = pcall(p.map, p, function(x) return x == 2 and { f = io.stdout } or x end, { 1, 2 })
+  lu.assertEquals(err, "map: item 2: cannot copy userdata (FILE*) at the result of item 2.f"
+                  .. UNCOPYABLE)
+  local thrown = { code = 7 }
+  ok, err = pcall(p.map, p, function(x) if x == 2 then error(thrown) end return x end, { 1, 2 })
+  lu.assertEquals(err, { code = 7 })
+  p:close()
+end
+
 os.exit(lu.LuaUnit.run(), true)
