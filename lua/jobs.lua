@@ -23,6 +23,16 @@ local function short(s)
   return #line < #s and line .. "..." or line
 end
 
+-- A job's name as a line shows it: a function's, "function <source:line>",
+-- keeps its line and the end of its source (what tell it apart); any
+-- other as 'short' cuts it (job.c's pushshort cuts alike).
+local function shortname(s)
+  if #s > SHORT and match(s, "^function <[^\n]*:%d+>$") then
+    return "function <..." .. sub(s, -(SHORT - 13))
+  end
+  return short(s)
+end
+
 -- A value as a listing shows it: a string quoted, anything else as tostring.
 local function show(v)
   if type(v) == "string" then return (gsub(format("%q", v), "\\\n", "\\n")) end
@@ -68,7 +78,7 @@ end
 -- 'status', as read with the others of a listing), name (padded to
 -- 'width'), elapsed seconds, and how it ended or how far it is.
 local function describe(job, width, status, numwidth)
-  local name, num = short(job.name), "[" .. job.num .. "]"
+  local name, num = shortname(job.name), "[" .. job.num .. "]"
   status = status or job.status
   return format("%s%s %-9s  %s%s  %.2fs%s", num,
                 rep(" ", (numwidth or 0) + 2 - #num), status, name,
@@ -122,7 +132,7 @@ local function manager()
       local group = groups[states[i]] or {}
       groups[states[i]] = group
       group[#group + 1] = i
-      width = math.max(width, #short(job.name))
+      width = math.max(width, #shortname(job.name))
     end
     local numwidth = #list > 0 and #tostring(list[#list].num) or 0
     local text, lines = {}, {}

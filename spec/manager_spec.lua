@@ -427,4 +427,16 @@ function TestManager.test_finished_jobs_nobody_looks_at_are_freed()
   lu.assertTrue(grown < 1 << 20, ("%.1f KiB more held"):format(grown / 1024))
 end
 
+-- A function's name cut to 40 characters keeps its line and the end of
+-- its source, which tell it apart (before: "function <[string "/.../acc...").
+function TestManager.test_a_long_functions_name_keeps_its_file_and_line()
+  local f = load("return function() return 1 end",
+                 "@/srv/app/lib/very/deep/folder/of/modules/accounts.lua")()
+  local j = jobs.new(f)
+  j:wait(10)
+  lu.assertEquals(tostring(j), ("<job #%d completed: function <.../of/modules/accounts.lua:1>>")
+                  :format(j.num))
+  lu.assertStrContains(jobs.describe(j), "  function <.../of/modules/accounts.lua:1>  ")
+end
+
 os.exit(lu.LuaUnit.run(), true)

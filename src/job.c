@@ -478,9 +478,33 @@ static int job_index (lua_State *L) {
 }
 
 
+/* Pushes the name 's' of 'len' bytes as a line shows it: its first line,
+** cut to JOBS_SHORTNAME characters, but a function's ("function
+** <source:line>"), whose source is cut from the left: its line and file
+** are what tell it (jobs.lua's 'shortname' cuts alike). */
+static void pushshort (lua_State *L, const char *s, size_t len) {
+  static const char head[] = "function <...";
+  size_t cut = strcspn(s, "\n"), keep = JOBS_SHORTNAME - (sizeof(head) - 1);
+  if (cut == len && len > JOBS_SHORTNAME && s[len - 1] == '>' &&
+      strncmp(s, head, sizeof(head) - 4) == 0) {
+    lua_pushstring(L, head);
+    lua_pushlstring(L, s + len - keep, keep);
+    lua_concat(L, 2);
+    return;
+  }
+  if (cut > JOBS_SHORTNAME)
+    cut = JOBS_SHORTNAME;
+  lua_pushlstring(L, s, cut);
+  if (cut < len) {
+    lua_pushliteral(L, "...");
+    lua_concat(L, 2);
+  }
+}
+
+
 static int job_tostring (lua_State *L) {
   Box *b = (Box *)luaL_checkudata(L, 1, JOBS_JOB);
-  size_t len, cut;
+  size_t len;
   const char *name;
   if (b->j == NULL) {
     lua_pushfstring(L, "<job #%I: gone>", (LUAI_UACINT)b->num);
@@ -488,14 +512,11 @@ static int job_tostring (lua_State *L) {
   }
   lua_getiuservalue(L, 1, UV_NAME);
   name = lua_tolstring(L, -1, &len);
-  cut = strcspn(name, "\n");
-  if (cut > JOBS_SHORTNAME)
-    cut = JOBS_SHORTNAME;
   fetch(L, 1);
   lua_pushfstring(L, "<job #%I %s: ", (LUAI_UACINT)b->num,
                   jobs_statusnames[getstatus(b->j)]);
-  lua_pushlstring(L, name, cut);
-  lua_pushstring(L, cut < len ? "...>" : ">");
+  pushshort(L, name, len);
+  lua_pushliteral(L, ">");
   lua_concat(L, 3);
   return 1;
 }
