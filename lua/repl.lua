@@ -4,16 +4,35 @@
 local jobs = ...
 local repl = {}
 
--- Says, one line each, which jobs finished since the last prompt.
+local targets = setmetatable({}, { __mode = "k" })  -- job -> the global
+                                                   -- its line assigns
+
+-- Says, one line each, which jobs finished since the last prompt; a job
+-- of a line "x = expr &" that completed sets x, and says "[3] x = 6765".
 function repl.announce()
   for _, job in ipairs(jobs.poll()) do
-    io.stdout:write(jobs.describe(job), "\n")
+    local name = targets[job]
+    if name and job.status == "completed" then
+      _G[name] = job.result
+      io.stdout:write("[", job.num, "] ", name, " = ", tostring(job.result), "\n")
+    else
+      io.stdout:write(jobs.describe(job), "\n")
+    end
   end
 end
 
--- Says which job a line ending in '&' started: "[5] fib(32)".
-function repl.started(job)
-  io.stdout:write("[", job.num, "] ", job.name, "\n")
+-- The global and the expression of a line "name = expr" (not "=="), or
+-- nil: at a prompt, "x = fib(20) &" means "set x when it is done".
+function repl.assignment(code)
+  local name, expr = string.match(code, "^%s*([%a_][%w_]*)%s*=%s*([^=%s].-)%s*$")
+  return name, expr
+end
+
+-- Says which job a line ending in '&' started: "[5] fib(32)", or for an
+-- assignment to 'name', "[5] x = fib(32)".
+function repl.started(job, name)
+  if name then targets[job] = name end
+  io.stdout:write("[", job.num, "] ", name and name .. " = " or "", job.name, "\n")
 end
 
 -- How many jobs the end of the session waits for: all those of the state

@@ -108,6 +108,22 @@ def test_prompt_expressions_background_jobs_and_status():
     assert s.exit_status() == 0
 
 
+def test_an_assignment_in_the_background_sets_the_global_when_done():
+    """'x = fib(20) &' means "set x when it is done" (before, it ran the
+    assignment in the job's globals and left x nil with no word)."""
+    s = Session()
+    s.expect(r"\n> ")
+    s.ask("function fib(n) if n < 2 then return n end return fib(n-1) + fib(n-2) end",
+          r"\n> ")
+    s.ask("x = fib(20) &", r"\[1\] x = fib\(20\)\n")
+    announced(s, r"\[1\] x = 6765\n")
+    s.ask("x", r"\n6765\n> ")
+    s.ask("x == 6765 &", r"\[2\] x == 6765\n")  # a comparison, not an assignment
+    announced(s, r"\[2\] completed  x == 6765  \d+\.\d\ds  -> true\n")
+    s.send("\x04")
+    assert s.exit_status() == 0
+
+
 def test_ctrl_c_stops_the_foreground_never_a_job():
     s = Session()
     s.expect(r"\n> ")

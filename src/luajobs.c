@@ -518,16 +518,27 @@ static int background (lua_State *L) {
 
 
 /* Starts the code on top as a job of the default manager and says so; its
-** free names come from the globals: jobs.new is called from C. */
+** free names come from the globals: jobs.new is called from C. A line
+** "name = expr" runs 'expr', whose result goes to the global 'name' once
+** the job is done (repl.lua). */
 static int startjob (lua_State *L) {
   int status;
   saveline(lua_tostring(L, -1));
+  lua_pushvalue(L, -1);
+  callrepl(L, "assignment", 1, 2);  /* code, name, expr */
+  if (!lua_isnil(L, -1))
+    lua_replace(L, -3);  /* expr, name */
+  else
+    lua_pop(L, 1);  /* code, nil */
+  lua_insert(L, -2);
   pushjobs(L);
   lua_getfield(L, -1, "new");
   lua_replace(L, -2);
-  lua_insert(L, -2);
-  if ((status = docall(L, 1, 1)) == LUA_OK)
-    callrepl(L, "started", 1, 0);
+  lua_insert(L, -2);  /* name, jobs.new, code */
+  if ((status = docall(L, 1, 1)) == LUA_OK) {
+    lua_insert(L, -2);  /* job, name */
+    callrepl(L, "started", 2, 0);
+  }
   return report(L, status);
 }
 

@@ -18,7 +18,7 @@
 #include "libs.h"
 #include "manager.h"
 #include "names.h"
-#include "pool.h"
+#include "threads.h"
 #include "state.h"
 #include "tasks.h"
 #include "worker.h"

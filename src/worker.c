@@ -43,7 +43,7 @@
 #include "copy.h"
 #include "fork.h"
 #include "line.h"
-#include "pool.h"
+#include "threads.h"
 #include "worker.h"
 
 

@@ -1,5 +1,5 @@
 /*
-** pool.c: the threads of a hub (SPEC §1): started for a job, they wait idle
+** threads.c: the threads of a hub (SPEC §1): started for a job, they wait idle
 ** a while between jobs to be handed the next, and once they give up they
 ** are joined by the next to give up, or by the owner.
 */
@@ -14,7 +14,7 @@
 #include "lualib.h"
 
 #include "jobsconf.h"
-#include "pool.h"
+#include "threads.h"
 
 
 /* One thread fewer runs; 'h->mu' is held. Its closing may wait for this. */

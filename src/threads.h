@@ -1,9 +1,9 @@
 /*
-** pool.h: the threads of a hub: each runs a body of the layer above, waits
+** threads.h: the threads of a hub: each runs a body of the layer above, waits
 ** idle between jobs, and is joined once it gives up.
 */
-#ifndef pool_h
-#define pool_h
+#ifndef threads_h
+#define threads_h
 
 #include <pthread.h>
 
