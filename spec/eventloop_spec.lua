@@ -84,8 +84,9 @@ function TestLoops.test_cqueues_awaits_without_blocking_the_controller()
       got[i] = r[2]
     end)
   end
-  local slow = sleeper(10, "slow")
-  cq:wrap(function() got.timeout = { jobscq.await(slow, 0.05) } end)
+  local never = jobs.channel()  -- 'slow' ends only when cancelled: its
+  local slow = jobs.new(function(ch) return ch:pop() end, never)  -- await
+  cq:wrap(function() got.timeout = { jobscq.await(slow, 0.05) } end)  -- times out
   cq:wrap(function() for _ = 1, 3 do cqueues.sleep(0.02) ticks = ticks + 1 end end)
   assert(cq:loop())
   slow:cancel()

@@ -116,8 +116,10 @@ function TestExit.test_exit_waits_for_a_slow_job_beside_a_daemon()
   exits([[
     local jobs = require "jobs"
     jobs.spawn({ daemon = true }, function() while true do end end)
-    jobs.new(function() jobs.sleep(1) io.write("slow job done\n") end)
+    local told = jobs.channel()  -- the job writes after the script, by order
+    jobs.new(function(told) told:pop() io.write("slow job done\n") end, told)
     io.write("script ends\n")
+    told:push(true)
   ]], "script ends\nslow job done\n")
 end
 
