@@ -124,6 +124,24 @@ def test_an_assignment_in_the_background_sets_the_global_when_done():
     assert s.exit_status() == 0
 
 
+def test_an_ampersand_in_a_comment_is_no_job_and_one_ends_a_long_statement():
+    """'&' in a comment or a string is code, not a job (before, the line ran
+    as a job); one ending the last line of a statement of several lines
+    runs the whole statement as a job (before, a syntax error)."""
+    s = Session()
+    s.expect(r"\n> ")
+    s.ask("y = 2 -- copy & paste &", r"\n> ")
+    s.ask("y", r"\n2\n> ")
+    s.ask("s = 'a &'", r"\n> ")
+    s.ask("s", r"\na &\n> ")
+    s.ask("for i = 1, 3 do", r"\n>> ")
+    s.ask("  jobs.progress(i / 3)", r"\n>> ")
+    s.ask("end &", r"\[1\] for i = 1, 3 do\n")
+    announced(s, r"\[1\] completed  for i = 1, 3 do\.\.\.  \d+\.\d\ds")
+    s.send("\x04")
+    assert s.exit_status() == 0
+
+
 def test_ctrl_c_stops_the_foreground_never_a_job():
     s = Session()
     s.expect(r"\n> ")

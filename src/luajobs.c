@@ -503,16 +503,32 @@ static size_t trimmed (const char *s, size_t l) {
 }
 
 
-/* Whether the line on top ends in '&' (a background job); if so, leaves
-** only the code before it. */
-static int background (lua_State *L) {
+/* Whether the 'l' bytes at 's' compile, as an expression or statements. */
+static int compiles (lua_State *L, const char *s, size_t l) {
+  int ok;
+  lua_pushliteral(L, "return ");
+  lua_pushlstring(L, s, l);
+  lua_concat(L, 2);
+  ok = luaL_loadbuffer(L, lua_tostring(L, -1), l + 7, "=stdin") == LUA_OK ||
+       (lua_pop(L, 1), luaL_loadbuffer(L, s, l, "=stdin") == LUA_OK);
+  lua_pop(L, 2);
+  return ok;
+}
+
+
+/* Whether the code at 'idx' ends in an '&' that is no part of its code (in
+** a comment or a string it compiles): a background job. If so, leaves
+** only the code before it there. With 'whole', only if that code compiles
+** (a statement of several lines, ended by '&' on its last). */
+static int background (lua_State *L, int idx, int whole) {
   size_t l;
-  const char *line = lua_tolstring(L, -1, &l);
-  l = trimmed(line, l);
-  if (l == 0 || line[l - 1] != '&')
+  const char *code = lua_tolstring(L, idx, &l);
+  l = trimmed(code, l);
+  if (l == 0 || code[l - 1] != '&' || compiles(L, code, l) ||
+      (whole && !compiles(L, code, trimmed(code, l - 1))))
     return 0;
-  lua_pushlstring(L, line, trimmed(line, l - 1));
-  lua_replace(L, -2);
+  lua_pushlstring(L, code, trimmed(code, l - 1));
+  lua_replace(L, idx);
   return 1;
 }
 
@@ -559,8 +575,9 @@ static int addreturn (lua_State *L) {
 
 
 /* Reads continuation lines until the chunk at 1 is complete; DROPPED if a
-** Ctrl-C drops it. */
-static int multiline (lua_State *L) {
+** Ctrl-C drops it. A chunk whose last line ends in '&' is a background
+** job ('*bg'), its code left at 1. */
+static int multiline (lua_State *L, int *bg) {
   for (;;) {
     size_t len;
     const char *line = lua_tolstring(L, 1, &len);
@@ -574,6 +591,10 @@ static int multiline (lua_State *L) {
     lua_pushliteral(L, "\n");
     lua_insert(L, -2);
     lua_concat(L, 3);
+    if ((*bg = background(L, 1, 1))) {
+      lua_settop(L, 1);
+      return LUA_OK;
+    }
   }
 }
 
@@ -585,10 +606,11 @@ static int loadline (lua_State *L, int *bg) {
   lua_settop(L, 0);
   if ((status = pushline(L, 1)) != 1)
     return status == 0 ? -1 : DROPPED;
-  if ((*bg = background(L)))
+  if ((*bg = background(L, 1, 0)))
     return LUA_OK;
-  if ((status = addreturn(L)) != LUA_OK)
-    status = multiline(L);
+  if ((status = addreturn(L)) != LUA_OK && (status = multiline(L, bg)) ==
+      LUA_OK && *bg)
+    return LUA_OK;  /* the job's code at 1, alone */
   lua_remove(L, 1);
   return status;
 }
