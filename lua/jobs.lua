@@ -78,7 +78,9 @@ end
 -- 'status', as read with the others of a listing), name (padded to
 -- 'width'), elapsed seconds, and how it ended or how far it is.
 local function describe(job, width, status, numwidth)
-  local name, num = shortname(job.name), "[" .. job.num .. "]"
+  local pool = job.pool  -- a task says which pool's: "[p2:1]"
+  local name = shortname(job.name)
+  local num = "[" .. (pool and "p" .. pool .. ":" or "") .. job.num .. "]"
   status = status or job.status
   return format("%s%s %-9s  %s%s  %.2fs%s", num,
                 rep(" ", (numwidth or 0) + 2 - #num), status, name,
@@ -163,9 +165,11 @@ local function manager()
     return get(n, "result"):results()
   end
 
-  -- Shows the traceback of job 'n', or of every dead job.
+  -- Shows the traceback of job 'n' (or of the job or task given), or of
+  -- every dead job.
   function m.traceback(n)
-    local list = n == nil and m.list("dead") or { get(n, "traceback") }
+    local list = n == nil and m.list("dead") or
+                 { math.type(n) and get(n, "traceback") or n }
     for _, job in ipairs(list) do
       local tb = job:traceback()
       if tb then write(describe(job), "\n", tb, "\n") end

@@ -63,6 +63,34 @@ function TestPool.test_names_the_init_assigns_are_not_looked_up_in_the_caller()
   p:close()
 end
 
+-- A task says which pool it belongs to, everywhere a job says its number
+-- (before, "<job #1 ...>" and "[1] dead" beside the default manager's job
+-- 1), and jobs.traceback shows a dead one's given the task.
+function TestPool.test_a_task_says_which_pool_it_belongs_to()
+  local p, q = jobs.pool{ size = 1 }, jobs.pool{ size = 1 }
+  lu.assertEquals(q:submit("1").pool, p:submit("1").pool + 1)
+  local line = debug.getinfo(1, "l").currentline + 1
+  local t = q:submit(function() error("boom") end)
+  t:wait(10)
+  lu.assertEquals(tostring(t), ("<task 2 of pool %d dead: function <%s:%d>>")
+                  :format(q:submit("1").pool, debug.getinfo(1, "S").short_src, line))
+  lu.assertStrContains(jobs.describe(t), ("[p%d:2] dead"):format(t.pool))
+  local out = io.output()
+  local path = os.tmpname()
+  io.output(path)
+  jobs.traceback(t)
+  io.output():close()
+  io.output(out)
+  local f = assert(io.open(path))
+  local text = f:read("a")
+  f:close()
+  os.remove(path)
+  lu.assertStrContains(text, "stack traceback:")
+  lu.assertNil(jobs.new("1").pool)
+  p:close()
+  q:close()
+end
+
 -- A string's free names are its own, over the state's globals; what it
 -- sets goes to the globals, for the tasks after it.
 function TestPool.test_a_strings_names_are_its_own_and_its_globals_stay()
@@ -178,7 +206,7 @@ function TestPool.test_a_task_is_a_job_object_with_the_whole_api()
   lu.assertEquals(second.status, "created")  -- behind the first, in line
   lu.assertEquals(#p, 2)
   lu.assertEquals({ first.num, second.num }, { 1, 2 })
-  lu.assertStrContains(tostring(second), "<job #2 created: function <")
+  lu.assertStrContains(tostring(second), ("<task 2 of pool %d created: function <"):format(second.pool))
   ch:push("go")
   lu.assertEquals({ first:wait(10) }, { true, "go" })
   lu.assertEquals(first.progress, 0.5)

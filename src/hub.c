@@ -47,7 +47,7 @@ Hub *jobs_newhub (lua_State *L, lua_CFunction close) {
   h->ntimed = h->timedjobs = h->timedsize = 0;
   jobs_initcv(&h->clockcv);
   h->clockon = h->clockstop = 0;
-  h->gone = h->atclose = h->forklisted = 0;
+  h->gone = h->atclose = h->forklisted = h->npools = 0;
   h->left = NULL;
   h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (luaL_newmetatable(L, JOBS_HUB)) {

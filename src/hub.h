@@ -54,6 +54,7 @@ typedef struct Hub {
   int clockon, clockstop;
   int gone;  /* its finalizer ran: nothing new may start (owner only) */
   int atclose;  /* jobs.config's at_close: 0 "wait", 1 "cancel" (owner only) */
+  int npools;  /* pools made, which numbers them (owner only) */
   struct Hub *forkprev, *forknext;  /* in the process's hubs (fork.c) */
   int forklisted;
   void (*left) (lua_State *L, int hub);  /* see jobs_openhub */

@@ -30,6 +30,7 @@
 typedef struct Box {
   Job *j;  /* NULL while being built, and once finalized */
   lua_Integer num;
+  int pool;  /* a pool's task: the pool's number; 0: a job */
   int polled;  /* jobs.poll() has reported it */
 } Box;
 
@@ -422,6 +423,12 @@ static int field (lua_State *L, Box *b, const char *key) {
   JobStatus st = getstatus(j);
   if (strcmp(key, "num") == 0)
     lua_pushinteger(L, b->num);
+  else if (strcmp(key, "pool") == 0) {  /* a task's pool, by number */
+    if (b->pool != 0)
+      lua_pushinteger(L, b->pool);
+    else
+      lua_pushnil(L);
+  }
   else if (strcmp(key, "name") == 0)
     lua_getiuservalue(L, 1, UV_NAME);
   else if (strcmp(key, "status") == 0)
@@ -513,8 +520,12 @@ static int job_tostring (lua_State *L) {
   lua_getiuservalue(L, 1, UV_NAME);
   name = lua_tolstring(L, -1, &len);
   fetch(L, 1);
-  lua_pushfstring(L, "<job #%I %s: ", (LUAI_UACINT)b->num,
-                  jobs_statusnames[getstatus(b->j)]);
+  if (b->pool != 0)
+    lua_pushfstring(L, "<task %I of pool %d %s: ", (LUAI_UACINT)b->num,
+                    b->pool, jobs_statusnames[getstatus(b->j)]);
+  else
+    lua_pushfstring(L, "<job #%I %s: ", (LUAI_UACINT)b->num,
+                    jobs_statusnames[getstatus(b->j)]);
   pushshort(L, name, len);
   lua_pushliteral(L, ">");
   lua_concat(L, 3);
@@ -925,6 +936,7 @@ static Job *newbox (lua_State *L, int base, int index, int hub) {
   b = (Box *)lua_newuserdatauv(L, sizeof(Box), NUV);
   b->j = NULL;
   b->num = 0;
+  b->pool = 0;
   b->polled = 0;
   luaL_setmetatable(L, JOBS_JOB);
   lua_insert(L, -2);
@@ -1043,6 +1055,11 @@ Job *jobs_newobject (lua_State *L, int base, int hub, int *died) {
 void jobs_setnum (lua_State *L, int idx, lua_Integer num) {
   Box *b = (Box *)lua_touserdata(L, idx);
   b->num = b->j->num = num;
+}
+
+
+void jobs_settaskof (lua_State *L, int idx, int pool) {
+  ((Box *)lua_touserdata(L, idx))->pool = pool;
 }
 
 /* }====================================================== */

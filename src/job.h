@@ -32,6 +32,9 @@ void jobs_checkoptions (lua_State *L, const char *const known[],
 ** alive; returns its record. */
 Job *jobs_newtask (lua_State *L, int base, int name, int hub);
 void jobs_setnum (lua_State *L, int idx, lua_Integer num);
+/* Makes the job object at 'idx' a task of the pool numbered 'pool': it
+** says so (tostring, 'job.pool'). */
+void jobs_settaskof (lua_State *L, int idx, int pool);
 Job *jobs_checkjob (lua_State *L, int idx, Hub *h);
 Job *jobs_tojob (lua_State *L, int idx);
 void jobs_finalizeleft (lua_State *L, int hub);

@@ -46,6 +46,7 @@ typedef struct Box {
   int size;
   double timeout;  /* of each task, in seconds; negative: none */
   double grace;  /* of each task's <close> handlers as it stops */
+  int num;  /* its number among the pools of its state, from 1 */
   int nextid;  /* the last number given to a function */
   lua_Integer ntasks;  /* tasks submitted */
   int closed;
@@ -177,6 +178,7 @@ static int pool_submit (lua_State *L) {
   if (id < 0)
     remember(L, b, 2, -id, ud, (copied & JOBS_COPYTABLEFNS) != 0);
   jobs_setnum(L, ud, ++b->ntasks);
+  jobs_settaskof(L, ud, b->num);
   t->opt.timeout = b->timeout;
   t->opt.grace = b->grace;
   if ((err = jobs_start(t, b->hub, b->p->limit)) != 0) {
@@ -394,6 +396,7 @@ static int newpool (lua_State *L) {
   b = (Box *)lua_newuserdatauv(L, sizeof(Box), NUV);
   memset(b, 0, sizeof(Box));
   b->hub = h;
+  b->num = ++h->npools;
   b->size = size;
   b->timeout = timeout;
   b->grace = grace;
