@@ -73,7 +73,7 @@ static void disown (Hub *h, Job *j) {
   }
   else
     lim->running--;
-  jobs_detach(&h->jobs, j);
+  jobs_unhub(h, j);
   jobs_settle(h, j, JOB_DEAD);
   jobs_unref(lim);
 }

@@ -47,7 +47,7 @@ Hub *jobs_newhub (lua_State *L, lua_CFunction close) {
   h->ntimed = h->timedjobs = h->timedsize = 0;
   jobs_initcv(&h->clockcv);
   h->clockon = h->clockstop = 0;
-  h->gone = h->atclose = h->forklisted = h->npools = 0;
+  h->gone = h->atclose = h->forklisted = h->npools = h->daemons = 0;
   h->left = NULL;
   h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (luaL_newmetatable(L, JOBS_HUB)) {
@@ -81,6 +81,21 @@ Hub *jobs_checkhub (lua_State *L, int idx) {
     luaL_error(L, "the jobs module is closed in this state (its hub was "
                "finalized)");
   return h;
+}
+
+
+/* Lists 'j' among the jobs of 'h' running or in line ('h->mu' held), and
+** counts it if a daemon. */
+void jobs_enhub (Hub *h, Job *j) {
+  jobs_append(&h->jobs, j);
+  h->daemons += (j->opt.daemon != 0);
+}
+
+
+/* Takes 'j' out of the jobs of 'h' running or in line ('h->mu' held). */
+void jobs_unhub (Hub *h, Job *j) {
+  jobs_detach(&h->jobs, j);
+  h->daemons -= (j->opt.daemon != 0);
 }
 
 

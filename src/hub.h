@@ -28,6 +28,7 @@ typedef struct Hub {
   struct Worker *done;  /* threads to join */
   int closing;  /* the state is closing: idle threads must go */
   JobList jobs;  /* jobs running or in line, to cancel them all */
+  size_t daemons;  /* of those, daemons (jobs_enhub, jobs_unhub) */
   int awaiting;  /* the owner waits on 'cv' for an 'awaited' job to end */
   JobList finished;  /* jobs finished since the last jobs.poll() whose
                         objects live, in that order */
@@ -64,6 +65,8 @@ typedef struct Hub {
 Hub *jobs_newhub (lua_State *L, lua_CFunction close);
 Hub *jobs_hubof (lua_State *L);
 Hub *jobs_checkhub (lua_State *L, int idx);
+void jobs_enhub (Hub *h, Job *j);
+void jobs_unhub (Hub *h, Job *j);
 int jobs_settle (Hub *h, Job *j, JobStatus st);
 int jobs_orphan (Job *j);
 Job *jobs_takefinished (Hub *h);

@@ -731,12 +731,10 @@ int jobs_luafd (lua_State *L) {
 ** daemons. Upvalue: the hub. */
 int jobs_luaunfinished (lua_State *L) {
   Hub *h = jobs_checkhub(L, lua_upvalueindex(1));
-  size_t n, daemons = 0;
-  Job *j;
+  size_t n, daemons;
   pthread_mutex_lock(&h->mu);
   n = h->jobs.n;
-  for (j = h->jobs.first; j != NULL; j = j->inhub.next)
-    daemons += (size_t)(j->opt.daemon != 0);
+  daemons = h->daemons;
   pthread_mutex_unlock(&h->mu);
   lua_pushinteger(L, (lua_Integer)n);
   lua_pushinteger(L, (lua_Integer)daemons);

@@ -57,7 +57,7 @@ int jobs_halt (Hub *h, Job *j, int hard) {
     return 0;
   jobs_detach(&lim->line, j);
   j->queued = 0;
-  jobs_detach(&h->jobs, j);
+  jobs_unhub(h, j);
   orphan = jobs_settle(h, j, JOB_CANCELLED);  /* its state goes back to the owner */
   jobs_unref(lim);  /* after 'settle', which counts 'j' in it */
   return orphan;

@@ -96,7 +96,7 @@ static Job *finish (Job *j, JobStatus st) {
   Job *next;
   int orphan;
   pthread_mutex_lock(&h->mu);
-  jobs_detach(&h->jobs, j);
+  jobs_unhub(h, j);
   if (j->pool != NULL)
     jobs_timeout(h, j);  /* a pool's task has no state to close: its room
                             goes too */
@@ -368,7 +368,7 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
   throttle(h);
   lim->refs++;
   lim->unfinished++;
-  jobs_append(&h->jobs, j);
+  jobs_enhub(h, j);
   if (lim->max > 0 && lim->running >= lim->max) {
     /* Handoff: the state in line belongs to whichever thread takes it out
     ** under 'h->mu' (nextinline, or 'stop' making it final). */
@@ -377,7 +377,7 @@ int jobs_start (Job *j, Hub *h, Limit *lim) {
   else if ((err = launch(h, j)) == 0)
     lim->running++;
   else {
-    jobs_detach(&h->jobs, j);
+    jobs_unhub(h, j);
     lim->unfinished--;
     jobs_unref(lim);
     j->refs--;
