@@ -115,4 +115,57 @@ function TestNamesFuzz.test_a_string_job_receives_the_globals_lua_reads()
   lu.assertTrue(valid > RUNS / 2, ("only %d of %d chunks were valid Lua"):format(valid, tried))
 end
 
+-- Functions anywhere in a job's values (table values, keys, metatables,
+-- upvalue tables, cycles) take the globals they name: a random graph of
+-- tables holding functions that each read a global, walked and summed by
+-- the caller and by a job, must give the same sum (issue 29).
+local function gather(root)  -- every function in the graph, once; no global
+  local seen, found, todo = {}, {}, { root }
+  while #todo > 0 do
+    local v = table.remove(todo)
+    if type(v) == "function" then
+      found[#found + 1] = v
+    elseif type(v) == "table" and not seen[v] then
+      seen[v] = true
+      for k, x in next, v do todo[#todo + 1] = k; todo[#todo + 1] = x end
+      todo[#todo + 1] = getmetatable(v)
+    end
+  end
+  local sum = 0
+  for _, f in ipairs(found) do sum = sum + f() end
+  return sum
+end
+
+local function reader(k)  -- a function naming one global
+  return assert(load("return function() return fuzz_g" .. k .. " end"))()
+end
+
+local function graph(depth, tables)
+  local t = {}
+  tables[#tables + 1] = t
+  for _ = 1, math.random(0, 3) do
+    local r = math.random(6)
+    if r == 1 then t[#t + 1] = reader(math.random(8))
+    elseif r == 2 then t[reader(math.random(8))] = true
+    elseif r == 3 and depth < 4 then t[#t + 1] = graph(depth + 1, tables)
+    elseif r == 4 and depth < 4 then setmetatable(t, { __index = graph(depth + 1, tables) })
+    elseif r == 5 then t.back = tables[math.random(#tables)]  -- a cycle
+    else t[#t + 1] = math.random(100) end
+  end
+  return t
+end
+
+function TestNamesFuzz.test_functions_anywhere_in_the_values_take_their_names()
+  math.randomseed(SEED)
+  for k = 1, 8 do _G["fuzz_g" .. k] = k * 10 end
+  for run = 1, math.max(1, RUNS // 3) do
+    local g = graph(1, {})
+    local held = math.random(2) == 1 and g or nil  -- as an upvalue, or as the argument
+    local f = held and function() return gather(held) end or gather
+    local ok, got = jobs.new(f, g):wait(60)
+    lu.assertEquals({ ok, got }, { true, gather(g) }, ("run %d, seed %d"):format(run, SEED))
+  end
+  for k = 1, 8 do _G["fuzz_g" .. k] = nil end
+end
+
 os.exit(lu.LuaUnit.run(), true)
