@@ -40,6 +40,10 @@ function TestPool.test_init_and_functions_in_tables_take_their_names()
     lu.assertEquals({ q:submit(function(x) return mod.f(x) end, i):wait(10) }, { true, 2 * i })
   end
   lu.assertEquals({ q:submit(function(t) return t.f(7) end, mod):wait(10) }, { true, 14 })
+  pool_mod = mod  -- a string task's free name holding such a function
+  lu.assertEquals({ q:submit("pool_mod.f(8)"):wait(10) }, { true, 16 })
+  lu.assertEquals({ q:submit("rawget(_G, 'pool_mod')"):wait(10) }, { true, nil })
+  pool_mod = nil
   p:close()
   q:close()
   pool_helper = nil

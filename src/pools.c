@@ -172,9 +172,10 @@ static int pool_submit (lua_State *L) {
     lua_call(L, 0, 0);
   }
   copied = jobs_submit(L, b->p, t, 2, n, id, names);
-  if ((copied & JOBS_COPYTABLEFNS) && id != 0 && !tables &&
-      (names = jobs_functionnames(L, 2, n + 1, 1, skip)) != 0)
-    jobs_renametask(L, b->p, t, names);
+  if ((copied & JOBS_COPYTABLEFNS) && !tables &&
+      (names = (id != 0 ? jobs_functionnames(L, 2, n + 1, 1, skip)
+                        : jobs_functionnames(L, names, 1, 1, skip))) != 0)
+    jobs_renametask(L, b->p, t, names, id == 0);
   if (id < 0)
     remember(L, b, 2, -id, ud, (copied & JOBS_COPYTABLEFNS) != 0);
   jobs_setnum(L, ud, ++b->ntasks);

@@ -43,7 +43,8 @@
 ** record; or a table: [C_FN] its function's number (0: none, a string's
 ** chunk), [C_NAMES] the globals it names (or false), [C_CHUNK] the
 ** function, [C_N] how many arguments (-1: in its record), then the
-** arguments. An outcome: a completed task's {n, results...}, a dead
+** arguments; a string's, [C_MORE] the globals that functions among its
+** names name, for the state's globals (or nil). An outcome: a completed task's {n, results...}, a dead
 ** one's {error, traceback} (or, where even that could not be made, its
 ** message alone). */
 #define INIT		0
@@ -54,6 +55,7 @@
 #define C_NAMES		2
 #define C_CHUNK		3
 #define C_N		4
+#define C_MORE		0
 
 /* Its address keys, in a warm state's registry, the functions it has
 ** loaded, by number. */
@@ -218,7 +220,7 @@ static int pushtask (lua_State *Q) {
   lua_pushinteger(Q, s->id);
   lua_rawseti(Q, c, C_FN);
   if (s->names != 0)
-    jobs_copy(s->L, s->names, 1, Q, "globals", 0);
+    s->copied |= jobs_copy(s->L, s->names, 1, Q, "globals", 0);
   else
     lua_pushboolean(Q, 0);
   lua_rawseti(Q, c, C_NAMES);
@@ -275,25 +277,29 @@ int jobs_submit (lua_State *L, Pool *p, Job *t, int base, int n, int id,
 
 
 /* Runs protected in Q, with Q[1] at 1: the carrier of the task 's' asks
-** for takes the globals at 's->names' instead of those it has. */
+** for takes the globals at 's->names' instead of those it has, or with
+** 's->n', as more globals. */
 static int renametask (lua_State *Q) {
   Sub *s = (Sub *)lua_touserdata(Q, 2);
   lua_rawgeti(Q, LUA_REGISTRYINDEX, s->id);
   jobs_copy(s->L, s->names, 1, Q, "globals", 0);
-  lua_rawseti(Q, -2, C_NAMES);
+  lua_rawseti(Q, -2, s->n ? C_MORE : C_NAMES);
   return 0;
 }
 
 
 /* The task 't', just submitted, takes the globals at 'names' of L instead
-** of those it was given (a walk of its tables found more). Raises in L. */
-void jobs_renametask (lua_State *L, Pool *p, Job *t, int names) {
+** of those it was given (a walk of its tables found more), or with
+** 'more' (a string's task, whose own names are its _ENV), as globals of
+** the state besides them. Raises in L. */
+void jobs_renametask (lua_State *L, Pool *p, Job *t, int names, int more) {
   Sub s;
   char msg[JOBS_MSGMAX];
   int st;
   s.L = L;
   s.id = t->slot;
   s.names = names;
+  s.n = more;
   pthread_mutex_lock(&p->mu);
   lua_pushcfunction(p->Q, renametask);
   lua_pushvalue(p->Q, 1);
@@ -573,7 +579,14 @@ static int loadtask (lua_State *W) {
   if (!lua_checkstack(Q, (n < 0 ? 0 : n) + LUA_MINSTACK))
     luaL_error(W, "not enough memory");
   if (lua_rawgeti(Q, c, C_NAMES) == LUA_TTABLE) {
-    jobs_copy(Q, -1, 1, W, "globals", 0);
+    int more = (lua_rawgeti(Q, c, C_MORE) == LUA_TTABLE);
+    if (!more)
+      lua_pop(Q, 1);
+    jobs_copy(Q, -1 - more, 1 + more, W, "globals", 0);  /* one copy: what
+                                                            they share stays
+                                                            shared */
+    if (more)  /* the names of a string's names' functions: the state's */
+      jobs_setglobals(W);
     if (id != 0)  /* a function's: they stay, as its own globals */
       jobs_setglobals(W);
   }

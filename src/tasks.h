@@ -37,7 +37,7 @@ Pool *jobs_newpool (lua_State *L, Hub *h, int paths, int init, int names,
                     int size);
 int jobs_submit (lua_State *L, Pool *p, Job *t, int base, int n, int id,
                  int names);
-void jobs_renametask (lua_State *L, Pool *p, Job *t, int names);
+void jobs_renametask (lua_State *L, Pool *p, Job *t, int names, int more);
 void jobs_forgetfunction (Pool *p, int id);
 void jobs_closepool (Pool *p);
 void jobs_refpool (Pool *p);
