@@ -44,6 +44,22 @@ function helpers.settled()
   return heap.inuse() - collectgarbage("count") * 1024
 end
 
+-- What 'fn' writes with io.write, as a string.
+function helpers.written(fn)
+  local path = os.tmpname()
+  local old = io.output()
+  io.output(path)
+  local ok, err = pcall(fn)
+  io.output():close()
+  io.output(old)
+  local f = assert(io.open(path))
+  local text = f:read("a")
+  f:close()
+  os.remove(path)
+  assert(ok, err)
+  return text
+end
+
 -- A new temporary file holding 'contents'; returns its path.
 function helpers.tmpfile(contents)
   local path = os.tmpname()

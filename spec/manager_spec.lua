@@ -13,21 +13,7 @@ function TestManager.setUp()
   m = jobs.manager()
 end
 
--- What 'fn' writes with io.write, as a string.
-local function written(fn)
-  local path = os.tmpname()
-  local old = io.output()
-  io.output(path)
-  local ok, err = pcall(fn)
-  io.output():close()
-  io.output(old)
-  local f = assert(io.open(path))
-  local text = f:read("a")
-  f:close()
-  os.remove(path)
-  assert(ok, err)
-  return text
-end
+local written = helpers.written
 
 function TestManager.test_numbers_count_from_one_per_manager()
   local a, b = m.new("1"), m.new("2")

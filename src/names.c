@@ -523,16 +523,18 @@ static int wanted (lua_State *L, Walk *w) {
 static void addnames (lua_State *L, int fn, const char *own, int env,
                       Walk *w) {
   int want;
-  if (lua_type(L, env) != LUA_TTABLE &&
-      luaL_getmetafield(L, env, "__index") == LUA_TNIL) {
+  if (lua_type(L, env) != LUA_TTABLE) {
     lua_Debug ar;
-    lua_pushvalue(L, fn);
-    lua_getinfo(L, ">S", &ar);
-    luaL_error(L, "the _ENV of function <%s:%d> is a %s value, not a table: "
-               "the globals it names cannot be read", ar.short_src,
-               ar.linedefined, luaL_typename(L, env));
+    if (luaL_getmetafield(L, env, "__index") != LUA_TNIL)
+      lua_pop(L, 1);  /* indexable all the same */
+    else {
+      lua_pushvalue(L, fn);
+      lua_getinfo(L, ">S", &ar);
+      luaL_error(L, "the _ENV of function <%s:%d> is a %s value, not a "
+                 "table: the globals it names cannot be read", ar.short_src,
+                 ar.linedefined, luaL_typename(L, env));
+    }
   }
-  lua_settop(L, lua_gettop(L) - (lua_type(L, env) != LUA_TTABLE));
   pushnamed(L, fn, own);
   want = lua_gettop(L);
   lua_pushnil(L);
