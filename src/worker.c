@@ -13,8 +13,9 @@
 **   2. the job's thread, from pthread_create (or from being handed the job
 **      under 'hub->mu' while it waits idle, or from taking the job out of
 **      line) until it sets a final status under 'j->mu' (jobs_settle, hub.c),
-**      or, if the job's outcome needs no state (its results fit its record,
-**      or it was cancelled), until it puts the state in the hub's list of
+**      or, if the job's outcome needs no state (its results, or a string
+**      error and its traceback, fit its record, or it was cancelled),
+**      until it puts the state in the hub's list of
 **      states to close just before, in the same hold of 'hub->mu' (step 4:
 **      'j->L' is then NULL, and the owner never has the state);
 **   3. the owner's thread again, once it has read that final status under
