@@ -7,17 +7,64 @@ local repl = {}
 local targets = setmetatable({}, { __mode = "k" })  -- job -> the global
                                                    -- its line assigns
 
--- Says, one line each, which jobs finished since the last prompt; a job
--- of a line "x = expr &" that completed sets x, and says "[3] x = 6765".
+local GROUP = 5  -- more jobs ended at once are said a line per status
+
+-- "[1]-[12], [14], [p2:1]-[p2:3]": the numbers of 'list', in order, runs
+-- of one pool's (or the manager's) consecutive numbers joined.
+local function numbers(list)
+  table.sort(list, function(a, b)
+    if (a.pool or 0) ~= (b.pool or 0) then return (a.pool or 0) < (b.pool or 0) end
+    return a.num < b.num
+  end)
+  local out, i = {}, 1
+  local function label(job)  -- as listings say it: "[3]", "[p2:1]"
+    return jobs.describe(job):match("^%b[]")
+  end
+  while i <= #list do
+    local j = i
+    while list[j + 1] and list[j + 1].pool == list[i].pool and
+          list[j + 1].num == list[j].num + 1 do
+      j = j + 1
+    end
+    out[#out + 1] = label(list[i]) .. (j > i and "-" .. label(list[j]) or "")
+    i = j + 1
+  end
+  return table.concat(out, ", ")
+end
+
+-- Says the jobs of 'list' a line per status: "30 completed: [1]-[30]".
+local function grouped(list)
+  local order, of = {}, {}
+  for _, job in ipairs(list) do
+    if not of[job.status] then
+      of[job.status] = {}
+      order[#order + 1] = job.status
+    end
+    table.insert(of[job.status], job)
+  end
+  for _, status in ipairs(order) do
+    io.stdout:write(#of[status], " ", status, ": ", numbers(of[status]), "\n")
+  end
+end
+
+-- Says which jobs finished since the last look: one line each, or past
+-- GROUP at once, a line per status. A job of a line "x = expr &" that
+-- completed sets x, and says "[3] x = 6765".
 function repl.announce()
+  local rest = {}
   for _, job in ipairs(jobs.poll()) do
     local name = targets[job]
     if name and job.status == "completed" then
       _G[name] = job.result
       io.stdout:write("[", job.num, "] ", name, " = ", tostring(job.result), "\n")
     else
-      io.stdout:write(jobs.describe(job), "\n")
+      rest[#rest + 1] = job
     end
+  end
+  if #rest > GROUP then
+    grouped(rest)
+  else
+    for _, job in ipairs(rest) do io.stdout:write(jobs.describe(job), "\n") end
   end
 end
 

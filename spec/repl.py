@@ -17,6 +17,7 @@ import time
 EXE = sys.argv[1]
 TIMEOUT = 30  # seconds any single expectation may take
 ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
+LINESESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]")  # \r kept
 
 
 class Session:
@@ -28,6 +29,7 @@ class Session:
         if self.pid == 0:
             os.execvpe(EXE, [EXE], env)
         self.seen = b""  # output not yet matched
+        self.raw = b""  # all output, as the terminal got it
 
     def read(self, deadline):
         ready, _, _ = select.select([self.fd], [], [], max(0, deadline - time.time()))
@@ -38,6 +40,7 @@ class Session:
         except OSError:  # the process is gone
             return False
         self.seen += ESCAPES.sub(b"", data)
+        self.raw += data
         return bool(data)
 
     def expect(self, pattern, timeout=TIMEOUT):
@@ -52,6 +55,24 @@ class Session:
                 return m
             if time.time() > deadline or not self.read(deadline):
                 raise AssertionError("expected %r, got %r" % (pattern, self.seen))
+
+    def screen(self):
+        """The lines the terminal shows: a carriage return goes back to the
+        start of the line, a backspace one back, and what follows writes
+        over what was there (readline redraws a line so)."""
+        lines, line, col = [], [], 0
+        for ch in LINESESCAPES.sub(b"", self.raw).decode(errors="replace"):
+            if ch == "\n":
+                lines.append("".join(line).rstrip())
+                line, col = [], 0
+            elif ch == "\r":
+                col = 0
+            elif ch == "\b":
+                col = max(0, col - 1)
+            else:
+                line[col:col + 1] = [ch]
+                col += 1
+        return lines + ["".join(line).rstrip()]
 
     def send(self, text):
         os.write(self.fd, text.encode())
@@ -196,6 +217,51 @@ def gated_job(gate):
     """A line starting a job that writes once the file 'gate' exists."""
     return ("repeat local f = io.open(%r) until f or jobs.sleep(0.01) "
             "io.write('job ran to its end\\n') &" % gate)
+
+
+def test_a_notice_and_a_jobs_output_come_at_once_above_the_line_typed():
+    """A job that ends while a line is typed is said at once, without an
+    Enter, and its output goes above that line, which is drawn again below
+    (before, notices waited for the next prompt and output landed inside
+    the line)."""
+    gate, again = gate_path(), gate_path()
+    s = Session()
+    s.expect(r"\n> ")
+    s.ask("repeat local f = io.open(%r) until f or jobs.sleep(0.01) "
+          "io.write('from the job\\n') "
+          "repeat local f = io.open(%r) until f or jobs.sleep(0.01) "
+          "return 7 &" % (gate, again), r"\[1\] .*\n> ")
+    s.send("2 *")
+    s.expect(r"2 \*")
+    open(gate, "w").close()  # the job writes while "2 *" is typed
+    s.expect(r"from the job\n> 2 \*")
+    open(again, "w").close()  # and ends
+    s.expect(r"\[1\] completed  repeat .* -> 7\n> 2 \*")
+    s.ask(" 3", r"\n6\n> ")
+    shown = s.screen()
+    assert "from the job" in shown, shown  # a line of its own
+    assert any(re.match(r"\[1\] completed  repeat .* -> 7$", l) for l in shown), shown
+    assert "> 2 * 3" in shown, shown
+    s.send("\x04")
+    assert s.exit_status() == 0
+    os.remove(gate)
+    os.remove(again)
+
+
+def test_jobs_that_end_together_are_said_a_line_per_status():
+    """More than 5 jobs ended since the last look: "11 completed: [1]-[4],
+    [6]-[12]" (before, a line each)."""
+    s = Session()
+    s.expect(r"\n> ")
+    s.ask("for i = 1, 12 do jobs.new(i == 5 and 'error(1)' or 'return 1') end "
+          "jobs.wait_all()", r"\n11 completed: \[1\]-\[4\], \[6\]-\[12\]\n"
+          r"1 dead: \[5\]\n> ")
+    s.ask("p = jobs.pool{ size = 2 } ts = {} for i = 1, 8 do ts[i] = "
+          "p:submit('return 1') end for _, t in ipairs(ts) do t:wait() end",
+          r"\n8 completed: \[p1:1\]-\[p1:8\]\n> ")
+    s.ask("jobs.new('return 1'):wait()", r"\ntrue\t1\n\[13\] completed .*\n> ")
+    s.send("\x04")
+    assert s.exit_status() == 0
 
 
 def test_end_of_input_waits_for_a_running_job():

@@ -19,8 +19,10 @@
 #include "repl_lua.h"  /* generated from lua/repl.lua: 'repl_lua' */
 
 #if defined(LUAJOBS_READLINE)
+#include <poll.h>
 #include <readline/readline.h>
 #include <readline/history.h>
+#include "term.h"
 #endif
 
 
@@ -361,39 +363,114 @@ static void createargtable (lua_State *L, char **argv, int argc, int script) {
 ** =======================================================
 */
 
+/* Calls the function 'name' of lua/repl.lua with the 'nargs' values on
+** top; errors are reported, not raised. */
+static int callrepl (lua_State *L, const char *name, int nargs, int nres) {
+  int status;
+  lua_getfield(L, LUA_REGISTRYINDEX, REPLKEY);
+  lua_getfield(L, -1, name);
+  lua_remove(L, -2);
+  lua_insert(L, -1 - nargs);
+  status = report(L, lua_pcall(L, nargs, nres, 0));
+  if (status != LUA_OK)
+    lua_settop(L, lua_gettop(L) + nres);  /* nils, as if it had returned */
+  return status;
+}
+
+
 #if defined(LUAJOBS_READLINE)
 
-/* Readline's input: a key, or after a Ctrl-C, Enter on an emptied line. */
+static FILE *tty = NULL;  /* the terminal, when term.c holds stdout */
+static lua_State *promptL = NULL;  /* the state whose prompt reads a line */
+
+
+/* Says what happened while a line was typed: clears the line, writes the
+** output held meanwhile, with 'news' the notices of jobs ended, and draws
+** the line again below. */
+static void shownews (int news) {
+  rl_clear_visible_line();
+  fflush(rl_outstream);  /* cleared before anything is written */
+  if (tty != NULL && term_hold(0)) {
+    fputs("\n", tty);  /* the line goes below what was written */
+    fflush(tty);
+  }
+  if (news)
+    callrepl(promptL, "announce", 0, 0);
+  fflush(stdout);
+  if (tty != NULL)
+    term_hold(1);
+  rl_on_new_line();
+  rl_redisplay();
+}
+
+
+/* Readline's input: a key, or after a Ctrl-C, Enter on an emptied line.
+** Meanwhile, notices of jobs that end and other threads' output are
+** written as they come, above the line being typed. */
 static int getkey (FILE *f) {
-  unsigned char c;
   for (;;) {
+    struct pollfd p[3];
+    unsigned char c;
     ssize_t r;
     if (interrupted) {
       rl_replace_line("", 0);
       return '\n';
     }
-    if ((r = read(fileno(f), &c, 1)) == 1)
+    p[0].fd = fileno(f);
+    p[1].fd = tty != NULL ? term_fd() : -1;
+    p[2].fd = jobs_fd(promptL);
+    p[0].events = p[1].events = p[2].events = POLLIN;
+    if (poll(p, 3, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      return EOF;
+    }
+    if (p[1].revents || p[2].revents)
+      shownews(p[2].revents != 0);
+    if (p[0].revents == 0)
+      continue;
+    if ((r = read(p[0].fd, &c, 1)) == 1)
       return c;
     if (r == 0 || errno != EINTR)
       return EOF;
   }
 }
 
-static void initreadline (void) {
+static void initreadline (lua_State *L) {
+  promptL = L;
   rl_readline_name = "luajobs";
   rl_catch_signals = 0;  /* a Ctrl-C reaches 'noteinterrupt', then getkey */
   rl_getc_function = getkey;
+  if (tty != NULL)
+    rl_outstream = tty;  /* stdout is held while a line is typed */
 }
 
+/* Reads a line; meanwhile, with term.c, output is held (getkey writes it
+** above the line) and written when the line is done. */
 static char *readline_ (const char *prompt) {
-  return readline(prompt);
+  char *b;
+  fflush(stdout);  /* what was written before goes before the prompt */
+  if (tty == NULL)
+    return readline(prompt);
+  term_hold(1);
+  b = readline(prompt);
+  term_hold(0);
+  return b;
+}
+
+/* Before the first state: stdout and stderr through term.c, when a
+** prompt on a terminal will read lines. */
+static void openterm (void) {
+  tty = term_open();
 }
 
 #define saveline(line)	add_history(line)
 
 #else
 
-static void initreadline (void) {}
+#define initreadline(L)	((void)(L))
+
+#define openterm()	((void)0)
 
 static char *readline_ (const char *prompt) {
   char *b = (char *)malloc(MAXINPUT);
@@ -414,21 +491,6 @@ static char *readline_ (const char *prompt) {
 #define saveline(line)	((void)(line))
 
 #endif
-
-
-/* Calls the function 'name' of lua/repl.lua with the 'nargs' values on
-** top; errors are reported, not raised. */
-static int callrepl (lua_State *L, const char *name, int nargs, int nres) {
-  int status;
-  lua_getfield(L, LUA_REGISTRYINDEX, REPLKEY);
-  lua_getfield(L, -1, name);
-  lua_remove(L, -2);
-  lua_insert(L, -1 - nargs);
-  status = report(L, lua_pcall(L, nargs, nres, 0));
-  if (status != LUA_OK)
-    lua_settop(L, lua_gettop(L) + nres);  /* nils, as if it had returned */
-  return status;
-}
 
 
 /* Pushes the jobs module, whatever the global 'jobs' holds now. */
@@ -660,7 +722,7 @@ static void doREPL (lua_State *L) {
   int status, bg;
   const char *oldprogname = progname;
   progname = NULL;  /* no name in front of errors at the prompt */
-  initreadline();
+  initreadline(L);
   if (isatty(0))
     printf("'jobs' lists jobs; a line ending in & runs as one (-h: more)\n");
   while ((status = loadline(L, &bg)) != -1) {
@@ -719,6 +781,9 @@ static int pmain (lua_State *L) {
     lua_pushboolean(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
+  if ((args & has_i) ||
+      (script == argc && !(args & (has_e | has_v)) && isatty(0)))
+    openterm();  /* before any job can write */
   openlibs(L);
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCGEN, 0, 0);
