@@ -236,6 +236,87 @@ function TestCancel.test_a_job_with_its_own_hook_or_none_is_still_cancelled()
   end
 end
 
+-- xpcall's message handler is the job's own, called for a stop too (as
+-- plain Lua calls it): one that loops, errors or returns anything still
+-- lets the cancel end the job, its <close> handler run.
+function TestCancel.test_an_xpcall_handler_cannot_keep_a_cancel_from_landing()
+  local handlers = {
+    loops = function() while true do end end,
+    errors = function() error("in handler") end,
+    traceback = debug.traceback,
+    returns = function() return "caught" end,
+  }
+  for name, handler in pairs(handlers) do
+    local closed = jobs.channel()
+    local j = spinning(function(ready, h, closed)
+      local c <close> = setmetatable({}, { __close = function() closed:push(true) end })
+      while true do
+        xpcall(function() ready:push(true) while true do end end, h)
+      end
+    end, handler, closed)
+    j:cancel()
+    lu.assertEquals({ j:wait(10) }, { false, "cancelled" }, name)
+    lu.assertEquals({ closed:pop(0) }, { true }, name)
+  end
+end
+
+-- The same in a coroutine, with a looping handler hooked by the job, for
+-- a timeout of a job and of a pool task.
+function TestCancel.test_a_timeout_lands_past_a_looping_handler_in_a_coroutine()
+  local function body(ready)
+    local co = coroutine.wrap(function()
+      debug.sethook(function() end, "l")
+      xpcall(function() ready:push(true) while true do end end,
+             function() while true do end end)
+    end)
+    co()
+  end
+  local ready = jobs.channel()
+  local j = jobs.spawn({ timeout = 0.05 }, body, ready)
+  lu.assertEquals({ j:wait(10) }, { false, "timeout" })
+  local p = jobs.pool{ size = 1, timeout = 0.05 }
+  local t = p:submit(body, ready)
+  lu.assertEquals({ t:wait(10) }, { false, "timeout" })
+  p:close()
+end
+
+-- A stop raised deep in a recursion looks only near the top of the stack
+-- for what it must skip (a finalizer's frame, an xpcall's handler): a walk
+-- of 190,000 levels at each raise took 26 s, a cancel that seemed to hang.
+function TestCancel.test_a_cancel_lands_at_once_deep_in_a_recursion()
+  local j = spinning(function(ready)
+    local function rec(n)
+      if n == 0 then ready:push(true) while true do end end
+      return 1 + rec(n - 1)
+    end
+    xpcall(rec, function(m) return m end, 190000)
+  end)
+  j:cancel()
+  lu.assertEquals({ j:wait(20) }, { false, "cancelled" })
+end
+
+-- A job that sets its own hook again and again, in its coroutine too
+-- (debug.sethook(co, ...)), is cancelled all the same.
+function TestCancel.test_a_job_setting_hooks_in_a_loop_is_still_cancelled()
+  local j = spinning(function(ready)
+    local co = coroutine.create(function()
+      while true do
+        debug.sethook(function() end, "l")
+        debug.sethook(coroutine.running(), function() end, "c", 5)
+        coroutine.yield()
+      end
+    end)
+    ready:push(true)
+    while true do
+      debug.sethook(co, function() end, "r")
+      coroutine.resume(co)
+      debug.sethook(function() end, "", 7)
+    end
+  end)
+  j:cancel()
+  lu.assertEquals({ j:wait(10) }, { false, "cancelled" })
+end
+
 -- A job spending its time in a line hook of its own: the cancel's hook,
 -- set from a signal handler, may land in the middle of the VM counting
 -- down its hook count there. Each of these cancels lands (on a count hook

@@ -137,10 +137,14 @@ int jobs_pending (Job *self) {
 
 
 /* Whether L runs a finalizer now, at any level: the error of one is lost
-** to the collector. */
+** to the collector. Lua stops its collector while a finalizer runs (and
+** lua_gc then says so, or refuses with -1), so a running collector needs
+** no walk of the stack, which costs the square of its depth. */
 static int infinalizer (lua_State *L) {
   lua_Debug ar;
   int level;
+  if (lua_gc(L, LUA_GCISRUNNING, 0) == 1)
+    return 0;
   for (level = 0; lua_getstack(L, level, &ar); level++) {
     lua_getinfo(L, "n", &ar);
     if (ar.name != NULL && strcmp(ar.name, "__gc") == 0 &&
@@ -164,9 +168,53 @@ static void pushwhy (lua_State *L, Job *self) {
 }
 
 
+static int xpcalljob (lua_State *L);
+
+/* The message handler of an xpcall that a stop unwinds to: the message
+** as it is. */
+static int passmsg (lua_State *L) {
+  lua_settop(L, 1);
+  return 1;
+}
+
+
+/*
+** Keeps the message handler of the innermost xpcall running in L (whose
+** pcall is not over: see finishpcall) from seeing a stop: its slot in the
+** xpcall's frame, a C function's local for lua_setlocal, gets passmsg.
+** Lua calls a handler where the error is raised, and a stop raised in a
+** hook would run it with hooks off, where no cancel reaches a handler that
+** loops. So the job's own handler is called as plain Lua calls it (no
+** wrapper frame that a handler counting levels would see), but for a stop.
+** It looks JOBS_HANDLERLEVELS levels down at most (each look costs its
+** level), and without room on L's stack it leaves the handler be.
+*/
+static void skiphandler (lua_State *L) {
+  lua_Debug ar;
+  int level, found = 0;
+  if (!lua_checkstack(L, 2))
+    return;
+  for (level = 0; !found && level < JOBS_HANDLERLEVELS &&
+                  lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "f", &ar);
+    if (lua_tocfunction(L, -1) == xpcalljob && lua_getlocal(L, &ar, 2)) {
+      found = lua_isfunction(L, -1);  /* false: that pcall is over */
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  if (found) {
+    lua_pushcfunction(L, passmsg);
+    lua_setlocal(L, &ar, 2);
+  }
+}
+
+
 /* Goes on unwinding the stopping job 'self' past a boundary that would
-** have caught the stop (a pcall, a coroutine's resume): raises again. */
+** have caught the stop (a pcall, a coroutine's resume): raises again,
+** with no message handler of the job's called for it. */
 static int unwind (lua_State *L, Job *self) {
+  skiphandler(L);
   pushwhy(L, self);
   return lua_error(L);
 }
@@ -537,43 +585,120 @@ static int wrap (lua_State *L) {
 }
 
 
-/* coroutine.close of a job; upvalue 1 is Lua's own. The coroutine's
-** <close> handlers run in it. */
-static int closeco (lua_State *L) {
-  Runner *r = jobof(L)->runner;
-  int st;
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  follow(r, lua_tothread(L, 2));
-  st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
-  follow(r, L);
-  if (jobs_stopping(jobof(L)))
-    unwind(L, jobof(L));
-  if (st != LUA_OK)
-    return lua_error(L);
-  return lua_gettop(L);
+/* What coroutine.status says of 'co', seen from L: lcorolib.c's
+** auxstatus, for closeco. */
+static const char *costatus (lua_State *L, lua_State *co) {
+  lua_Debug ar;
+  if (L == co)
+    return "running";
+  switch (lua_status(co)) {
+    case LUA_YIELD: return "suspended";
+    case LUA_OK:
+      if (lua_getstack(co, 0, &ar))
+        return "normal";  /* it has frames: it resumed another */
+      return lua_gettop(co) == 0 ? "dead" : "suspended";
+    default: return "dead";  /* an error ended it */
+  }
 }
 
 
-/* debug.sethook of a job; upvalue 1 is Lua's own. A hook the job sets
-** over the cancel's, as a cancel lands, is the cancel's again. */
+/* coroutine.close of a job: Lua's own (luaB_close of lcorolib.c), but
+** that the coroutine's <close> handlers run where a cancel finds them. */
+static int closeco (lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  const char *status;
+  Runner *r;
+  int st;
+  luaL_argexpected(L, co != NULL, 1, "thread");
+  status = costatus(L, co);
+  if (strcmp(status, "dead") != 0 && strcmp(status, "suspended") != 0)
+    return luaL_error(L, "cannot close a %s coroutine", status);
+  r = jobof(L)->runner;
+  follow(r, co);
+#if LUA_VERSION_RELEASE_NUM >= 50406
+  st = lua_closethread(co, L);
+#else
+  st = lua_resetthread(co);
+#endif
+  follow(r, L);
+  if (jobs_stopping(jobof(L)))
+    unwind(L, jobof(L));
+  if (st == LUA_OK) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lua_pushboolean(L, 0);
+  lua_xmove(co, L, 1);  /* its error */
+  return 2;
+}
+
+
+/* ldblib.c's hook function, which calls the Lua function its debug.sethook
+** keeps in the registry: one for the process, as the host's Lua is; found
+** by the first job's state to open its debug library (lookhook). */
+static lua_Hook luahook = NULL;
+
+#define HOOKKEY	"_HOOKKEY"  /* ldblib.c's registry field: each thread's hook */
+
+
+/*
+** debug.sethook of a job: Lua's own (db_sethook of ldblib.c, line for
+** line), so that the job's hooks see the events, levels and names that
+** plain Lua's see, where a wrapper calling it would be a frame of its
+** own. Then a hook the job sets over the cancel's, as a cancel lands, is
+** the cancel's again.
+*/
 static int sethook (lua_State *L) {
+  int arg = lua_isthread(L, 1), mask = 0, count = 0;
+  lua_State *L1 = arg ? lua_tothread(L, 1) : L;
+  lua_Hook func = NULL;
   Job *j = jobof(L);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, 0);
+  if (lua_isnoneornil(L, arg + 1))
+    lua_settop(L, arg + 1);  /* no hook: hooks off */
+  else {
+    const char *smask = luaL_checkstring(L, arg + 2);
+    luaL_checktype(L, arg + 1, LUA_TFUNCTION);
+    count = (int)luaL_optinteger(L, arg + 3, 0);
+    func = __atomic_load_n(&luahook, __ATOMIC_RELAXED);
+    mask = (strchr(smask, 'c') ? LUA_MASKCALL : 0) |
+           (strchr(smask, 'r') ? LUA_MASKRET : 0) |
+           (strchr(smask, 'l') ? LUA_MASKLINE : 0) |
+           (count > 0 ? LUA_MASKCOUNT : 0);
+  }
+  if (!luaL_getsubtable(L, LUA_REGISTRYINDEX, HOOKKEY)) {
+    lua_pushliteral(L, "k");  /* made now: its keys, threads, are weak */
+    lua_setfield(L, -2, "__mode");
+    lua_pushvalue(L, -1);
+    lua_setmetatable(L, -2);
+  }
+  if (L1 != L && !lua_checkstack(L1, 1))
+    return luaL_error(L, "stack overflow");
+  lua_pushthread(L1);
+  lua_xmove(L1, L, 1);
+  lua_pushvalue(L, arg + 1);
+  lua_rawset(L, -3);  /* hooktable[L1] = the hook */
+  lua_sethook(L1, func, mask, count);
   if (jobs_pending(j) && j->runner != NULL)
     arm(j->runner);
   return 0;
 }
 
 
-/* Replaces field 'name' of the library on top with 'f', whose upvalue is
-** the library's own function. */
-static void guard (lua_State *L, const char *name, lua_CFunction f) {
-  lua_getfield(L, -1, name);
-  lua_pushcclosure(L, f, 1);
-  lua_setfield(L, -2, name);
+/* Finds ldblib's hook function, once: the hook that its sethook (on top)
+** sets, on a coroutine made for it, left with no hook again. Any thread
+** that races here finds the same function. */
+static void lookhook (lua_State *L) {
+  lua_State *co;
+  if (__atomic_load_n(&luahook, __ATOMIC_RELAXED) != NULL)
+    return;
+  co = lua_newthread(L);
+  lua_pushvalue(L, -2);
+  lua_pushvalue(L, -2);
+  lua_pushcfunction(L, luaopen_debug);  /* any function */
+  lua_pushliteral(L, "c");
+  lua_call(L, 3, 0);
+  __atomic_store_n(&luahook, lua_gethook(co), __ATOMIC_RELAXED);
+  lua_pop(L, 1);
 }
 
 
@@ -581,10 +706,9 @@ static void guard (lua_State *L, const char *name, lua_CFunction f) {
 ** where the job's code runs. */
 int jobs_opencoroutine (lua_State *L) {
   static const luaL_Reg own[] = {{"resume", resume}, {"wrap", wrap},
-                                 {NULL, NULL}};
+                                 {"close", closeco}, {NULL, NULL}};
   luaopen_coroutine(L);
   luaL_setfuncs(L, own, 0);
-  guard(L, "close", closeco);
   return 1;
 }
 
@@ -615,8 +739,13 @@ int jobs_openos (lua_State *L) {
 /* The end of a pcall or xpcall of a job (as Lua's own): a stopping job
 ** goes on unwinding. */
 static int finishpcall (lua_State *L, int status, lua_KContext extra) {
-  if (jobs_stopping(jobof(L)))
+  if (jobs_stopping(jobof(L))) {
+    if (extra == 2) {  /* an xpcall's: its handler is out of play */
+      lua_pushboolean(L, 0);
+      lua_replace(L, 2);
+    }
     return unwind(L, jobof(L));
+  }
   if (status != LUA_OK && status != LUA_YIELD) {
     lua_pushboolean(L, 0);
     lua_pushvalue(L, -2);
@@ -626,16 +755,56 @@ static int finishpcall (lua_State *L, int status, lua_KContext extra) {
 }
 
 
-/* load of a job; upvalue 1 is Lua's own. A stop raised in its reader
-** function is caught by load, which returns it as a message: the job goes
-** on unwinding instead. */
+/* The stack slot where load's reader keeps the piece it returned. */
+#define READERSLOT	5
+
+/* The reader of load from a function (generic_reader of lbaselib.c). */
+static const char *readpiece (lua_State *L, void *ud, size_t *size) {
+  (void)ud;
+  luaL_checkstack(L, 2, "too many nested functions");
+  lua_pushvalue(L, 1);
+  lua_call(L, 0, 1);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    *size = 0;
+    return NULL;
+  }
+  else if (!lua_isstring(L, -1))
+    luaL_error(L, "reader function must return a string");
+  lua_replace(L, READERSLOT);  /* kept there while Lua reads it */
+  return lua_tolstring(L, READERSLOT, size);
+}
+
+
+/* load of a job: Lua's own (luaB_load of lbaselib.c), but that a stop
+** raised in its reader function, which lua_load catches and returns as a
+** message, goes on unwinding. */
 static int loadjob (lua_State *L) {
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  if (jobs_stopping(jobof(L)))
-    return unwind(L, jobof(L));
-  return lua_gettop(L);
+  size_t l;
+  const char *s = lua_tolstring(L, 1, &l);
+  const char *mode = luaL_optstring(L, 3, "bt");
+  int env = !lua_isnone(L, 4) ? 4 : 0, st;
+  if (s != NULL)
+    st = luaL_loadbufferx(L, s, l, luaL_optstring(L, 2, s), mode);
+  else {
+    const char *chunkname = luaL_optstring(L, 2, "=(load)");
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, READERSLOT);
+    st = lua_load(L, readpiece, NULL, chunkname, mode);
+    if (jobs_stopping(jobof(L)))
+      return unwind(L, jobof(L));
+  }
+  if (st != LUA_OK) {
+    luaL_pushfail(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  if (env != 0) {
+    lua_pushvalue(L, env);
+    if (!lua_setupvalue(L, -2, 1))  /* the chunk's _ENV */
+      lua_pop(L, 1);
+  }
+  return 1;
 }
 
 
@@ -649,24 +818,11 @@ static int pcalljob (lua_State *L) {
 }
 
 
-/* The message handler of an xpcall of a job, upvalue 1 the job's own: not
-** called for a stop, which no handler may turn into anything else. */
-static int xpcallhandler (lua_State *L) {
-  if (jobs_stopping(jobof(L)))
-    return 1;
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
-}
-
-
+/* xpcall of a job: its message handler is the one Lua calls, as plain
+** Lua's xpcall makes it, but for a stop (skiphandler). */
 static int xpcalljob (lua_State *L) {
   int status, n = lua_gettop(L);
   luaL_checktype(L, 2, LUA_TFUNCTION);
-  lua_pushvalue(L, 2);
-  lua_pushcclosure(L, xpcallhandler, 1);
-  lua_replace(L, 2);
   lua_pushboolean(L, 1);
   lua_pushvalue(L, 1);
   lua_rotate(L, 3, 2);
@@ -678,17 +834,20 @@ static int xpcalljob (lua_State *L) {
 /* The base library of a job: its pcall and xpcall do not end a stop. */
 int jobs_openbase (lua_State *L) {
   static const luaL_Reg own[] = {{"pcall", pcalljob}, {"xpcall", xpcalljob},
-                                 {NULL, NULL}};
+                                 {"load", loadjob}, {NULL, NULL}};
   luaopen_base(L);
   luaL_setfuncs(L, own, 0);
-  guard(L, "load", loadjob);
   return 1;
 }
 
 
 int jobs_opendebug (lua_State *L) {
   luaopen_debug(L);
-  guard(L, "sethook", sethook);
+  lua_getfield(L, -1, "sethook");
+  lookhook(L);
+  lua_pop(L, 1);  /* Lua's own sethook */
+  lua_pushcfunction(L, sethook);
+  lua_setfield(L, -2, "sethook");
   return 1;
 }
 

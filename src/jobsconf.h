@@ -193,6 +193,15 @@
 #define JOBS_GRACE	1.0
 #endif
 
+/* How many levels down from where a stop is raised it looks for the xpcall
+** whose message handler must not see it (cancel.c): the stack is walked a
+** level at a time from the top, at a cost of the square of the levels. An
+** xpcall deeper than that sees the stop in its handler, as plain Lua would
+** call it. */
+#if !defined(JOBS_HANDLERLEVELS)
+#define JOBS_HANDLERLEVELS	1000
+#endif
+
 /* Seconds at least between the stops a job gets with a grace of zero:
 ** each stop is a signal, and a thread flooded with them makes no progress
 ** (the clock would fire for ever). */

@@ -1,0 +1,11 @@
+-- integers, floats and strings at their edges
+print(math.maxinteger + 1 == math.mininteger, math.mininteger // -1, 7 // 0.0, -7 // 0.0)
+print(-0.0, 0.0 == -0.0, 1/0, -1/0, math.type(1), math.type(1.0), 3 % -2, 3.5 % -2)
+print(pcall(function() return 1 // 0 end))
+print(string.format("%q", 1/0), string.format("%q", 0/0 ~= 0/0), string.format("%5.2f|%-5d|%x", 3.14159, 42, 255))
+print(string.pack(">i4", 7):byte(1, -1))
+print(string.unpack("<d", string.pack("<d", 0.1)))
+print(("x"):rep(3, ","), #("\0a\0"), ("%d"):format(3.0))
+print(pcall(string.format, "%d", 3.5))
+print(tostring(2^63), math.tointeger(2^53), 10 // 3, 10.0 / 4)
+print(string.find("hello world", "o w"), ("abc"):upper(), utf8 and utf8.char(72, 228))
