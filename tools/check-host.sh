@@ -27,10 +27,10 @@ cat > "$tmp/project/CMakeLists.txt" <<'CMAKE'
 cmake_minimum_required(VERSION 3.16)
 project(host C)
 find_package(luajobs 0.2 CONFIG REQUIRED)
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(LUA REQUIRED IMPORTED_TARGET lua5.4)
+find_library(LUA_LIBRARY NAMES lua5.4 lua54 lua REQUIRED)
 add_executable(host host.c)
-target_link_libraries(host PRIVATE luajobs::luajobs PkgConfig::LUA)
+# luajobs::luajobs brings jobs.h and Lua's headers; the host brings its Lua.
+target_link_libraries(host PRIVATE luajobs::luajobs ${LUA_LIBRARY})
 CMAKE
 cmake -S "$tmp/project" -B "$tmp/project/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/project/build" >/dev/null

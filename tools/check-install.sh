@@ -1,9 +1,9 @@
 #!/bin/sh
-# check-install.sh LUA: installs luajobs with 'cmake --install' and with
-# 'luarocks make' into temporary trees, then requires it from each with the
-# stock interpreter LUA and runs a job, runs one with each installed luajobs
-# interpreter, and looks for its man page. Everything it makes is under a
-# temporary folder: luarocks builds in a copy of the sources.
+# check-install.sh LUA: installs luajobs with 'cmake --install' and, as a
+# rock, with 'luarocks install' from a tarball of HEAD, into temporary
+# trees, then requires it from each with the stock interpreter LUA and runs
+# a job, runs one with each installed luajobs interpreter, and looks for
+# its man page. Everything it makes is under a temporary folder.
 set -eu
 lua=$1
 tmp=$(mktemp -d)
@@ -22,10 +22,15 @@ LUA_PATH="$tmp/cmake/share/lua/5.4/?.lua" LUA_CPATH="$tmp/cmake/lib/lua/5.4/?.so
 LUA_PATH="$tmp/cmake/share/lua/5.4/?.lua" "$tmp/cmake/bin/luajobs" -e "$probe"
 test -f "$tmp/cmake/share/man/man1/luajobs.1"
 
-mkdir "$tmp/src"
-tar -c --exclude='./build*' --exclude=./.deps --exclude=./.git . | tar -x -C "$tmp/src"
-(cd "$tmp/src" && luarocks --lua-version 5.4 make --tree "$tmp/rocks" \
-   luajobs-0.2-1.rockspec >/dev/null)
+# The rock, as a user installs it: from the tarball tools/dist.sh makes of
+# HEAD, in another folder; it installs what Lua loads and the interpreter,
+# none of the C hosts' files; luarocks pack makes a source rock of it.
+spec=$(sh tools/dist.sh "$tmp/dist")
+mkdir "$tmp/elsewhere"
+(cd "$tmp/elsewhere" &&
+ luarocks --lua-version 5.4 install --tree "$tmp/rocks" "$spec" >/dev/null &&
+ luarocks --lua-version 5.4 pack "$spec" >/dev/null && ls luajobs-*.src.rock >/dev/null)
+test "$(ls "$tmp/rocks/lib/lua/5.4")" = "jobs.so"
 LUA_PATH="$tmp/rocks/share/lua/5.4/?.lua" LUA_CPATH="$tmp/rocks/lib/lua/5.4/?.so" \
   "$lua" -e "$probe"
 LUA_PATH="$tmp/rocks/share/lua/5.4/?.lua" "$tmp/rocks/bin/luajobs" -e "$probe"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# test.sh: builds luajobs three ways and runs every spec on each: a plain
-# build on the system's lua5.4, then AddressSanitizer+UndefinedBehaviorSanitizer
-# and ThreadSanitizer builds on a Lua compiled with the same sanitizer. Any
-# failure, leak, race or undefined behaviour fails the run.
+# test.sh [plain|asan|tsan ...]: builds luajobs three ways (or those named)
+# and runs every spec on each: a plain build on the system's lua5.4, then
+# AddressSanitizer+UndefinedBehaviorSanitizer and ThreadSanitizer builds on
+# a Lua compiled with the same sanitizer. Any failure, leak, race or
+# undefined behaviour fails the run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=$(nproc)
-lua_src=$(tools/lua-source.sh)
+builds=("$@")
+[ ${#builds[@]} -gt 0 ] || builds=(plain asan tsan)
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -22,7 +24,14 @@ run() {  # run NAME [cmake options...]
   ctest --test-dir "build-$name" -j "$jobs" --output-on-failure
 }
 
-run plain
-run asan -DLUAJOBS_SANITIZE=address -DLUAJOBS_LUA_SOURCE="$lua_src"
-run tsan -DLUAJOBS_SANITIZE=thread -DLUAJOBS_LUA_SOURCE="$lua_src"
-echo "all three builds passed"
+for b in "${builds[@]}"; do
+  case $b in
+    plain) run plain ;;
+    asan|tsan)
+      lua_src=${lua_src:-$(tools/lua-source.sh)}
+      sanitizer=$([ "$b" = asan ] && echo address || echo thread)
+      run "$b" -DLUAJOBS_SANITIZE="$sanitizer" -DLUAJOBS_LUA_SOURCE="$lua_src" ;;
+    *) echo "test.sh: no build '$b' (plain, asan, tsan)" >&2; exit 2 ;;
+  esac
+done
+echo "passed: ${builds[*]}"
