@@ -311,7 +311,31 @@ function core.poolmethods.map(p, fn, list)
   return result
 end
 
+-- How long jobs.await's naps are: the first, and the longest it doubles to.
+local NAP, LONGNAP = 0.001, 0.02
+
+-- jobs.await(job, sleep [, seconds]): what job:wait([seconds]) returns, for
+-- a host whose Lua may sleep but not block (HAProxy's core.msleep): between
+-- looks at the job, it calls sleep(s), s seconds, which lets the host run.
+local function await(job, sleep, seconds)
+  checkseconds(seconds, 3, "await")
+  if type(sleep) ~= "function" and not (getmetatable(sleep) or {}).__call then
+    error(format("bad argument #2 to 'await' (sleep function expected, " ..
+                 "got %s)", type(sleep)), 2)
+  end
+  local deadline = seconds and core.now() + seconds
+  local nap = NAP
+  while not job.done do
+    local left = deadline and deadline - core.now()
+    if left and left <= 0 then return nil, "timeout" end
+    sleep(left and math.min(nap, left) or nap)
+    nap = math.min(nap * 2, LONGNAP)
+  end
+  return job:wait()
+end
+
 local jobs = manager()
+jobs.await = await
 jobs.pool = core.pool
 jobs.sleep = core.sleep
 jobs.cancelled = core.cancelled

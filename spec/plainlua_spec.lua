@@ -78,9 +78,7 @@ local function injob(code)
   return ok and out or "job error: " .. tostring(out)
 end
 
-local pool = jobs.pool{ size = 1 }
-
-local function intask(code)
+local function intask(pool, code)
   local ok, out = pool:submit(runner, code):wait()
   return ok and out or "task error: " .. tostring(out)
 end
@@ -88,13 +86,15 @@ end
 TestPlainLua = {}
 
 function TestPlainLua.test_every_chunk_prints_the_same_in_a_job_a_task_and_luajobs_as_in_lua()
+  local pool <close> = jobs.pool{ size = 1 }  -- joined as the test ends
   local names = chunks()
   lu.assertTrue(#names >= 10)
   local differ = {}
   for _, path in ipairs(names) do
     local code = readfile(path)
     local want = masked(inprocess(LUA, code))
-    local places = { ["a job"] = injob, ["a pool task"] = intask }
+    local places = { ["a job"] = injob,
+                     ["a pool task"] = function(c) return intask(pool, c) end }
     if LUAJOBS then
       places.luajobs = function() return inprocess(LUAJOBS, code) end
     end
@@ -109,4 +109,4 @@ function TestPlainLua.test_every_chunk_prints_the_same_in_a_job_a_task_and_luajo
   lu.assertEquals(#differ, 0, table.concat(differ, "\n"))
 end
 
-os.exit(lu.LuaUnit.run())
+os.exit(lu.LuaUnit.run(), true)

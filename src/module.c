@@ -14,13 +14,23 @@
 #include "job.h"
 #include "manager.h"
 #include "pools.h"
+#include "record.h"
 #include "worker.h"
 
 #include "jobs_lua.h"  /* generated from lua/jobs.lua: 'jobs_lua' */
 
 
-/* What a job may call on itself; each also works outside a job. */
+/* The core's monotonic clock, in seconds, for jobs.await. */
+static int now (lua_State *L) {
+  lua_pushnumber(L, jobs_now());
+  return 1;
+}
+
+
+/* What a job may call on itself; each also works outside a job. And the
+** clock, which the Lua half keeps to itself. */
 static const luaL_Reg control[] = {
+  {"now", now},
   {"sleep", jobs_sleep},
   {"cancelled", jobs_cancelled},
   {"self", jobs_whoami},
