@@ -49,19 +49,21 @@ function TestPool.test_init_and_functions_in_tables_take_their_names()
   pool_helper = nil
 end
 
--- The globals a pool's init assigns are the worker's: a task's function
--- naming one does not look it up in the caller, whose _ENV may warn of a
--- name it lacks (Prosody's plugins do, on every submit, before).
+-- The globals a pool's init assigns are the worker's: neither a task's
+-- function naming one nor the init itself looks it up in the caller, whose
+-- _ENV may warn of a name it lacks (Prosody's plugins do: on every submit,
+-- and as the pool was made, before).
 function TestPool.test_names_the_init_assigns_are_not_looked_up_in_the_caller()
   local asked = {}
   local env = setmetatable({}, { __index = function(_, k)
     asked[#asked + 1] = k
     return _G[k]
   end })
-  local encode = load("return function(x) return codec.encode(x) end", "=plugin", "t", env)()
-  local p = jobs.pool{ size = 1, init = function()
+  local function plugin(code) return load("return " .. code, "=plugin", "t", env)() end
+  local encode = plugin("function(x) return codec.encode(x) end")
+  local p = jobs.pool{ size = 1, init = plugin([[function()
     codec = { encode = function(x) return "[" .. x .. "]" end }
-  end }
+  end]]) }
   lu.assertEquals({ p:submit(encode, 1):wait(10) }, { true, "[1]" })
   lu.assertEquals(asked, {})
   p:close()

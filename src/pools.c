@@ -329,11 +329,12 @@ static int readsize (lua_State *L) {
 
 /* Pushes the globals that the pool's 'init' at 'init' names (a string's
 ** free names; a function's, those of the functions in its tables too),
-** but for the standard library's, each state's own; returns its index, or
-** 0 if none (having pushed nil). */
-static int initglobals (lua_State *L, int init, int string) {
+** but for the standard library's, each state's own, and a function's that
+** it assigns (in 'sets'), the worker's: never looked up in your state;
+** returns its index, or 0 if none (having pushed nil). */
+static int initglobals (lua_State *L, int init, int string, int sets) {
   int names = string ? jobs_freenames(L, init)
-                     : jobs_functionnames(L, init, 1, 1, 0);
+                     : jobs_functionnames(L, init, 1, 1, sets);
   if (names == 0) {
     lua_pushnil(L);
     return 0;
@@ -357,6 +358,7 @@ static int newpool (lua_State *L) {
   static const char *const known[] = {"size", "init", "libs", "memory_limit",
                                       "timeout", "grace", "name", NULL};
   int size, init = 0, paths, libs = JOBS_ALLLIBS, t, initnames, initstring;
+  int initsets;
   lua_Integer memory = 0;
   double timeout, grace;
   Box *b;
@@ -393,7 +395,8 @@ static int newpool (lua_State *L) {
   timeout = readseconds(L, "timeout", 0, -1);
   grace = readseconds(L, "grace", 1, JOBS_GRACE);
   paths = jobs_pushpaths(L);
-  initnames = init != 0 ? initglobals(L, init, initstring) : 0;
+  initsets = init != 0 ? jobs_assignednames(L, init) : 0;
+  initnames = init != 0 ? initglobals(L, init, initstring, initsets) : 0;
   b = (Box *)lua_newuserdatauv(L, sizeof(Box), NUV);
   memset(b, 0, sizeof(Box));
   b->hub = h;
@@ -413,7 +416,7 @@ static int newpool (lua_State *L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_setiuservalue(L, -2, UV_HUB);
   if (init != 0) {
-    jobs_assignednames(L, init);
+    lua_pushvalue(L, initsets);
     lua_setiuservalue(L, -2, UV_INITSETS);
   }
   b->p = jobs_newpool(L, h, paths, init, initnames, size);
