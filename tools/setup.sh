@@ -3,7 +3,8 @@
 # or through sudo). Safe to run again: it installs only what is missing.
 set -euo pipefail
 packages=(gcc cmake make liblua5.4-dev lua5.4 lua-unit luarocks python3
-          dpkg-dev libreadline-dev lua-luv lua-cqueues)
+          dpkg-dev libreadline-dev lua-luv lua-cqueues
+          lighttpd lighttpd-modules-lua prosody)  # hosts the tests run
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
 missing=()
