@@ -31,6 +31,7 @@ mkdir "$tmp/elsewhere"
  luarocks --lua-version 5.4 install --tree "$tmp/rocks" "$spec" >/dev/null &&
  luarocks --lua-version 5.4 pack "$spec" >/dev/null && ls luajobs-*.src.rock >/dev/null)
 test "$(ls "$tmp/rocks/lib/lua/5.4")" = "jobs.so"
+test -f "$tmp/rocks/share/lua/5.4/jobs/meta.lua"  # the editors' stub
 LUA_PATH="$tmp/rocks/share/lua/5.4/?.lua" LUA_CPATH="$tmp/rocks/lib/lua/5.4/?.so" \
   "$lua" -e "$probe"
 LUA_PATH="$tmp/rocks/share/lua/5.4/?.lua" "$tmp/rocks/bin/luajobs" -e "$probe"
