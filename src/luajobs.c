@@ -763,6 +763,8 @@ static int pmain (lua_State *L) {
   char **argv = (char **)lua_touserdata(L, 2);
   int script;
   int args = collectargs(argv, &script);
+  int bare = (script == argc && !(args & (has_e | has_v)));  /* no work given */
+  int prompting = (args & has_i) || (bare && isatty(0));
   luaL_checkversion(L);
   if (argv[0] && argv[0][0])
     progname = argv[0];
@@ -781,8 +783,7 @@ static int pmain (lua_State *L) {
     lua_pushboolean(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
-  if ((args & has_i) ||
-      (script == argc && !(args & (has_e | has_v)) && isatty(0)))
+  if (prompting)
     openterm();  /* before any job can write */
   openlibs(L);
   createargtable(L, argv, argc, script);
@@ -793,16 +794,13 @@ static int pmain (lua_State *L) {
     return 0;
   if (script < argc && handle_script(L, argv + script) != LUA_OK)
     return 0;
-  if (args & has_i)
+  if (prompting) {
+    if (!(args & has_i))
+      print_version();  /* as lua.c: -i printed it already */
     doREPL(L);
-  else if (script == argc && !(args & (has_e | has_v))) {
-    if (isatty(0)) {
-      print_version();
-      doREPL(L);
-    }
-    else
-      dofile(L, NULL);
   }
+  else if (bare)
+    dofile(L, NULL);  /* stdin, not a terminal */
   lua_pushboolean(L, 1);
   return 1;
 }
