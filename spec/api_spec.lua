@@ -2,17 +2,13 @@
 -- editors' stub lua/jobs/meta.lua made from it by tools/api.lua) names
 -- every name the module exports, and nothing it does not.
 local lu = require "luaunit"
+local helpers = require "helpers"
 local jobs = require "jobs"
 
 local LUA = os.getenv("LUA_TEST_EXE") or "lua5.4"
 local api = dofile("doc/api.lua")
 
-local function readfile(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local readfile = helpers.readfile
 
 -- The names of class 'name' in the reference, of one kind or every kind.
 local function documented(name, kind)

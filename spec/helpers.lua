@@ -60,6 +60,14 @@ function helpers.written(fn)
   return text
 end
 
+-- The contents of the file at 'path'.
+function helpers.readfile(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
 -- A new temporary file holding 'contents'; returns its path.
 function helpers.tmpfile(contents)
   local path = os.tmpname()

@@ -2,6 +2,7 @@
 -- spec/plain/ prints the same in lua5.4, in a job, in a pool task and in
 -- the luajobs interpreter (its command line: cli_spec.lua).
 local lu = require "luaunit"
+local helpers = require "helpers"
 local jobs = require "jobs"
 
 local LUA = os.getenv("LUA_TEST_EXE") or "lua5.4"
@@ -21,18 +22,7 @@ assert(load(code, "=chunk"))()
 return table.concat(buf)
 ]]
 
-local function readfile(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function writefile(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local readfile = helpers.readfile
 
 -- The chunks' names, from the folder beside this file.
 local function chunks()
@@ -60,9 +50,9 @@ end
 -- What the chunk 'code' prints run by the interpreter 'exe', in a fresh
 -- process.
 local function inprocess(exe, code)
-  local main, input = os.tmpname(), os.tmpname()
-  writefile(main, ("io.write(assert(load(%q, '=runner'))(io.read('a')))"):format(RUNNER))
-  writefile(input, code)
+  local main = helpers.tmpfile(("io.write(assert(load(%q, '=runner'))(io.read('a')))")
+                               :format(RUNNER))
+  local input = helpers.tmpfile(code)
   local p = assert(io.popen(("'%s' %s < %s 2>&1"):format(exe, main, input)))
   local out = p:read("a")
   p:close()

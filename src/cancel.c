@@ -544,6 +544,23 @@ static int resume (lua_State *L) {
 }
 
 
+/* Closes the coroutine 'co' of L's job (lua_closethread), following the
+** job there, where its <close> handlers run, and back; returns its status,
+** its error (if any) on top of co. */
+static int closethread (lua_State *L, lua_State *co) {
+  Runner *r = jobof(L)->runner;
+  int st;
+  follow(r, co);
+#if LUA_VERSION_RELEASE_NUM >= 50406
+  st = lua_closethread(co, L);
+#else
+  st = lua_resetthread(co);
+#endif
+  follow(r, L);
+  return st;
+}
+
+
 /* A function of coroutine.wrap in a job; upvalue 1 is its coroutine. An
 ** error in the coroutine closes it and goes on in the caller, with where
 ** it was called from. */
@@ -554,14 +571,7 @@ static int wrapped (lua_State *L) {
     return n;
   st = lua_status(co);
   if (st != LUA_OK && st != LUA_YIELD) {  /* an error in the coroutine */
-    Runner *r = jobof(L)->runner;
-    follow(r, co);  /* its <close> handlers run there */
-#if LUA_VERSION_RELEASE_NUM >= 50406
-    st = lua_closethread(co, L);
-#else
-    st = lua_resetthread(co);
-#endif
-    follow(r, L);
+    st = closethread(L, co);
     lua_xmove(co, L, 1);
   }
   if (st != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
@@ -607,20 +617,12 @@ static const char *costatus (lua_State *L, lua_State *co) {
 static int closeco (lua_State *L) {
   lua_State *co = lua_tothread(L, 1);
   const char *status;
-  Runner *r;
   int st;
   luaL_argexpected(L, co != NULL, 1, "thread");
   status = costatus(L, co);
   if (strcmp(status, "dead") != 0 && strcmp(status, "suspended") != 0)
     return luaL_error(L, "cannot close a %s coroutine", status);
-  r = jobof(L)->runner;
-  follow(r, co);
-#if LUA_VERSION_RELEASE_NUM >= 50406
-  st = lua_closethread(co, L);
-#else
-  st = lua_resetthread(co);
-#endif
-  follow(r, L);
+  st = closethread(L, co);
   if (jobs_stopping(jobof(L)))
     unwind(L, jobof(L));
   if (st == LUA_OK) {
