@@ -342,6 +342,7 @@ jobs.cancelled = core.cancelled
 jobs.self = core.self
 jobs.progress = core.progress
 jobs.channel = core.channel
+jobs.encode, jobs.decode = core.encode, core.decode
 jobs.poll = core.poll
 jobs.fd = core.fd
 jobs.unfinished = core.unfinished

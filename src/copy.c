@@ -17,6 +17,7 @@
 #include "jobsconf.h"
 #include "copy.h"
 #include "cstack.h"
+#include "wire.h"
 
 
 /* Its address keys, in a state's registry, the index of names by which the
@@ -60,28 +61,25 @@ typedef struct Seen {
 
 
 typedef struct Copier {
-  lua_State *from, *to;
+  lua_State *from, *to;  /* 'to' is 'from' for a walk to bytes */
+  jobs_Build b;  /* the end that makes the copies in 'to', or */
+  jobs_Out *out;  /* the end that writes them as bytes (wire.c) */
   const char *root;
   int names;  /* index in 'from' of its index of names, or 0 if it has none */
   int frommeta, fromnames;  /* indices in 'from' of its tables aside, if it
                                is a store (jobs_openstore); else 0 */
-  int tometa, tonames;  /* the same in 'to' */
   const void **named;  /* the addresses the index has (see 'addset') */
   size_t namemask;  /* size of 'named' - 1 */
-  int copies;  /* index in 'to' of the list of objects copied so far, so
-                  that a second reference finds one: nil until the first;
-                  the first object's copy itself until a second ('list') */
-  int list;  /* 'copies' holds the list */
-  int loaded;  /* a module was required in 'to' */
   int intable;  /* tables being copied around the value being copied */
   int tablefns;  /* a Lua function with an '_ENV' was met inside a table */
   const void *first;  /* the first object copied, which 'seen' lacks */
   int map;  /* index in 'to' of the userdata holding 'seen' */
   Seen *seen;  /* open addressing: source object -> its number in 'copies';
-                  upvalue id -> its closure's number * 256 + upvalue number */
+                  upvalue id -> its closure's number * 256 + upvalue number;
+                  (to bytes) string key -> minus its number in the frame */
   size_t mask;  /* size of 'seen' - 1 (0 until the first object) */
   size_t nseen;  /* entries in 'seen' */
-  lua_Integer ncopies;
+  lua_Integer nkeys;  /* (to bytes) string keys written */
   int keys;  /* index in 'to' of the copies of recent string keys (nil
                 until the first); 'keysof' holds their sources */
   const char *keysof[NKEYS];
@@ -91,6 +89,198 @@ typedef struct Copier {
 
 
 static void copyvalue (Copier *c, int idx, const Step *at);
+
+
+/*
+** {======================================================
+** The receiving end: what makes the copies in 'to', for a walk of another
+** state and for the bytes of a frame (wire.c) alike
+** =======================================================
+*/
+
+/* Makes 'copies' the list, with room for 'size' objects, unless it is:
+** a copy of one object costs no list and no map. */
+static void makecopies (jobs_Build *b, int size) {
+  lua_State *to = b->to;
+  if (b->list)
+    return;
+  lua_createtable(to, size, 0);
+  if (b->ncopies == 1) {  /* the first copy moves in */
+    lua_pushvalue(to, b->copies);
+    lua_rawseti(to, -2, 1);
+  }
+  lua_replace(to, b->copies);
+  b->list = 1;
+}
+
+
+lua_Integer jobs_buildremember (jobs_Build *b) {
+  lua_State *to = b->to;
+  if (b->ncopies == 0 && !b->list) {
+    lua_pushvalue(to, -1);
+    lua_replace(to, b->copies);
+    return b->ncopies = 1;
+  }
+  makecopies(b, 0);
+  lua_pushvalue(to, -1);
+  lua_rawseti(to, b->copies, ++b->ncopies);
+  return b->ncopies;
+}
+
+
+void jobs_buildpush (jobs_Build *b, lua_Integer n) {
+  if (b->list)
+    lua_rawgeti(b->to, b->copies, n);
+  else
+    lua_pushvalue(b->to, b->copies);  /* the first */
+}
+
+
+/* A store keeps the metatable aside, so that it means nothing there. */
+void jobs_buildmeta (jobs_Build *b) {
+  lua_State *to = b->to;
+  if (b->tometa == 0) {
+    lua_setmetatable(to, -2);
+    return;
+  }
+  lua_pushvalue(to, -2);
+  lua_insert(to, -2);
+  lua_rawset(to, b->tometa);
+}
+
+
+/* Pushes onto the store 'to' a token for module 'mod' or its function
+** 'field' (NULL: the module): a userdata that the store's names know,
+** with the name as an index of names holds it. A store requires nothing:
+** the receiver of the value does, as the token leaves. One byte, not
+** none: the address of an empty block is the end of its allocation,
+** where another object may begin, and 'seen' tells objects apart by
+** address (lua_topointer). */
+static void pushtoken (jobs_Build *b, const char *mod, const char *field) {
+  lua_State *to = b->to;
+  lua_newuserdatauv(to, 1, 0);
+  lua_pushvalue(to, -1);
+  if (field == NULL)
+    lua_pushstring(to, mod);
+  else {
+    lua_createtable(to, 2, 0);
+    lua_pushstring(to, mod);
+    lua_rawseti(to, -2, 1);
+    lua_pushstring(to, field);
+    lua_rawseti(to, -2, 2);
+  }
+  lua_rawset(to, b->tonames);
+}
+
+
+/* Pushes onto 'to' its module 'mod', requiring it if it is not loaded and
+** 'require' is set, and returns 0; else pushes why not and returns
+** JOBS_NOMODULE. One that no searcher finds there is the sender's own, as
+** a host's API (HAProxy's 'core') is, and it says so, not where it looked. */
+static int pushmodule (jobs_Build *b, const char *mod, int require) {
+  lua_State *to = b->to;
+  lua_getfield(to, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(to, -1, mod) == LUA_TNIL) {
+    const char *msg;
+    lua_pop(to, 2);
+    if (!require) {
+      lua_pushfstring(to, "it is not loaded here, and a frame with no tag "
+                      "requires no module");
+      return JOBS_NOMODULE;
+    }
+    b->loaded = 1;
+    lua_getglobal(to, "require");
+    lua_pushstring(to, mod);
+    if (lua_pcall(to, 1, 1, 0) == LUA_OK)
+      return 0;
+    msg = lua_tostring(to, -1);
+    lua_pushfstring(to, "module '%s' not found:", mod);
+    if (msg == NULL || strncmp(msg, lua_tostring(to, -1),
+                               lua_rawlen(to, -1)) != 0) {
+      lua_pop(to, 1);
+      lua_error(to);  /* the module's own error, or out of memory (Lua
+                         raises its message as a memory error again) */
+    }
+    lua_pop(to, 2);
+    lua_pushliteral(to, "it is loaded where the value comes from but no "
+                    "searcher finds it here: a host's own API lives only "
+                    "in the host's state; give the job data, not the API");
+    return JOBS_NOMODULE;
+  }
+  lua_remove(to, -2);
+  return 0;
+}
+
+
+int jobs_buildname (jobs_Build *b, const char *mod, const char *field,
+                    int require) {
+  lua_State *to = b->to;
+  if (b->tonames != 0) {
+    pushtoken(b, mod, field);
+    return 0;
+  }
+  if (pushmodule(b, mod, require) != 0)
+    return JOBS_NOMODULE;
+  if (field != NULL) {
+    if (lua_getfield(to, -1, field) == LUA_TNIL) {
+      lua_pop(to, 2);
+      lua_pushfstring(to, "no %s.%s in the receiving state", mod, field);
+      return JOBS_NOFIELD;
+    }
+    lua_remove(to, -2);
+  }
+  return 0;
+}
+
+
+void jobs_buildfunction (jobs_Build *b, const char *code, size_t len,
+                         const char *name, const char *mode) {
+  if (luaL_loadbufferx(b->to, code, len, name, mode) != LUA_OK)
+    lua_error(b->to);
+}
+
+
+int jobs_buildjoin (jobs_Build *b, int up, lua_Integer fn, int n) {
+  lua_State *to = b->to;
+  int ok;
+  jobs_buildpush(b, fn);
+  ok = lua_type(to, -1) == LUA_TFUNCTION && !lua_iscfunction(to, -1) &&
+       lua_getupvalue(to, -1, n) != NULL;
+  if (ok) {
+    lua_pop(to, 1);
+    lua_upvaluejoin(to, -2, up, -1, n);
+  }
+  lua_pop(to, 1);
+  return ok;
+}
+
+
+void jobs_buildenv (jobs_Build *b, int up) {
+  lua_rawgeti(b->to, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+  lua_setupvalue(b->to, -2, up);
+}
+
+
+static void asideof (lua_State *L, int *meta, int *names);
+
+void jobs_buildopen (jobs_Build *b, lua_State *to) {
+  b->to = to;
+  b->base = lua_gettop(to) + 1;
+  b->list = b->loaded = 0;
+  b->ncopies = 0;
+  asideof(to, &b->tometa, &b->tonames);
+  lua_pushnil(to);
+  b->copies = lua_gettop(to);
+}
+
+
+void jobs_buildclose (jobs_Build *b, int n) {
+  int helpers = lua_gettop(b->to) - n - b->base + 1;
+  lua_rotate(b->to, b->base, -helpers);
+  lua_pop(b->to, helpers);
+}
+
+/* }====================================================== */
 
 
 /*
@@ -191,18 +381,25 @@ static void addpath (Copier *c, luaL_Buffer *b, const Step *at) {
 }
 
 
-/* Raises "cannot copy <what> at <path>[: <why>]" in 'to'. */
-static void fail (Copier *c, const Step *at, const char *what,
-                  const char *why) {
+/* Raises "cannot copy <what> at <path><after>" in 'to' ("send", to
+** bytes). */
+static void failwith (Copier *c, const Step *at, const char *what,
+                      const char *after) {
   luaL_Buffer b;
-  lua_pushfstring(c->to, "cannot copy %s at ", what);
+  lua_pushfstring(c->to, "cannot %s %s at ", c->out ? "send" : "copy", what);
   luaL_buffinit(c->to, &b);
   addpath(c, &b, at);
   luaL_pushresult(&b);
-  lua_pushstring(c->to, why ? ": " : "");
-  lua_pushstring(c->to, why ? why : "");
-  lua_concat(c->to, 4);
+  lua_pushstring(c->to, after);
+  lua_concat(c->to, 3);
   lua_error(c->to);
+}
+
+
+/* Raises "cannot copy <what> at <path>[: <why>]" in 'to'. */
+static void fail (Copier *c, const Step *at, const char *what,
+                  const char *why) {
+  failwith(c, at, what, why ? lua_pushfstring(c->to, ": %s", why) : "");
 }
 
 /* }====================================================== */
@@ -271,56 +468,31 @@ static void see (Copier *c, const void *p, lua_Integer n) {
 }
 
 
-/* Pushes the copy of object number 'n' (> 0). */
-static void pushcopy (Copier *c, lua_Integer n) {
-  if (c->list)
-    lua_rawgeti(c->to, c->copies, n);
-  else
-    lua_pushvalue(c->to, c->copies);  /* the first */
-}
-
-
-/* Pushes the copy of the object at 'idx' and returns 1 if it was copied
-** already; otherwise pushes nothing and returns 0. */
+/* Pushes the copy of the object at 'idx' (or, to bytes, writes its number)
+** and returns 1 if it was copied already; otherwise returns 0. */
 static int lookup (Copier *c, int idx) {
   lua_Integer n = seenas(c, lua_topointer(c->from, idx));
   if (n == 0)
     return 0;
-  pushcopy(c, n);
+  if (c->out != NULL)
+    jobs_putref(c->out, n);
+  else
+    jobs_buildpush(&c->b, n);
   return 1;
 }
 
 
-/* Makes 'copies' the list, with room for 'size' objects, unless it is:
-** a copy of one object costs no list and no map. */
-static void makecopies (Copier *c, int size) {
-  if (c->list)
-    return;
-  lua_createtable(c->to, size, 0);
-  if (c->ncopies == 1) {  /* the first copy moves in */
-    lua_pushvalue(c->to, c->copies);
-    lua_rawseti(c->to, -2, 1);
-  }
-  lua_replace(c->to, c->copies);
-  c->list = 1;
-}
-
-
-/* Records the value on top of 'to' as the copy of the object at 'idx';
-** returns its number. */
+/* Records the copy of the object at 'idx' (on top of 'to', unless it went
+** to bytes); returns its number, the same at both ends. */
 static lua_Integer remember (Copier *c, int idx) {
   const void *p = lua_topointer(c->from, idx);
-  if (c->ncopies == 0 && !c->list) {
-    lua_pushvalue(c->to, -1);
-    lua_replace(c->to, c->copies);
+  lua_Integer n = (c->out != NULL) ? ++c->b.ncopies
+                                   : jobs_buildremember(&c->b);
+  if (n == 1)
     c->first = p;
-    return c->ncopies = 1;
-  }
-  makecopies(c, 0);
-  lua_pushvalue(c->to, -1);
-  lua_rawseti(c->to, c->copies, ++c->ncopies);
-  see(c, p, c->ncopies);
-  return c->ncopies;
+  else
+    see(c, p, n);
+  return n;
 }
 
 
@@ -358,36 +530,6 @@ static void enter (Copier *c, const Step *at, const char *what) {
 ** =======================================================
 */
 
-/* Pushes onto 'to' its module 'mod', requiring it if it is not loaded:
-** one that no searcher finds there is the sender's own, as a host's API
-** (HAProxy's 'core') is, and the error says so, not where it looked. */
-static void pushmodule (Copier *c, const char *mod, const Step *at) {
-  lua_State *to = c->to;
-  lua_getfield(to, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  if (lua_getfield(to, -1, mod) == LUA_TNIL) {
-    c->loaded = 1;
-    lua_pop(to, 1);
-    lua_getglobal(to, "require");
-    lua_pushstring(to, mod);
-    if (lua_pcall(to, 1, 1, 0) != LUA_OK) {
-      const char *msg = lua_tostring(to, -1);
-      lua_pushfstring(to, "module '%s' not found:", mod);
-      if (msg == NULL || strncmp(msg, lua_tostring(to, -1),
-                                 lua_rawlen(to, -1)) != 0) {
-        lua_pop(to, 1);
-        lua_error(to);  /* the module's own error, or out of memory (Lua
-                           raises its message as a memory error again) */
-      }
-      fail(c, at, lua_pushfstring(to, "module '%s'", mod), "it is loaded "
-           "where the value comes from but no searcher finds it here: a "
-           "host's own API lives only in the host's state; give the job "
-           "data, not the API");
-    }
-  }
-  lua_remove(to, -2);
-}
-
-
 /*
 ** Pushes onto 'from' the name by which the value at 'idx' crosses, "mod"
 ** for a module, {"mod", "field"} for a C function of one, and returns 1;
@@ -421,38 +563,14 @@ static int findname (Copier *c, int idx) {
 }
 
 
-/* Pushes onto the store 'to' a token for module 'mod' or its function
-** 'field' (NULL: the module): a userdata that the store's names know,
-** with the name as an index of names holds it. A store requires nothing:
-** the receiver of the value does, as the token leaves. One byte, not
-** none: the address of an empty block is the end of its allocation,
-** where another object may begin, and 'seen' tells objects apart by
-** address (lua_topointer). */
-static void pushtoken (Copier *c, const char *mod, const char *field) {
-  lua_State *to = c->to;
-  lua_newuserdatauv(to, 1, 0);
-  lua_pushvalue(to, -1);
-  if (field == NULL)
-    lua_pushstring(to, mod);
-  else {
-    lua_createtable(to, 2, 0);
-    lua_pushstring(to, mod);
-    lua_rawseti(to, -2, 1);
-    lua_pushstring(to, field);
-    lua_rawseti(to, -2, 2);
-  }
-  lua_rawset(to, c->tonames);
-}
-
-
 /*
 ** If the value at 'idx' crosses by name, pushes onto 'to' what has that
-** name there (a token, if 'to' is a store) and returns 1; otherwise
-** returns 0.
+** name there (a token, if 'to' is a store), or writes the name, and
+** returns 1; otherwise returns 0.
 */
 static int byname (Copier *c, int idx, const Step *at) {
-  lua_State *from = c->from, *to = c->to;
-  int top = lua_gettop(from);
+  lua_State *from = c->from;
+  int top = lua_gettop(from), missing;
   const char *field = NULL;
   if (!findname(c, idx))
     return 0;
@@ -461,18 +579,14 @@ static int byname (Copier *c, int idx, const Step *at) {
     field = lua_tostring(from, -1);
     lua_rawgeti(from, -2, 1);
   }
-  if (c->tonames != 0)
-    pushtoken(c, lua_tostring(from, -1), field);
-  else {
-    pushmodule(c, lua_tostring(from, -1), at);
-    if (field != NULL) {
-      if (lua_getfield(to, -1, field) == LUA_TNIL) {
-        lua_pushfstring(to, "no %s.%s in the receiving state",
-                        lua_tostring(from, -1), field);
-        fail(c, at, "C function", lua_tostring(to, -1));
-      }
-      lua_remove(to, -2);
-    }
+  if (c->out != NULL)
+    jobs_putname(c->out, lua_tostring(from, -1), field);
+  else if ((missing = jobs_buildname(&c->b, lua_tostring(from, -1), field,
+                                     1)) != 0) {
+    const char *why = lua_tostring(c->to, -1);
+    fail(c, at, missing == JOBS_NOMODULE ?
+         lua_pushfstring(c->to, "module '%s'", lua_tostring(from, -1)) :
+         "C function", why);
   }
   lua_settop(from, top);
   return 1;
@@ -711,7 +825,8 @@ static void reserve (Copier *c, int idx, lua_Unsigned n) {
       !isobject(c->from, idx, 1) || !isobject(c->from, idx, (lua_Integer)n))
     return;
   grow(c, c->nseen + n);
-  makecopies(c, (int)n + 1);  /* + the array itself */
+  if (c->out == NULL)
+    makecopies(&c->b, (int)n + 1);  /* + the array itself */
 }
 
 
@@ -746,7 +861,10 @@ static int newtable (Copier *c, int idx, int *walk) {
       nrec++;
     }
   }
-  lua_createtable(c->to, (int)narr, n + nrec);
+  if (c->out != NULL)
+    jobs_puttable(c->out, narr, (lua_Unsigned)(n + nrec));
+  else
+    lua_createtable(c->to, (int)narr, n + nrec);
   return n;
 }
 
@@ -781,11 +899,35 @@ static void copykey (Copier *c, int idx) {
 }
 
 
+/* Writes the string key at 'idx': its number in the frame, after the
+** first time. The strings of 'from' stay put while it is walked, as for
+** copykey, and 'seen' keeps their numbers (negated: objects are > 0). */
+static void putkey (Copier *c, int idx) {
+  size_t len;
+  const char *s = lua_tolstring(c->from, idx, &len);
+  lua_Integer n = (c->mask == 0) ? 0 : slot(c, s)->n;
+  if (n < 0)
+    jobs_putkey(c->out, NULL, 0, -n);
+  else {
+    jobs_putkey(c->out, s, len, ++c->nkeys);
+    see(c, s, -c->nkeys);
+  }
+}
+
+
 /* Copies the key at 'k' of 'from' and the value above it into the table
-** on top of 'to'. */
+** on top of 'to', or writes them. */
 static void copypair (Copier *c, int k, Step *step) {
   lua_State *from = c->from;
   step->n = k;
+  if (c->out != NULL) {
+    if (lua_type(from, k) == LUA_TSTRING)
+      putkey(c, k);
+    else
+      copyvalue(c, k, step);
+    copyvalue(c, k + 1, step);
+    return;
+  }
   if (lua_isinteger(from, k)) {  /* an array's: no key to push */
     copyvalue(c, k + 1, step);
     lua_rawseti(c->to, -2, lua_tointeger(from, k));
@@ -811,20 +953,6 @@ static int getmeta (Copier *c, int idx) {
     return 1;
   lua_pop(c->from, 1);
   return 0;
-}
-
-
-/* Gives the table below the top of 'to' the metatable on top, popped; a
-** store keeps it aside, so that it means nothing there. */
-static void setmeta (Copier *c) {
-  lua_State *to = c->to;
-  if (c->tometa == 0) {
-    lua_setmetatable(to, -2);
-    return;
-  }
-  lua_pushvalue(to, -2);
-  lua_insert(to, -2);
-  lua_rawset(to, c->tometa);
 }
 
 
@@ -859,10 +987,15 @@ static void copytable (Copier *c, int idx, const Step *at) {
   lua_settop(from, base - 1);
   if (getmeta(c, idx)) {
     step.kind = META;
+    if (c->out != NULL)
+      jobs_putend(c->out, 1);
     copyvalue(c, lua_gettop(from), &step);
-    setmeta(c);
+    if (c->out == NULL)
+      jobs_buildmeta(&c->b);
     lua_pop(from, 1);
   }
+  else if (c->out != NULL)
+    jobs_putend(c->out, 0);
   c->intable--;
   c->depth--;
 }
@@ -895,19 +1028,25 @@ static void copyupvalues (Copier *c, int idx, lua_Integer fn,
     void *id = lua_upvalueid(from, idx, step.n);
     lua_Integer code = seenas(c, id);
     if (code != 0) {  /* shared */
-      pushcopy(c, code / 256);
-      lua_upvaluejoin(to, -2, step.n, -1, (int)(code % 256));
-      lua_pop(to, 1);
+      if (c->out != NULL)
+        jobs_putjoin(c->out, code / 256, (int)(code % 256));
+      else
+        jobs_buildjoin(&c->b, step.n, code / 256, (int)(code % 256));
     }
     else {
       see(c, id, fn * 256 + step.n);
       if (strcmp(name, "_ENV") == 0) {  /* its names go too (names.c) */
-        lua_rawgeti(to, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+        if (c->out != NULL)
+          jobs_putenv(c->out);
+        else
+          jobs_buildenv(&c->b, step.n);
         c->tablefns |= (c->intable > 0);  /* found by a walk of tables */
       }
-      else
+      else {
         copyvalue(c, lua_gettop(from), &step);
-      lua_setupvalue(to, -2, step.n);
+        if (c->out == NULL)
+          lua_setupvalue(to, -2, step.n);
+      }
     }
     lua_pop(from, 1);
   }
@@ -932,8 +1071,7 @@ static __attribute__((noinline)) void loaddump (Copier *c, int idx) {
   lua_pop(from, 1);
   luaL_pushresult(&b);
   code = lua_tolstring(to, -1, &len);
-  if (luaL_loadbufferx(to, code, len, "=copy", "b") != LUA_OK)
-    lua_error(to);  /* out of memory */
+  jobs_buildfunction(&c->b, code, len, "=copy", "b");  /* out of memory */
   lua_remove(to, -2);
 }
 
@@ -959,9 +1097,84 @@ static const char *cfunctionname (Copier *c, int idx) {
 }
 
 
+/* Pushes onto 'from' the stripped bytecode of the function at 'idx'. */
+static void pushstripped (lua_State *from, int idx) {
+  luaL_Buffer b;
+  lua_pushvalue(from, idx);
+  luaL_buffinit(from, &b);
+  lua_dump(from, writer, &b, 1);
+  luaL_pushresult(&b);
+  lua_remove(from, -2);
+}
+
+
+/*
+** Whether the Lua function at 'idx' of 'from' (a walk to bytes, so 'from'
+** may raise) is what its source, loaded as text, makes: a chunk loaded
+** from a string keeps it as its 'source', unless a name was given; the
+** stripped bytecode of both tells. Pushes the source if so.
+*/
+static int sourceof (Copier *c, int idx) {
+  lua_State *from = c->from;
+  lua_Debug ar;
+  int same;
+  lua_pushvalue(from, idx);
+  lua_getinfo(from, ">S", &ar);
+  if (strcmp(ar.what, "main") != 0 || ar.source[0] == '@' ||
+      ar.source[0] == '=')
+    return 0;
+  lua_pushlstring(from, ar.source, ar.srclen);
+  if (luaL_loadbufferx(from, ar.source, ar.srclen, "=source", "t") != LUA_OK)
+    same = 0;
+  else {
+    pushstripped(from, -1);
+    pushstripped(from, idx);
+    same = lua_rawequal(from, -1, -2);
+    lua_pop(from, 2);
+  }
+  lua_pop(from, 1);  /* the load's function or error */
+  if (!same)
+    lua_pop(from, 1);
+  return same;
+}
+
+
+/* Writes the Lua function at 'idx' as the frame's code mode has it. */
+static void putfunction (Copier *c, int idx, const Step *at) {
+  int nups = 0;
+  while (lua_getupvalue(c->from, idx, nups + 1) != NULL) {
+    lua_pop(c->from, 1);
+    nups++;
+  }
+  if (c->out->code == JOBS_CODEBYTECODE) {
+    jobs_putfunction(c->out, c->from, idx, nups);
+    return;
+  }
+  if (!sourceof(c, idx))
+    fail(c, at, "function", "with code = \"source\" only a chunk loaded "
+         "from a string travels (a function defined in a chunk has no "
+         "text of its own): send the chunk, or send bytecode with a key");
+  jobs_putsource(c->out, lua_tostring(c->from, -1), lua_rawlen(c->from, -1),
+                 nups);
+  lua_pop(c->from, 1);
+}
+
+
+/* A function goes to bytes only in a frame that may carry code. */
+static void mayputcode (Copier *c, const Step *at) {
+  if (c->out->code == JOBS_CODENONE)
+    fail(c, at, "function", "this frame carries no code (code = \"none\")");
+  if (!c->out->keyed)
+    fail(c, at, "function", "a frame that carries code needs a key, which "
+         "tags it (give the key, or send data only)");
+}
+
+
 static void copyfunction (Copier *c, int idx, const Step *at) {
   if (lookup(c, idx))
     return;
+  if (c->out != NULL)
+    mayputcode(c, at);
   if (lua_iscfunction(c->from, idx)) {
     if (!byname(c, idx, at))
       fail(c, at, cfunctionname(c, idx), "make it inside the job (only C "
@@ -972,7 +1185,10 @@ static void copyfunction (Copier *c, int idx, const Step *at) {
     return;
   }
   enter(c, at, "function");
-  loaddump(c, idx);
+  if (c->out != NULL)
+    putfunction(c, idx, at);
+  else
+    loaddump(c, idx);
   copyupvalues(c, idx, remember(c, idx), at);
   c->depth--;
 }
@@ -1029,6 +1245,19 @@ static const char *nameof (lua_State *L, int idx) {
 }
 
 
+/* A userdata stands for memory of this process: "cannot send channel at
+** argument 2.out to another process". */
+static void cannotsend (Copier *c, const Step *at, const char *name) {
+  const char *what = "userdata";
+  if (name != NULL && strncmp(name, "jobs.", 5) == 0)
+    what = name + 5;  /* the module's own: a channel, a job, a pool */
+  else if (name != NULL)
+    what = lua_pushfstring(c->to, "userdata (%s)", name);
+  failwith(c, at, what, " to another process (a userdata stands for memory "
+           "of this one)");
+}
+
+
 static void copyuserdata (Copier *c, int idx, const Step *at) {
   const jobs_Copyable *how;
   if (lookup(c, idx))
@@ -1037,6 +1266,8 @@ static void copyuserdata (Copier *c, int idx, const Step *at) {
     remember(c, idx);
     return;
   }
+  if (c->out != NULL)
+    cannotsend(c, at, nameof(c->from, idx));
   if ((how = copyable(c->from, idx)) == NULL) {
     const char *name = nameof(c->from, idx);
     lua_pushfstring(c->to, name != NULL ? "userdata (%s)" : "userdata",
@@ -1052,7 +1283,18 @@ static void copyuserdata (Copier *c, int idx, const Step *at) {
 
 static void copyvalue (Copier *c, int idx, const Step *at) {
   lua_State *from = c->from, *to = c->to;
-  switch (lua_type(from, idx)) {
+  int t = lua_type(from, idx);
+  if (c->out != NULL && t != LUA_TTABLE && t != LUA_TFUNCTION &&
+      t != LUA_TUSERDATA) {
+    if (t == LUA_TLIGHTUSERDATA)
+      failwith(c, at, "light userdata", " to another process (an address "
+               "means nothing there)");
+    if (t == LUA_TTHREAD)
+      failwith(c, at, "thread", "");
+    jobs_putscalar(c->out, from, idx);
+    return;
+  }
+  switch (t) {
     case LUA_TNIL:
       lua_pushnil(to);
       break;
@@ -1139,60 +1381,76 @@ static void asideof (lua_State *L, int *meta, int *names) {
 /* }====================================================== */
 
 
-int jobs_copy (lua_State *from, int first, int n, lua_State *to,
-               const char *root, int label) {
-  Copier c;
+/*
+** Walks the 'n' values at 'first' of 'from' to the end set in 'c': a
+** state to copy them into (c->b open in c->to), or bytes (c->out, with
+** c->to being 'from'). Leaves 'from' as it found it.
+*/
+static void walk (Copier *c, int first, int n, const char *root,
+                  int label) {
+  lua_State *from = c->from, *to = c->to;
   Step step;
-  int i, fromtop = lua_gettop(from), tobase, helpers;
-  c.from = from;
-  c.to = to;
-  c.root = root;
-  c.seen = NULL;
-  c.mask = 0;
-  c.nseen = 0;
-  c.ncopies = 0;
-  c.list = 0;
-  c.loaded = 0;
-  c.intable = c.tablefns = 0;
-  c.first = NULL;
-  c.depth = 0;
-  c.stacklimit = 0;
+  int i, fromtop = lua_gettop(from);
+  c->root = root;
+  c->seen = NULL;
+  c->mask = 0;
+  c->nseen = 0;
+  c->nkeys = 0;
+  c->intable = c->tablefns = 0;
+  c->first = NULL;
+  c->depth = 0;
+  c->stacklimit = 0;
   first = lua_absindex(from, first);
   luaL_checkstack(to, n + 6, "too many values to copy");
   if (!lua_checkstack(from, 4))
     luaL_error(to, "not enough stack space to copy");
   if (lua_rawgetp(from, LUA_REGISTRYINDEX, &nameskey) == LUA_TTABLE) {
-    c.names = lua_gettop(from);
-    lua_rawgeti(from, c.names, 2);  /* the index keeps it */
-    c.named = (const void **)lua_touserdata(from, -1);
-    c.namemask = lua_rawlen(from, -1) / sizeof(void *) - 1;
+    c->names = lua_gettop(from);
+    lua_rawgeti(from, c->names, 2);  /* the index keeps it */
+    c->named = (const void **)lua_touserdata(from, -1);
+    c->namemask = lua_rawlen(from, -1) / sizeof(void *) - 1;
     lua_pop(from, 1);
   }
   else {
     lua_pop(from, 1);
-    c.names = 0;
+    c->names = 0;
   }
-  asideof(from, &c.frommeta, &c.fromnames);
-  tobase = lua_gettop(to) + 1;
-  asideof(to, &c.tometa, &c.tonames);
+  asideof(from, &c->frommeta, &c->fromnames);
   lua_pushnil(to);
-  c.copies = lua_gettop(to);
+  c->map = lua_gettop(to);
   lua_pushnil(to);
-  c.map = lua_gettop(to);
-  lua_pushnil(to);
-  c.keys = lua_gettop(to);
-  memset((void *)c.keysof, 0, sizeof(c.keysof));
+  c->keys = lua_gettop(to);
+  memset((void *)c->keysof, 0, sizeof(c->keysof));
   step.up = NULL;
   step.kind = ROOT;
   for (i = 0; i < n; i++) {
     step.n = label + i;
-    copyvalue(&c, first + i, &step);
+    copyvalue(c, first + i, &step);
   }
-  helpers = c.keys - tobase + 1;  /* the tables aside, 'copies', the map
-                                    and 'keys' */
-  lua_rotate(to, tobase, -helpers);
-  lua_pop(to, helpers);
-  lua_settop(from, fromtop);
-  return (c.loaded ? JOBS_COPYREQUIRED : 0) |
+  lua_settop(from, fromtop);  /* to bytes, the map and 'keys' go too */
+}
+
+
+int jobs_copy (lua_State *from, int first, int n, lua_State *to,
+               const char *root, int label) {
+  Copier c;
+  c.from = from;
+  c.to = to;
+  c.out = NULL;
+  luaL_checkstack(to, n + 9, "too many values to copy");
+  jobs_buildopen(&c.b, to);
+  walk(&c, first, n, root, label);
+  jobs_buildclose(&c.b, n);
+  return (c.b.loaded ? JOBS_COPYREQUIRED : 0) |
          (c.tablefns ? JOBS_COPYTABLEFNS : 0);
+}
+
+
+void jobs_copytobytes (lua_State *L, int first, int n, jobs_Out *out,
+                       const char *root, int label) {
+  Copier c;
+  c.from = c.to = L;
+  c.out = out;
+  c.b.ncopies = 0;  /* numbers the objects written */
+  walk(&c, first, n, root, label);
 }

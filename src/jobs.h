@@ -68,6 +68,18 @@ JOBS_API void jobs_interrupt (int on);
 
 
 /*
+** Values as bytes (SPEC §12), as jobs.encode and jobs.decode, with the
+** options of the table at index 'opts' of L (0: none): jobs_encode pushes
+** the frame of the 'n' values at 'first'; jobs_decode pushes the values
+** of the frame 's' of 'len' bytes and returns how many. Both raise in L,
+** saying why (a value that cannot go, a frame refused or malformed); a
+** frame's code is loaded only after its tag is checked with the key.
+*/
+JOBS_API void jobs_encode (lua_State *L, int first, int n, int opts);
+JOBS_API int jobs_decode (lua_State *L, const char *s, size_t len, int opts);
+
+
+/*
 ** {======================================================
 ** Userdata that may cross between states (SPEC §4)
 ** =======================================================

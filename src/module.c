@@ -11,6 +11,7 @@
 #include "cancel.h"
 #include "channel.h"
 #include "control.h"
+#include "frame.h"
 #include "job.h"
 #include "manager.h"
 #include "pools.h"
@@ -36,6 +37,8 @@ static const luaL_Reg control[] = {
   {"self", jobs_whoami},
   {"progress", jobs_progress},
   {"channel", jobs_newchannel},
+  {"encode", jobs_luaencode},
+  {"decode", jobs_luadecode},
   {NULL, NULL}
 };
 

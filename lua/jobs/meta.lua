@@ -20,6 +20,18 @@ function jobs.pool(options) end
 ---@return jobs.Channel
 function jobs.channel(capacity) end
 
+---A frame of bytes holding the values, as a job's arguments cross (§12): to store or send them. Tagged with HMAC-SHA256 when a key is given; functions need one.
+---@param options jobs.FrameOptions? key, code, strip, ttl, id
+---@param ... any the values
+---@return string # the frame
+function jobs.encode(options, ...) end
+
+---The values of a frame that `jobs.encode` made. Its tag is checked before anything else is read; code loads only from a tagged frame.
+---@param options jobs.FrameOptions? key, code, replay
+---@param frame string
+---@return any # the values
+function jobs.decode(options, frame) end
+
 ---Sleeps; in a job, its cancel or timeout wakes it and stops the job.
 ---@param seconds number `math.huge`: until cancelled
 function jobs.sleep(seconds) end
@@ -217,6 +229,16 @@ function jobs_Pool:close() end
 ---@field on_done fun(job: jobs.Job)? As `job:on_done`.
 ---@field daemon boolean? Cancelled, not awaited, when your state closes.
 local jobs_SpawnOptions = {}
+
+---The options of `jobs.encode` and `jobs.decode`.
+---@class jobs.FrameOptions
+---@field key string? The shared key: `encode` tags the frame; `decode` checks the tag and then takes tagged frames only.
+---@field code 'bytecode'|'source'|'none'|nil How functions go (`encode`), or what `decode` takes: bytecode (the default), source text of chunks loaded from strings, or no functions at all.
+---@field strip boolean? `encode`: bytecode without debug information (no lines in tracebacks).
+---@field ttl number? `encode`: seconds after which `decode` refuses the frame.
+---@field id string? `encode`: the frame's id, 16 bytes (default: random).
+---@field replay (fun(id: string, expires: integer?): boolean)? `decode`: given the id (and expiry) of a frame whose tag checked, true refuses it as a replay.
+local jobs_FrameOptions = {}
 
 ---The options of `jobs.pool`.
 ---@class jobs.PoolOptions
