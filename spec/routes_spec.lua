@@ -1,9 +1,10 @@
 -- routes_spec.lua: a random tester of every route a value takes (§4, §6,
 -- §10): generated graphs (spec/graphs.lua) as a job's argument and result,
 -- as a result alone, through a channel within a state and to a job, as a
--- pool task's argument and result, through p:map, and as globals a
--- function or a string names; each compared with the original. A fixed
--- seed on every build; FUZZ_RUNS=5000 FUZZ_SEED=9 runs it longer.
+-- pool task's argument and result, through p:map, as globals a function
+-- or a string names, and as bytes (jobs.encode, to a job and back); each
+-- compared with the original. A fixed seed on every build; FUZZ_RUNS=5000
+-- FUZZ_SEED=9 runs it longer.
 local lu = require "luaunit"
 local jobs = require "jobs"
 local graphs = require "graphs"
@@ -11,6 +12,7 @@ local graphs = require "graphs"
 local RUNS = tonumber(os.getenv("FUZZ_RUNS")) or 120
 local SEED = tonumber(os.getenv("FUZZ_SEED")) or 20261206
 local STEP = 3
+local KEY = "routes' key"
 
 -- What the job side of a route gives back: the value, and what its chains
 -- return there (the names they need are set first).
@@ -74,6 +76,17 @@ local routes = {
     GRAPH_VALUE = nil
     assert(ok, c)
     return c, calls
+  end,
+  bytes = function(v)  -- within a state, through a tagged frame (§12)
+    return jobs.decode({ key = KEY }, jobs.encode({ key = KEY }, v))
+  end,
+  bytes_to_job = function(v)  -- to another state and back, as bytes
+    local ok, frame = jobs.new(function(f, key)
+      local w = jobs.decode({ key = key }, f)
+      return jobs.encode({ key = key }, echo(w))
+    end, jobs.encode({ key = KEY }, v), KEY):wait(60)
+    assert(ok, frame)
+    return jobs.decode({ key = KEY }, frame)
   end,
   string_global = function(v)
     GRAPH_VALUE = v

@@ -152,8 +152,9 @@ static void readoptions (lua_State *L, int opts, Options *o, int encoding) {
   o->strip = lua_toboolean(L, -1);
   lua_getfield(L, opts, "ttl");
   o->ttl = lua_isnil(L, -1) ? 0 : lua_tonumber(L, -1);
-  if (!(o->ttl >= 0) || (!lua_isnil(L, -1) && !lua_isnumber(L, -1)))
-    luaL_error(L, "option 'ttl' must be a number of seconds >= 0");
+  if (!(o->ttl >= 0 && o->ttl <= 1e12) ||
+      (!lua_isnil(L, -1) && !lua_isnumber(L, -1)))
+    luaL_error(L, "option 'ttl' must be a number of seconds, 0 to 1e12");
   if (lua_getfield(L, opts, "id") != LUA_TNIL &&
       (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) != IDSIZE))
     luaL_error(L, "option 'id' must be a string of %d bytes", IDSIZE);
@@ -361,15 +362,15 @@ static void checkcode (lua_State *L, const unsigned char *s, const Options *o,
 /* Whether the frame's id and expiry let it in. */
 static void checkfresh (lua_State *L, const unsigned char *s,
                         const Options *o) {
-  int64_t expires = (int64_t)get(s + O_EXPIRES, 8);
-  int64_t now = (int64_t)time(NULL);
+  uint64_t expires = get(s + O_EXPIRES, 8);
+  uint64_t now = (uint64_t)time(NULL);
   if (expires != 0 && now > expires)
-    luaL_error(L, "frame expired %I s ago: refused", (LUAI_UACINT)(now -
-               expires));
+    luaL_error(L, "frame expired %I s ago: refused",
+               (LUAI_UACINT)(now - expires));
   if (o->replay != 0) {
     lua_pushvalue(L, o->replay);
     lua_pushlstring(L, (const char *)s + O_ID, IDSIZE);
-    if (expires != 0)
+    if (expires != 0 && expires <= (uint64_t)LUA_MAXINTEGER)
       lua_pushinteger(L, (lua_Integer)expires);
     else
       lua_pushnil(L);

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# test.sh [plain|asan|tsan ...]: builds luajobs three ways (or those named)
-# and runs every spec on each: a plain build on the system's lua5.4, then
-# AddressSanitizer+UndefinedBehaviorSanitizer and ThreadSanitizer builds on
-# a Lua compiled with the same sanitizer. Any failure, leak, race or
+# test.sh [plain|asan|tsan|fuzz ...]: builds luajobs three ways (or those
+# named) and runs every spec on each: a plain build on the system's lua5.4,
+# then AddressSanitizer+UndefinedBehaviorSanitizer and ThreadSanitizer
+# builds on a Lua compiled with the same sanitizer; then fuzzes the reader
+# of frames for a minute (FUZZ_SECONDS). Any failure, leak, race or
 # undefined behaviour fails the run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=$(nproc)
 builds=("$@")
-[ ${#builds[@]} -gt 0 ] || builds=(plain asan tsan)
+[ ${#builds[@]} -gt 0 ] || builds=(plain asan tsan fuzz)
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -31,7 +32,8 @@ for b in "${builds[@]}"; do
       lua_src=${lua_src:-$(tools/lua-source.sh)}
       sanitizer=$([ "$b" = asan ] && echo address || echo thread)
       run "$b" -DLUAJOBS_SANITIZE="$sanitizer" -DLUAJOBS_LUA_SOURCE="$lua_src" ;;
-    *) echo "test.sh: no build '$b' (plain, asan, tsan)" >&2; exit 2 ;;
+    fuzz) echo "== fuzz"; bash tools/fuzz.sh "${FUZZ_SECONDS:-60}" ;;
+    *) echo "test.sh: no build '$b' (plain, asan, tsan, fuzz)" >&2; exit 2 ;;
   esac
 done
 echo "passed: ${builds[*]}"
