@@ -1,8 +1,9 @@
 /*
 ** baseline.c: the bare costs the benchmarks compare luajobs with, measured
 ** in the same run (bench/run.lua): a state's life, a thread's wake-up, a
-** copy through Lua's C API at its plainest, two threads counting, a queue
-** of integers between threads, clocks.
+** copy through Lua's C API at its plainest, luajobs' own copy between
+** two states (copy.c, compiled in), an HMAC-SHA256 from libcrypto, two
+** threads counting, a queue of integers between threads, clocks.
 */
 
 #include <pthread.h>
@@ -12,6 +13,11 @@
 #include "lua.h"
 #include "lauxlib.h"
 #include "lualib.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "copy.h"
 
 
 static double now (void) {
@@ -330,10 +336,58 @@ static int l_copyrows (lua_State *L) {
 }
 
 
+/* baseline.copy(tries, reps, ...): the seconds that luajobs' copy engine
+** takes to copy the values into a fresh state, collector stopped, each
+** try the mean of 'reps' copies, the least of 'tries': the in-process
+** copy that a frame's encoding and decoding stand in for. */
+static int l_copy (lua_State *L) {
+  int tries = (int)luaL_checkinteger(L, 1), reps = (int)luaL_checkinteger(L, 2);
+  int nv = lua_gettop(L) - 2, i, k;
+  double best = 1e30;
+  lua_pushcfunction(L, jobs_indexnames);
+  lua_call(L, 0, 0);
+  for (i = 0; i < tries; i++) {
+    lua_State *S = luaL_newstate();
+    double t0;
+    luaL_openlibs(S);
+    lua_gc(S, LUA_GCSTOP);
+    t0 = now();
+    for (k = 0; k < reps; k++) {
+      jobs_copy(L, 3, nv, S, "value %d", 1);
+      lua_settop(S, 0);
+    }
+    t0 = (now() - t0) / reps;
+    if (t0 < best)
+      best = t0;
+    lua_close(S);
+  }
+  lua_pushnumber(L, best);
+  return 1;
+}
+
+
+/* baseline.hmac(n, bytes): seconds for one HMAC-SHA256 of 'bytes' bytes,
+** libcrypto's one-shot HMAC(), over 'n' of them. */
+static int l_hmac (lua_State *L) {
+  int n = (int)luaL_checkinteger(L, 1), i;
+  size_t len = (size_t)luaL_checkinteger(L, 2);
+  unsigned char *data = (unsigned char *)calloc(len, 1), md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen;
+  double t0 = now();
+  for (i = 0; i < n; i++)
+    HMAC(EVP_sha256(), "key", 3, data, len, md, &mdlen);
+  lua_pushnumber(L, (now() - t0) / n);
+  free(data);
+  return 1;
+}
+
+
+__attribute__((visibility("default")))
 int luaopen_baseline (lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"now", l_now}, {"cputime", l_cputime}, {"states", l_states}, {"pingpong", l_pingpong},
-    {"copyrows", l_copyrows}, {"spin", l_spin},
+    {"copyrows", l_copyrows}, {"copy", l_copy}, {"hmac", l_hmac},
+    {"spin", l_spin},
     {"queuepingpong", l_queuepingpong}, {"queuethroughput", l_queuethroughput},
     {NULL, NULL}
   };

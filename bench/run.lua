@@ -59,9 +59,77 @@ local function report()
   end
 end
 
--- The group to run: "soak" alone, or (none) every row.
+-- The group to run: "soak" or "wire" alone, or (none) every row.
 local group = arg[1]
-assert(group == nil or group == "soak", "groups: soak")
+assert(group == nil or group == "soak" or group == "wire", "groups: soak, wire")
+
+-- The seconds 'f' takes, the mean of 'reps' calls, the least of 5 tries,
+-- the collector stopped while it runs (as the copy it is set beside).
+local function meantime(reps, f)
+  local least = math.huge
+  for _ = 1, 5 do
+    collectgarbage()
+    collectgarbage("stop")
+    local t0 = now()
+    for _ = 1, reps do f() end
+    least = math.min(least, (now() - t0) / reps)
+    collectgarbage("restart")
+  end
+  return least
+end
+
+-- The wire rows (SPEC §12): values through a frame, jobs.encode and then
+-- jobs.decode into this state, beside luajobs' in-process copy of the
+-- same values into a fresh state (bench/baseline.c compiles copy.c in),
+-- lua-MessagePack (Debian's lua-messagepack) on the same data, and
+-- libcrypto's bare HMAC-SHA256.
+local function wirerows()
+  package.path = package.path .. ";/usr/share/lua/5.3/?.lua"
+  local hasmp, mp = pcall(require, "MessagePack")
+  for _, n in ipairs { 1000, 100000 } do
+    local list = {}
+    for i = 1, n do list[i] = { id = i, name = "item" .. i, score = i * 0.5 } end
+    local reps = 300000 // n
+    local frame = jobs.encode(nil, list)
+    assert(jobs.decode(nil, frame)[n].name == "item" .. n)
+    local wire = meantime(reps, function() jobs.decode(nil, jobs.encode(nil, list)) end)
+    local copy = baseline.copy(5, reps, list)
+    local theirs, text = 0, "lua-MessagePack not installed"
+    if hasmp then
+      theirs = meantime(reps, function() mp.unpack(mp.pack(list)) end)
+      text = ("%.2f ms: lua-MessagePack"):format(theirs * 1e3)
+    end
+    row(("wire_rows %dk"):format(n // 1000),
+        ("%.2f ms encode+decode (%.0f KiB)"):format(wire * 1e3, #frame / 1024),
+        ("%.2f ms: the in-process copy; %s"):format(copy * 1e3, text),
+        ("%.2fx the copy; %.1fx faster"):format(wire / copy, theirs / wire),
+        "<= 1.3x the copy; faster than lua-MessagePack")
+  end
+  local a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 =
+    1, 2.5, "three", { 4 }, true, 6, 7, "eight", { 9, 9 }, 10
+  local function fn() return a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 end
+  local key = { key = "bench key" }
+  assert(select(10, jobs.decode(key, jobs.encode(key, fn))()) == 10)
+  local wire = meantime(20000, function() jobs.decode(key, jobs.encode(key, fn)) end)
+  local copy = baseline.copy(5, 20000, fn)
+  row("wire_function", ("%.2f us encode+decode, tagged"):format(wire * 1e6),
+      ("%.2f us: the in-process copy"):format(copy * 1e6),
+      ("%.2fx"):format(wire / copy), "<= 2x the copy")
+  local s = string.rep("x", 189)  -- a frame of 256 bytes before its tag
+  assert(#jobs.encode(nil, s) == 256)
+  local plain = meantime(100000, function() jobs.encode(nil, s) end)
+  local tagged = meantime(100000, function() jobs.encode(key, s) end)
+  local bare = baseline.hmac(100000, 256)
+  row("wire_hmac", ("%.2f us: a tag of a 256-byte frame"):format((tagged - plain) * 1e6),
+      ("%.2f us: libcrypto's HMAC() of 256 bytes"):format(bare * 1e6),
+      ("%.2f"):format((tagged - plain) / bare), "<= 1 us")
+end
+
+if group == "wire" then
+  wirerows()
+  report()
+  return
+end
 
 -- The soak rows (SPEC §5): a million jobs, tasks or messages leave the
 -- footprint where it was. Each runs in a process of its own
@@ -643,6 +711,8 @@ do
       ("%.2f us: 2,000 in line"):format(small * 1e6),
       ("%.1f"):format(big / small), "<= 1.5x (flat)")
 end
+
+wirerows()
 
 -- pool_map: map over 100,000 items of about 20 us of Lua work each, beside
 -- a plain loop in the caller over the same items.

@@ -1,6 +1,7 @@
 /*
 ** counter.c: an example C module whose userdata crosses between states by
-** reference, through the protocol of jobs.h: one counter, shared by all.
+** reference, through the protocol of jobs.h: one counter, shared by all;
+** in a frame (jobs.encode), a counter goes as its value, a new one there.
 */
 
 #include <pthread.h>
@@ -70,6 +71,17 @@ static int counter_gc (lua_State *L) {
 static void copy (lua_State *from, int idx, lua_State *to);
 static const jobs_Copyable copyable = JOBS_COPYABLE(copy);
 
+/* Another process has no such counter: it gets counter.new(value). */
+static void put (lua_State *L, int idx) {
+  Shared *s = *(Shared **)lua_touserdata(L, idx);
+  lua_Integer n;
+  pthread_mutex_lock(&s->mu);
+  n = s->value;
+  pthread_mutex_unlock(&s->mu);
+  lua_pushinteger(L, n);
+}
+static const jobs_Bytesable bytesable = JOBS_BYTESABLE("counter.new", put);
+
 static const luaL_Reg methods[] = {
   {"add", counter_add},
   {"get", counter_get},
@@ -88,6 +100,8 @@ static Shared **newcounter (lua_State *L) {
     lua_setfield(L, -2, "__gc");
     lua_pushlightuserdata(L, (void *)&copyable);  /* the opt-in */
     lua_setfield(L, -2, JOBS_COPYFIELD);
+    lua_pushlightuserdata(L, (void *)&bytesable);
+    lua_setfield(L, -2, JOBS_BYTESFIELD);
   }
   lua_setmetatable(L, -2);
   return p;

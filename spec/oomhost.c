@@ -1,8 +1,9 @@
 /*
-** oomhost.c: runs a script that starts jobs, runs a pool's tasks and sends
-** values through a channel, copying values every way, in a state whose
-** allocator fails at its k-th allocation after the standard
-** libraries are open, for k = 1, 2, ... until the script runs through. Each
+** oomhost.c: runs a script that starts jobs, runs a pool's tasks, sends
+** values through a channel and through a frame, copying values every way,
+** in a state whose allocator fails at its k-th allocation after the
+** standard libraries are open, for k = 1, 2, ... until the script runs
+** through. Each
 ** run must end in success or in a Lua error about memory: never a crash, a
 ** hang or (in the sanitizer builds) a leak. An argument N > 1 tries every
 ** Nth allocation only.
@@ -39,7 +40,9 @@ static const char script[] =
   "local ch = jobs.channel()\n"
   "ch:push(t, pt.result)\n"
   "local back = ch:pop()\n"
-  "return tostring(s) .. tostring(s:wait()) .. m[3] .. #back.list\n";
+  "local k = { key = 'k' }\n"
+  "local w = jobs.decode(k, jobs.encode(k, t, math.sqrt, string))\n"
+  "return tostring(s) .. tostring(s:wait()) .. m[3] .. #back.list .. w.name\n";
 
 
 /* Allocations left before one fails, and what it is set to once the

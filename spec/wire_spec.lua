@@ -185,6 +185,24 @@ function TestValues.test_tracebacks_keep_lines_unless_stripped()
                 #jobs.encode(tagged, boom))
 end
 
+function TestValues.test_a_userdata_that_opts_in_goes_as_its_data()
+  local counter = require "counter"
+  local c = counter.new(41)
+  refused("cannot send userdata (counter.Counter) at argument 2.c: a frame "
+          .. "that carries code needs a key", jobs.encode, nil, { c = c })
+  local f = jobs.encode(tagged, { c, c })
+  local back = jobs.decode(tagged, f)
+  lu.assertIs(back[1], back[2])  -- one userdata, made once
+  lu.assertEquals(back[1]:add(1), 42)
+  lu.assertEquals(c:get(), 41)  -- a new counter, not the same one
+  local ok, n = jobs.new(function(frame, key)  -- required there, tagged
+    return package.loaded.counter == nil and
+           require("jobs").decode({ key = key }, frame)[1]:get()
+  end, f, KEY):wait(30)
+  lu.assertTrue(ok, n)
+  lu.assertEquals(n, 41)
+end
+
 TestCode = {}
 
 function TestCode.test_source_mode_sends_chunks_as_text()

@@ -1160,13 +1160,14 @@ static void putfunction (Copier *c, int idx, const Step *at) {
 }
 
 
-/* A function goes to bytes only in a frame that may carry code. */
-static void mayputcode (Copier *c, const Step *at) {
+/* A function (or what a function remakes) goes to bytes only in a frame
+** that may carry code. */
+static void mayputcode (Copier *c, const Step *at, const char *what) {
   if (c->out->code == JOBS_CODENONE)
-    fail(c, at, "function", "this frame carries no code (code = \"none\")");
+    fail(c, at, what, "this frame carries no code (code = \"none\")");
   if (!c->out->keyed)
-    fail(c, at, "function", "a frame that carries code needs a key, which "
-         "tags it (give the key, or send data only)");
+    fail(c, at, what, "a frame that carries code needs a key, which tags "
+         "it (give the key, or send data only)");
 }
 
 
@@ -1174,7 +1175,7 @@ static void copyfunction (Copier *c, int idx, const Step *at) {
   if (lookup(c, idx))
     return;
   if (c->out != NULL)
-    mayputcode(c, at);
+    mayputcode(c, at, "function");
   if (lua_iscfunction(c->from, idx)) {
     if (!byname(c, idx, at))
       fail(c, at, cfunctionname(c, idx), "make it inside the job (only C "
@@ -1245,6 +1246,38 @@ static const char *nameof (lua_State *L, int idx) {
 }
 
 
+/* The opt-in of the userdata at 'idx' of 'from' to frames (jobs.h), or
+** NULL, as 'copyable'. */
+static const jobs_Bytesable *bytesable (lua_State *from, int idx) {
+  const jobs_Bytesable *how = NULL;
+  if (metafield(from, idx, JOBS_BYTESFIELD, LUA_TLIGHTUSERDATA)) {
+    how = (const jobs_Bytesable *)lua_touserdata(from, -1);
+    lua_pop(from, 1);
+  }
+  return (how != NULL && how->magic == JOBS_BYTESMAGIC) ? how : NULL;
+}
+
+
+/* Writes the userdata at 'idx' as its opt-in 'how' has it: the name of
+** its maker, then the data that 'how' gives for it. */
+static void putuserdata (Copier *c, int idx, const jobs_Bytesable *how,
+                         const Step *at) {
+  if (c->out->code == JOBS_CODENONE || !c->out->keyed) {  /* it raises */
+    const char *name = nameof(c->from, idx);
+    mayputcode(c, at, name != NULL ? lua_pushfstring(c->to, "userdata (%s)",
+                                                     name) : "userdata");
+  }
+  enter(c, at, "userdata");
+  luaL_checkstack(c->from, LUA_MINSTACK, "sending a userdata");
+  jobs_putmaker(c->out, how->maker);
+  how->put(c->from, idx);
+  copyvalue(c, lua_gettop(c->from), at);
+  lua_pop(c->from, 1);
+  remember(c, idx);
+  c->depth--;
+}
+
+
 /* A userdata stands for memory of this process: "cannot send channel at
 ** argument 2.out to another process". */
 static void cannotsend (Copier *c, const Step *at, const char *name) {
@@ -1266,8 +1299,13 @@ static void copyuserdata (Copier *c, int idx, const Step *at) {
     remember(c, idx);
     return;
   }
-  if (c->out != NULL)
-    cannotsend(c, at, nameof(c->from, idx));
+  if (c->out != NULL) {
+    const jobs_Bytesable *bytes = bytesable(c->from, idx);
+    if (bytes == NULL)
+      cannotsend(c, at, nameof(c->from, idx));
+    putuserdata(c, idx, bytes, at);
+    return;
+  }
   if ((how = copyable(c->from, idx)) == NULL) {
     const char *name = nameof(c->from, idx);
     lua_pushfstring(c->to, name != NULL ? "userdata (%s)" : "userdata",

@@ -5,8 +5,10 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -63,11 +65,60 @@
 ** =======================================================
 */
 
-static EVP_MAC *hmac;  /* fetched once a process: fetching costs more than
-                          a tag of a small frame */
+/*
+** Each thread keeps a context keyed with the key it used last: keying one
+** costs more than the tag of a small frame, and a context may be set
+** again with the same key (EVP_MAC_init with no key) for the next tag.
+*/
+typedef struct Keyed {
+  EVP_MAC_CTX *ctx;
+  size_t keylen;
+  char key[];
+} Keyed;
+
+static EVP_MAC *hmac;  /* fetched once a process */
+static pthread_key_t keyed;  /* this thread's Keyed */
+
+static void forget (void *k) {
+  if (k != NULL)
+    EVP_MAC_CTX_free(((Keyed *)k)->ctx);
+  free(k);
+}
 
 static void fetchhmac (void) {
   hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+  if (pthread_key_create(&keyed, forget) != 0)
+    hmac = NULL;
+}
+
+
+/* This thread's context keyed with 'key', or NULL if there is none. */
+static EVP_MAC_CTX *keyedwith (const char *key, size_t keylen) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  Keyed *k;
+  OSSL_PARAM params[2];
+  pthread_once(&once, fetchhmac);
+  if (hmac == NULL)
+    return NULL;
+  k = (Keyed *)pthread_getspecific(keyed);
+  if (k != NULL && k->keylen == keylen && memcmp(k->key, key, keylen) == 0)
+    return EVP_MAC_init(k->ctx, NULL, 0, NULL) ? k->ctx : NULL;
+  forget(k);
+  pthread_setspecific(keyed, NULL);
+  if ((k = (Keyed *)malloc(sizeof(Keyed) + keylen)) == NULL)
+    return NULL;
+  k->keylen = keylen;
+  memcpy(k->key, key, keylen);
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                               (char *)"SHA256", 0);
+  params[1] = OSSL_PARAM_construct_end();
+  if ((k->ctx = EVP_MAC_CTX_new(hmac)) == NULL ||
+      !EVP_MAC_init(k->ctx, (const unsigned char *)key, keylen, params) ||
+      pthread_setspecific(keyed, k) != 0) {
+    forget(k);
+    return NULL;
+  }
+  return k->ctx;
 }
 
 
@@ -75,22 +126,10 @@ static void fetchhmac (void) {
 static void maketag (lua_State *L, const char *key, size_t keylen,
                      const unsigned char *p, size_t len,
                      unsigned char tag[TAGSIZE]) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  OSSL_PARAM params[2];
-  EVP_MAC_CTX *ctx;
+  EVP_MAC_CTX *ctx = keyedwith(key, keylen);
   size_t taglen = 0;
-  int ok;
-  pthread_once(&once, fetchhmac);
-  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                               (char *)"SHA256", 0);
-  params[1] = OSSL_PARAM_construct_end();
-  ctx = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
-  ok = ctx != NULL &&
-       EVP_MAC_init(ctx, (const unsigned char *)key, keylen, params) &&
-       EVP_MAC_update(ctx, p, len) &&
-       EVP_MAC_final(ctx, tag, &taglen, TAGSIZE) && taglen == TAGSIZE;
-  EVP_MAC_CTX_free(ctx);
-  if (!ok)
+  if (ctx == NULL || !EVP_MAC_update(ctx, p, len) ||
+      !EVP_MAC_final(ctx, tag, &taglen, TAGSIZE) || taglen != TAGSIZE)
     luaL_error(L, "libcrypto could not make an HMAC-SHA256 tag");
 }
 
@@ -189,6 +228,33 @@ static uint64_t get (const unsigned char *p, int size) {
 }
 
 
+/*
+** A new id: 8 random bytes drawn once a process (again in a child after
+** fork) and a count of the frames the process made, so that no two frames
+** share one and none is guessed; drawing 16 bytes a frame would cost more
+** than the rest of a small frame.
+*/
+static pthread_mutex_t idlock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char idprefix[8];
+static pid_t idpid;  /* the process that drew it */
+static uint64_t idcount;
+
+static void newid (lua_State *L, unsigned char *id) {
+  pid_t pid = getpid();
+  int ok = 1;
+  pthread_mutex_lock(&idlock);
+  if (idpid != pid) {
+    ok = RAND_bytes(idprefix, sizeof(idprefix)) == 1;
+    idpid = ok ? pid : 0;
+  }
+  memcpy(id, idprefix, 8);
+  put(id + 8, ++idcount, 8);
+  pthread_mutex_unlock(&idlock);
+  if (!ok)
+    luaL_error(L, "libcrypto could not draw a frame's id");
+}
+
+
 /* Writes what made the frame and the probes of this machine at 'h'. */
 static void putmaker (unsigned char *h) {
   lua_Integer i = IPROBE;
@@ -232,8 +298,8 @@ static void encode (lua_State *L, int first, int n, int opts,
                                (o.strip ? F_STRIPPED : 0));
   if (o.id != NULL)
     memcpy(h + O_ID, o.id, IDSIZE);
-  else if (RAND_bytes(h + O_ID, IDSIZE) != 1)
-    luaL_error(L, "libcrypto could not make a frame's id");
+  else
+    newid(L, h + O_ID);
   if (o.ttl > 0)
     put(h + O_EXPIRES, (uint64_t)time(NULL) + (uint64_t)(o.ttl + 0.5), 8);
   put(h + O_VALUES, (uint64_t)n, 4);

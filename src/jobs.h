@@ -115,6 +115,34 @@ typedef struct jobs_Copyable {
 
 #define JOBS_COPYABLE(copy)	{JOBS_COPYMAGIC, copy}
 
+
+/*
+** A full userdata goes into a frame (jobs_encode, SPEC §12) when its
+** metatable has the field JOBS_BYTESFIELD holding a light userdata that
+** points to a jobs_Bytesable of static duration:
+**   static const jobs_Bytesable bytesable = JOBS_BYTESABLE("mod.make", put);
+** 'put(L, idx)' pushes onto L plain data that stands for the userdata at
+** 'idx' (a string, a number, a table of them); it may raise. The frame
+** carries that data and the name 'maker', "module.function" of a C
+** function, which the receiver finds as it finds C functions by name and
+** calls with the data, on the thread reading the frame, to get the value
+** that stands for the userdata there. A frame with one is a frame with
+** code: it needs a key, and its tag is checked before the maker is called.
+*/
+
+#define JOBS_BYTESFIELD	"__jobs_bytes"
+
+/* "jobsbyt" and a version byte, as JOBS_COPYMAGIC. */
+#define JOBS_BYTESMAGIC	0x6a6f627362797401ULL
+
+typedef struct jobs_Bytesable {
+  unsigned long long magic;  /* JOBS_BYTESMAGIC */
+  const char *maker;
+  void (*put) (lua_State *L, int idx);
+} jobs_Bytesable;
+
+#define JOBS_BYTESABLE(maker, put)	{JOBS_BYTESMAGIC, maker, put}
+
 /* }====================================================== */
 
 #endif

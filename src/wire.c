@@ -41,8 +41,10 @@ enum {
   W_SRC,  /* varint length, source text, varint upvalues, as W_FUNC */
   W_ENV,  /* the receiver's globals */
   W_JOIN,  /* varint function, varint upvalue: shared with that one */
-  W_NAME  /* varint length, module name, varint 0 or 1 + length of the
+  W_NAME,  /* varint length, module name, varint 0 or 1 + length of the
              name of one of its C functions */
+  W_USERDATA  /* varint length, "module.function", its data: a userdata
+                 that function makes again from the data (jobs.h) */
 };
 
 
@@ -226,6 +228,12 @@ void jobs_putsource (jobs_Out *o, const char *s, size_t len, int nups) {
   putstring(o, W_SRC, s, len);
   putvarint(o, (uint64_t)nups);
   o->has |= JOBS_WSOURCE;
+}
+
+
+void jobs_putmaker (jobs_Out *o, const char *maker) {
+  putstring(o, W_USERDATA, maker, strlen(maker));
+  o->has |= JOBS_WCFUNCTION;
 }
 
 
@@ -457,6 +465,31 @@ static void readname (Reader *r) {
 }
 
 
+/* A userdata made again: its maker called with its data. */
+static void readuserdata (Reader *r) {
+  lua_State *L = r->L;
+  size_t len = getcount(r, 1, "a maker's name");
+  const char *name = getbytes(r, len), *dot;
+  if (!(r->allow & JOBS_WCFUNCTION))
+    bad(r, "a userdata, which the frame's header does not declare");
+  lua_pushlstring(L, name, len);
+  dot = strrchr(lua_tostring(L, -1), '.');
+  if (dot == NULL)
+    bad(r, "a userdata's maker '%s', which names no module", lua_tostring(L, -1));
+  lua_pushlstring(L, lua_tostring(L, -1), (size_t)(dot - lua_tostring(L, -1)));
+  if (jobs_buildname(&r->b, lua_tostring(L, -1), dot + 1, r->require))
+    bad(r, "a userdata's maker '%s': %s", lua_tostring(L, -3),
+        lua_tostring(L, -1));
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+  enter(r);
+  readvalue(r);
+  lua_call(L, 1, 1);
+  jobs_buildremember(&r->b);
+  r->depth--;
+}
+
+
 static void readvalue (Reader *r) {
   lua_State *L = r->L;
   int step = getbyte(r);
@@ -520,6 +553,9 @@ static void readvalue (Reader *r) {
       break;
     case W_NAME:
       readname(r);
+      break;
+    case W_USERDATA:
+      readuserdata(r);
       break;
     default:
       r->p--;

@@ -50,6 +50,7 @@ void jobs_putend (jobs_Out *o, int meta);
 void jobs_putname (jobs_Out *o, const char *mod, const char *field);
 void jobs_putfunction (jobs_Out *o, lua_State *L, int idx, int nups);
 void jobs_putsource (jobs_Out *o, const char *s, size_t len, int nups);
+void jobs_putmaker (jobs_Out *o, const char *maker);
 void jobs_putenv (jobs_Out *o);
 void jobs_putjoin (jobs_Out *o, lua_Integer fn, int n);
 
