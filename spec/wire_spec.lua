@@ -152,6 +152,9 @@ function TestValues.test_what_cannot_go_says_what_and_where()
           jobs.encode, nil, { out = jobs.channel() })
   refused("cannot send userdata (FILE*) at argument 3[1] to another process",
           jobs.encode, nil, 1, { io.stdout })
+  refused("cannot send light userdata at argument 2[1] to another process "
+          .. "(an address means nothing there)", jobs.encode, nil,
+          { debug.upvalueid(roundtrip, 1) })
   refused("cannot send thread at argument 2.co",
           jobs.encode, nil, { co = coroutine.create(print) })
   refused("cannot send function at argument 2.f: a frame that carries code "
