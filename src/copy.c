@@ -114,6 +114,11 @@ static void makecopies (jobs_Build *b, int size) {
 }
 
 
+void jobs_buildreserve (jobs_Build *b, int n) {
+  makecopies(b, n);
+}
+
+
 lua_Integer jobs_buildremember (jobs_Build *b) {
   lua_State *to = b->to;
   if (b->ncopies == 0 && !b->list) {
@@ -826,7 +831,7 @@ static void reserve (Copier *c, int idx, lua_Unsigned n) {
     return;
   grow(c, c->nseen + n);
   if (c->out == NULL)
-    makecopies(&c->b, (int)n + 1);  /* + the array itself */
+    jobs_buildreserve(&c->b, (int)n + 1);  /* + the array itself */
 }
 
 

@@ -57,6 +57,9 @@ void jobs_buildopen (jobs_Build *b, lua_State *to);
 /* Ends it: the 'n' values on top stay, what it kept goes. */
 void jobs_buildclose (jobs_Build *b, int n);
 
+/* Makes room for 'n' objects in all, unless the list of them is made. */
+void jobs_buildreserve (jobs_Build *b, int n);
+
 /* Records the object on top as the next made; returns its number (1...). */
 lua_Integer jobs_buildremember (jobs_Build *b);
 

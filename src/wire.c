@@ -348,6 +348,8 @@ static void readtable (Reader *r) {
     bad(r, "a table of %I entries where %I bytes remain",
         (LUAI_UACINT)(narr + nrec), (LUAI_UACINT)(r->end - r->p));
   enter(r);
+  if (narr >= 16)  /* rows of tables, maybe: room for them as objects */
+    jobs_buildreserve(&r->b, (int)narr + 1);
   lua_createtable(L, (int)narr, (int)nrec);
   jobs_buildremember(&r->b);
   for (;;) {
@@ -356,11 +358,14 @@ static void readtable (Reader *r) {
       bad(r, "it ends in the middle of a table");
     if (*r->p == W_END || *r->p == W_META)
       break;
+    t = *r->p;  /* a string key (most are) needs no look */
     readvalue(r);
-    t = lua_type(L, -1);
-    if (t == LUA_TNIL || (t == LUA_TNUMBER && lua_tonumber(L, -1) !=
-                          lua_tonumber(L, -1)))
-      bad(r, "a table key that is %s", t == LUA_TNIL ? "nil" : "NaN");
+    if (t != W_KEY && t != W_NEWKEY && t != W_STR) {
+      t = lua_type(L, -1);
+      if (t == LUA_TNIL || (t == LUA_TNUMBER && lua_tonumber(L, -1) !=
+                            lua_tonumber(L, -1)))
+        bad(r, "a table key that is %s", t == LUA_TNIL ? "nil" : "NaN");
+    }
     readvalue(r);
     lua_rawset(L, -3);
   }
@@ -525,6 +530,10 @@ static void readvalue (Reader *r) {
       size_t len = getcount(r, 1, "a string");
       lua_pushlstring(L, getbytes(r, len), len);
       if (step == W_NEWKEY) {
+        if (r->nkeys == 0) {  /* the first: a list for them */
+          lua_newtable(L);
+          lua_replace(L, r->keys);
+        }
         lua_pushvalue(L, -1);
         lua_rawseti(L, r->keys, ++r->nkeys);
       }
@@ -582,7 +591,7 @@ void jobs_readbody (lua_State *L, const unsigned char *p, size_t len,
     bad(&r, "%I values in %I bytes", (LUAI_UACINT)n, (LUAI_UACINT)len);
   luaL_checkstack(L, (int)n + 10, "too many values in a frame");
   jobs_buildopen(&r.b, L);
-  lua_newtable(L);
+  lua_pushnil(L);
   r.keys = lua_gettop(L);
   for (i = 0; i < n; i++)
     readvalue(&r);
