@@ -1267,6 +1267,7 @@ static const jobs_Bytesable *bytesable (lua_State *from, int idx) {
 ** its maker, then the data that 'how' gives for it. */
 static void putuserdata (Copier *c, int idx, const jobs_Bytesable *how,
                          const Step *at) {
+  int top;
   if (c->out->code == JOBS_CODENONE || !c->out->keyed) {  /* it raises */
     const char *name = nameof(c->from, idx);
     mayputcode(c, at, name != NULL ? lua_pushfstring(c->to, "userdata (%s)",
@@ -1275,8 +1276,11 @@ static void putuserdata (Copier *c, int idx, const jobs_Bytesable *how,
   enter(c, at, "userdata");
   luaL_checkstack(c->from, LUA_MINSTACK, "sending a userdata");
   jobs_putmaker(c->out, how->maker);
+  top = lua_gettop(c->from);
   how->put(c->from, idx);
-  copyvalue(c, lua_gettop(c->from), at);
+  if (lua_gettop(c->from) != top + 1)
+    fail(c, at, "userdata", "its module's 'put' (jobs.h) must push one value");
+  copyvalue(c, top + 1, at);
   lua_pop(c->from, 1);
   remember(c, idx);
   c->depth--;

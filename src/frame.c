@@ -238,12 +238,22 @@ static unsigned char idprefix[8];
 static int drawn;  /* idprefix holds this process's bytes */
 static uint64_t idcount;
 
+/* No fork while a thread holds the lock: the child would find it held. */
+static void holdid (void) {
+  pthread_mutex_lock(&idlock);
+}
+
+static void releaseid (void) {
+  pthread_mutex_unlock(&idlock);
+}
+
 static void redraw (void) {  /* in a child, after fork */
   drawn = 0;
+  pthread_mutex_unlock(&idlock);
 }
 
 static void atfork (void) {
-  pthread_atfork(NULL, NULL, redraw);
+  pthread_atfork(holdid, releaseid, redraw);
 }
 
 static void newid (lua_State *L, unsigned char *id) {

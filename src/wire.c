@@ -587,7 +587,7 @@ void jobs_readbody (lua_State *L, const unsigned char *p, size_t len,
   r.depth = 0;
   r.stacklimit = 0;
   r.nkeys = 0;
-  if (n < 0 || (size_t)n > len)
+  if (n < 0 || (size_t)n > len || n > INT_MAX - 10)
     bad(&r, "%I values in %I bytes", (LUAI_UACINT)n, (LUAI_UACINT)len);
   luaL_checkstack(L, (int)n + 10, "too many values in a frame");
   jobs_buildopen(&r.b, L);
