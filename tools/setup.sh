@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(gcc cmake make liblua5.4-dev lua5.4 lua-unit luarocks python3
           dpkg-dev libreadline-dev lua-luv lua-cqueues
-          libssl-dev lua-messagepack clang  # frames: tags, the bench, the fuzzer
+          libssl-dev lua-messagepack  # frames: their tags, the bench
+          clang libclang-rt-14-dev  # the fuzzer: libFuzzer (a recommends)
           lighttpd lighttpd-modules-lua prosody)  # hosts the tests run
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
