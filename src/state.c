@@ -12,6 +12,7 @@
 
 #include "jobs.h"
 #include "jobsconf.h"
+#include "build.h"
 #include "cancel.h"
 #include "copy.h"
 #include "libs.h"

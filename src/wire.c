@@ -1,19 +1,19 @@
 /*
 ** wire.c: the body of a frame (SPEC §12): a value graph as bytes, written
-** step by step by copy.c's walk and read back through copy.c's receiving end.
+** step by step by copy.c's walk and read back through build.c.
 */
 
 #include <limits.h>
-#include <stdlib.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lua.h"
 #include "lauxlib.h"
 
 #include "jobsconf.h"
-#include "copy.h"
+#include "build.h"
 #include "cstack.h"
 #include "wire.h"
 

@@ -1,6 +1,7 @@
 /*
 ** wire.h: the body of a frame (SPEC §12): the bytes copy.c's walk writes
-** for a value graph (its byte end), and the reading of them into a state.
+** for a value graph (its byte end), and the reading of them into a state
+** through build.c, the receiving end of a copy.
 */
 #ifndef wire_h
 #define wire_h
