@@ -97,12 +97,14 @@ class Session:
 
 
 def announced(s, pattern):
-    """Presses Enter until the notice 'pattern' appears before a prompt."""
+    """Presses Enter until the notice 'pattern' appears before a prompt
+    (after a blank line, when it came above a line being read: the Enter
+    pressed then is the line that follows it)."""
     deadline = time.time() + TIMEOUT
     while True:
         s.line("")
         try:
-            return s.expect(pattern + r".*\n> ", timeout=0.5)
+            return s.expect(pattern + r".*\n+> ", timeout=0.5)
         except AssertionError:
             if time.time() > deadline:
                 raise
