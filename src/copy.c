@@ -1030,15 +1030,17 @@ static int metafield (lua_State *L, int idx, const char *key, int t) {
 }
 
 
-/* The opt-in of the userdata at 'idx' of 'from' (see jobs.h), or NULL; a
-** light userdata there that is no jobs_Copyable is none. */
-static const jobs_Copyable *copyable (lua_State *from, int idx) {
-  const jobs_Copyable *how = NULL;
-  if (metafield(from, idx, JOBS_COPYFIELD, LUA_TLIGHTUSERDATA)) {
-    how = (const jobs_Copyable *)lua_touserdata(from, -1);
+/* The opt-in of the userdata at 'idx' of 'from' under 'field' of its
+** metatable (see jobs.h), or NULL; a light userdata there that is no
+** opt-in is none: each kind begins with its own 'magic'. */
+static const void *optin (lua_State *from, int idx, const char *field,
+                          unsigned long long magic) {
+  const unsigned long long *how = NULL;
+  if (metafield(from, idx, field, LUA_TLIGHTUSERDATA)) {
+    how = (const unsigned long long *)lua_touserdata(from, -1);
     lua_pop(from, 1);
   }
-  return (how != NULL && how->magic == JOBS_COPYMAGIC) ? how : NULL;
+  return (how != NULL && *how == magic) ? how : NULL;
 }
 
 
@@ -1050,18 +1052,6 @@ static const char *nameof (lua_State *L, int idx) {
     lua_pop(L, 1);
   }
   return name;
-}
-
-
-/* The opt-in of the userdata at 'idx' of 'from' to frames (jobs.h), or
-** NULL, as 'copyable'. */
-static const jobs_Bytesable *bytesable (lua_State *from, int idx) {
-  const jobs_Bytesable *how = NULL;
-  if (metafield(from, idx, JOBS_BYTESFIELD, LUA_TLIGHTUSERDATA)) {
-    how = (const jobs_Bytesable *)lua_touserdata(from, -1);
-    lua_pop(from, 1);
-  }
-  return (how != NULL && how->magic == JOBS_BYTESMAGIC) ? how : NULL;
 }
 
 
@@ -1111,13 +1101,14 @@ static void copyuserdata (Copier *c, int idx, const Step *at) {
     return;
   }
   if (c->out != NULL) {
-    const jobs_Bytesable *bytes = bytesable(c->from, idx);
+    const jobs_Bytesable *bytes = optin(c->from, idx, JOBS_BYTESFIELD,
+                                       JOBS_BYTESMAGIC);
     if (bytes == NULL)
       cannotsend(c, at, nameof(c->from, idx));
     putuserdata(c, idx, bytes, at);
     return;
   }
-  if ((how = copyable(c->from, idx)) == NULL) {
+  if ((how = optin(c->from, idx, JOBS_COPYFIELD, JOBS_COPYMAGIC)) == NULL) {
     const char *name = nameof(c->from, idx);
     lua_pushfstring(c->to, name != NULL ? "userdata (%s)" : "userdata",
                     name);
