@@ -174,6 +174,8 @@ function TestValues.test_what_cannot_go_says_what_and_where()
   refused("option 'code' must be", jobs.encode, { code = "text" })
   refused("option 'replay' is for jobs.decode", jobs.encode,
           { replay = print })
+  refused("option 'replay' must be a function", jobs.decode, { replay = 1 },
+          jobs.encode(nil))
 end
 
 function TestValues.test_tracebacks_keep_lines_unless_stripped()
@@ -283,7 +285,7 @@ function TestTags.test_the_header_says_why_its_code_cannot_load_here()
   refused("frame made by Lua 5.4 with 32-bit floats; this is Lua 5.4 with "
           .. "64-bit floats", jobs.decode, tagged, retag(f, { [11] = "\4" }))
   refused("frame made by Lua 5.4 with a big-endian machine's numbers; this is "
-          .. "Lua 5.4 with a little-endian machine's",
+          .. "Lua 5.4 with a little-endian machine's numbers",
           jobs.decode, tagged, retag(f, { [17] = string.pack(">i8", 0x5678) }))
   refused("frame made by Lua 5.3; this is Lua 5.4, which cannot load its "
           .. "code", jobs.decode, tagged, retag(f, { [7] = string.pack("<I2", 503) }))

@@ -204,7 +204,8 @@ static void readoptions (lua_State *L, int opts, Options *o, int encoding) {
   }
   if (encoding)
     luaL_error(L, "option 'replay' is for jobs.decode");
-  luaL_checktype(L, -1, LUA_TFUNCTION);
+  if (!lua_isfunction(L, -1))
+    luaL_error(L, "option 'replay' must be a function");
   o->replay = lua_gettop(L);  /* stays on the stack */
 }
 
@@ -349,8 +350,22 @@ int jobs_luaencode (lua_State *L) {
 ** =======================================================
 */
 
-static const char *endianness (const unsigned char *probe) {
-  return probe[0] == (IPROBE & 0xff) ? "little-endian" : "big-endian";
+/* Pushes what the header 'h' says of its maker's 'field': "32-bit
+** integers". */
+static const char *pushtrait (lua_State *L, const unsigned char *h,
+                              int field) {
+  switch (field) {
+    case O_INTEGER:
+      return lua_pushfstring(L, "%d-bit integers", h[O_INTEGER] * 8);
+    case O_NUMBER:
+      return lua_pushfstring(L, "%d-bit floats", h[O_NUMBER] * 8);
+    case O_INSTRUCTION:
+      return lua_pushfstring(L, "%d-bit instructions", h[O_INSTRUCTION] * 8);
+    default:  /* the probes */
+      return lua_pushfstring(L, "a %s machine's numbers",
+                             h[O_IPROBE] == (IPROBE & 0xff) ?
+                             "little-endian" : "big-endian");
+  }
 }
 
 
@@ -358,40 +373,26 @@ static const char *endianness (const unsigned char *probe) {
 ** "frame made by Lua 5.4 with 32-bit integers; this is Lua 5.4 with
 ** 64-bit integers". */
 static void checkmaker (lua_State *L, const unsigned char *h, int bytecode) {
+  static const int fields[] = {O_INTEGER, O_NUMBER, O_INSTRUCTION, O_IPROBE};
   unsigned char mine[HEADSIZE];
-  int v = (int)get(h + O_LUA, 2);
-  const char *what = NULL;
-  putmaker(mine);
+  int v = (int)get(h + O_LUA, 2), i;
   if (v != LUA_VERSION_NUM)
     luaL_error(L, "frame made by Lua %d.%d; this is Lua %d.%d, which cannot "
                "load its code", v / 100, v % 100, LUA_VERSION_NUM / 100,
                LUA_VERSION_NUM % 100);
   if (!bytecode)
     return;
-  if (h[O_INTEGER] != mine[O_INTEGER])
-    what = lua_pushfstring(L, "%d-bit integers", h[O_INTEGER] * 8);
-  else if (h[O_NUMBER] != mine[O_NUMBER])
-    what = lua_pushfstring(L, "%d-bit floats", h[O_NUMBER] * 8);
-  else if (h[O_INSTRUCTION] != mine[O_INSTRUCTION])
-    what = lua_pushfstring(L, "%d-bit instructions", h[O_INSTRUCTION] * 8);
-  else if (memcmp(h + O_IPROBE, mine + O_IPROBE, 16) != 0)
-    what = lua_pushfstring(L, "a %s machine's numbers", endianness(h + O_IPROBE));
-  if (what == NULL)
-    return;
-  lua_pushfstring(L, "frame made by Lua %d.%d with %s; this is Lua %d.%d "
-                  "with ", v / 100, v % 100, what, LUA_VERSION_NUM / 100,
-                  LUA_VERSION_NUM % 100);
-  if (h[O_INTEGER] != mine[O_INTEGER])
-    lua_pushfstring(L, "%d-bit integers", mine[O_INTEGER] * 8);
-  else if (h[O_NUMBER] != mine[O_NUMBER])
-    lua_pushfstring(L, "%d-bit floats", mine[O_NUMBER] * 8);
-  else if (h[O_INSTRUCTION] != mine[O_INSTRUCTION])
-    lua_pushfstring(L, "%d-bit instructions", mine[O_INSTRUCTION] * 8);
-  else
-    lua_pushfstring(L, "a %s machine's", endianness(mine + O_IPROBE));
-  lua_pushliteral(L, " (bytecode needs the same)");
-  lua_concat(L, 3);
-  lua_error(L);
+  putmaker(mine);
+  for (i = 0; i < 4; i++) {
+    int f = fields[i], size = (f == O_IPROBE) ? 16 : 1;  /* both probes */
+    if (memcmp(h + f, mine + f, size) != 0) {
+      const char *theirs = pushtrait(L, h, f);
+      luaL_error(L, "frame made by Lua %d.%d with %s; this is Lua %d.%d "
+                 "with %s (bytecode needs the same)", v / 100, v % 100,
+                 theirs, LUA_VERSION_NUM / 100, LUA_VERSION_NUM % 100,
+                 pushtrait(L, mine, f));
+    }
+  }
 }
 
 
