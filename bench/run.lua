@@ -59,9 +59,17 @@ local function report()
   end
 end
 
--- The group to run: "soak" or "wire" alone, or (none) every row.
+-- The group to run: "soak", "wire" or "cores" alone, or (none) every row.
 local group = arg[1]
-assert(group == nil or group == "soak" or group == "wire", "groups: soak, wire")
+assert(group == nil or group == "soak" or group == "wire" or group == "cores",
+       "groups: soak, wire, cores")
+
+-- The best of 'runs' results of 'f' (larger is better).
+local function best(runs, f)
+  local b = -math.huge
+  for _ = 1, runs do b = math.max(b, f()) end
+  return b
+end
 
 -- The seconds 'f' takes, the mean of 'reps' calls, the least of 5 tries,
 -- the collector stopped while it runs (as the copy it is set beside).
@@ -127,6 +135,105 @@ end
 
 if group == "wire" then
   wirerows()
+  report()
+  return
+end
+
+-- The rows of many cores, at N = 1, 2, 4, ... up to the cores this machine
+-- has (issue 33's targets are for 16): each beside N = 1 of the same run.
+local function corecounts()
+  local p = io.popen("nproc")
+  local cores = tonumber(p:read("a")) or 1
+  p:close()
+  local counts, n = {}, 1
+  while n <= cores do
+    counts[#counts + 1] = n
+    n = n * 2
+  end
+  return counts
+end
+
+local function corerows()
+  local counts = corecounts()
+  -- spawn_nested: N jobs, each starting 5,000 / N jobs of its own and
+  -- waiting for them: where the hub's lock would cap it.
+  local nested = {}
+  for _, n in ipairs(counts) do
+    nested[n] = best(3, function()
+      local t0, list = now(), {}
+      for i = 1, n do
+        list[i] = jobs.new(function(k)
+          local jobs = require "jobs"
+          local m = jobs.manager()
+          for j = 1, k do m.new(function(x) return x end, j) end
+          m.wait_all()
+        end, 5000 // n)
+      end
+      for i = 1, n do assert(list[i]:wait()) end
+      return 5000 // n * n / (now() - t0)
+    end)
+    row(("spawn_nested %d"):format(n), ("%.0f jobs/s"):format(nested[n]),
+        ("%.0f jobs/s: N = 1"):format(nested[1]),
+        ("%.2f"):format(nested[n] / nested[1]), ">= 200k jobs/s at 16, rising")
+  end
+  -- chan_mpmc: N producers and N consumers, jobs all, on one channel of
+  -- small tables.
+  local mpmc = {}
+  for _, n in ipairs(counts) do
+    local total = 200000
+    mpmc[n] = best(3, function()
+      local ch, t0, list = jobs.channel(1000), now(), {}
+      for i = 1, n do
+        list[#list + 1] = jobs.new(function(ch, k)
+          for j = 1, k do ch:push({ j, "x" }) end
+        end, ch, total // n)
+        list[#list + 1] = jobs.new(function(ch, k)
+          for _ = 1, k do ch:pop() end
+        end, ch, total // n)
+      end
+      for i = 1, #list do assert(list[i]:wait()) end
+      return total // n * n / (now() - t0)
+    end)
+    row(("chan_mpmc %d+%d"):format(n, n), ("%.0fk msg/s"):format(mpmc[n] / 1e3),
+        ("%.0fk msg/s: 1+1"):format(mpmc[1] / 1e3),
+        ("%.2f"):format(mpmc[n] / mpmc[1]), ">= 1M msg/s at 16+16, not falling")
+  end
+  -- parallel_alloc: N jobs of allocation-heavy Lua beside the caller doing
+  -- the same N times, with each job's collector as it is (generational)
+  -- and incremental.
+  local function work(mode)
+    if mode then collectgarbage(mode) end
+    local keep
+    for _ = 1, 4 do
+      keep = {}
+      for i = 1, 100000 do keep[i] = { i, tostring(i) } end
+    end
+    return #keep
+  end
+  for _, n in ipairs(counts) do
+    local function jobsof(mode)
+      return -best(3, function()
+        local t0, list = now(), {}
+        for i = 1, n do list[i] = jobs.new(work, mode) end
+        for i = 1, n do assert(list[i]:wait()) end
+        return -(now() - t0)
+      end)
+    end
+    local alone = -best(3, function()
+      local t0 = now()
+      for _ = 1, n do work() end
+      return -(now() - t0)
+    end)
+    local gen, inc = jobsof(nil), jobsof("incremental")
+    row(("parallel_alloc %d"):format(n),
+        ("%.2fx speedup (%.2fx incremental)"):format(alone / gen, alone / inc),
+        ("%.2f s: the caller, %d times"):format(alone, n),
+        ("%.2f of %d"):format(alone / gen / n, n), ">= every peer at 16")
+  end
+end
+
+if group == "cores" then
+  corerows()
   report()
   return
 end
@@ -590,12 +697,6 @@ end
 package.path = "bench/?.lua;" .. package.path
 local hasluv, uv = pcall(require, "luv")
 
--- The best of 'runs' results of 'f' (larger is better).
-local function best(runs, f)
-  local b = -math.huge
-  for _ = 1, runs do b = math.max(b, f()) end
-  return b
-end
 
 -- pool_tasks: 200,000 trivial tasks submitted, then all waited for, beside
 -- 20,000 jobs (one a task) and luv's new_work for the same 200,000.
