@@ -1,7 +1,8 @@
 /*
 ** framehost.c: a C host using jobs_encode and jobs_decode (SPEC §12): a
 ** frame of values made and read in protected mode, tagged with a key from
-** an options table; a cut frame and a wrong key refused with an error.
+** an options table, the values read pushed and counted and nothing else;
+** a cut frame and a wrong key refused with an error.
 */
 
 #include <stdio.h>
@@ -22,11 +23,20 @@ static void pushoptions (lua_State *L, const char *key) {
 }
 
 
-/* Encodes 42, "text" and a table holding a function, decodes them, and
-** checks what came back. */
+/* A replay check that has seen no frame. */
+static int unseen (lua_State *L) {
+  lua_pushboolean(L, 0);
+  return 1;
+}
+
+
+/* Encodes 42, "text" and a table holding a function, decodes them (with a
+** replay check), and checks what came back: those three, pushed and
+** counted, and nothing else left on the stack. */
 static int roundtrip (lua_State *L) {
   size_t len;
   const char *frame;
+  int top;
   pushoptions(L, "a host's key");
   lua_pushinteger(L, 42);
   lua_pushliteral(L, "text");
@@ -35,7 +45,11 @@ static int roundtrip (lua_State *L) {
     return lua_error(L);
   jobs_encode(L, 2, 3, 1);
   frame = lua_tolstring(L, -1, &len);
-  if (jobs_decode(L, frame, len, 1) != 3 || lua_tointeger(L, -3) != 42 ||
+  lua_pushcfunction(L, unseen);
+  lua_setfield(L, 1, "replay");
+  top = lua_gettop(L);
+  if (jobs_decode(L, frame, len, 1) != 3 || lua_gettop(L) != top + 3 ||
+      lua_tointeger(L, -3) != 42 ||
       strcmp(lua_tostring(L, -2), "text") != 0)
     return luaL_error(L, "the values did not come back");
   lua_getfield(L, -1, "f");

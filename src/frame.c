@@ -21,6 +21,7 @@
 #include "jobs.h"
 #include "copy.h"
 #include "frame.h"
+#include "record.h"
 #include "wire.h"
 
 
@@ -141,18 +142,19 @@ static void maketag (lua_State *L, const char *key, size_t keylen,
 ** =======================================================
 */
 
-typedef struct Options {
+typedef struct Frameopts {
   const char *key;  /* NULL: none */
   size_t keylen;
   int code;  /* JOBS_CODE* */
   int strip;
   lua_Number ttl;  /* seconds; 0: no expiry */
   const char *id;  /* IDSIZE bytes, or NULL: random */
-  int replay;  /* index of the replay check, or 0 */
-} Options;
+  int opts;  /* index of the options table, or 0 */
+  int replay;  /* it has a replay check */
+} Frameopts;
 
 
-static void readoptions (lua_State *L, int opts, Options *o, int encoding) {
+static void readoptions (lua_State *L, int opts, Frameopts *o, int encoding) {
   static const char *const codes[] = {"bytecode", "source", "none", NULL};
   static const char *const known[] = {"key", "code", "strip", "ttl", "id",
                                       "replay", NULL};
@@ -160,18 +162,8 @@ static void readoptions (lua_State *L, int opts, Options *o, int encoding) {
   if (opts == 0 || lua_isnoneornil(L, opts))
     return;
   luaL_checktype(L, opts, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, opts)) {
-    int i;
-    lua_pop(L, 1);
-    for (i = 0; known[i] != NULL; i++)
-      if (lua_type(L, -1) == LUA_TSTRING &&
-          strcmp(lua_tostring(L, -1), known[i]) == 0)
-        break;
-    if (known[i] == NULL)
-      luaL_error(L, "unknown option '%s' (key, code, strip, ttl, id, replay)",
-                 luaL_tolstring(L, -1, NULL));
-  }
+  jobs_checkoptions(L, opts, known, encoding ? "encode" : "decode");
+  o->opts = opts;
   if (lua_getfield(L, opts, "key") != LUA_TNIL) {
     o->key = lua_tolstring(L, -1, &o->keylen);
     if (lua_type(L, -1) != LUA_TSTRING || o->keylen == 0)
@@ -197,16 +189,12 @@ static void readoptions (lua_State *L, int opts, Options *o, int encoding) {
       (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) != IDSIZE))
     luaL_error(L, "option 'id' must be a string of %d bytes", IDSIZE);
   o->id = lua_tostring(L, -1);
-  lua_pop(L, 4);
-  if (lua_getfield(L, opts, "replay") == LUA_TNIL) {
-    lua_pop(L, 1);
-    return;
-  }
-  if (encoding)
+  o->replay = (lua_getfield(L, opts, "replay") != LUA_TNIL);
+  if (o->replay && encoding)
     luaL_error(L, "option 'replay' is for jobs.decode");
-  if (!lua_isfunction(L, -1))
+  if (o->replay && !lua_isfunction(L, -1))
     luaL_error(L, "option 'replay' must be a function");
-  o->replay = lua_gettop(L);  /* stays on the stack */
+  lua_pop(L, 5);
 }
 
 /* }====================================================== */
@@ -292,7 +280,7 @@ static void putmaker (unsigned char *h) {
 ** copy names them with 'root' and 'label'. */
 static void encode (lua_State *L, int first, int n, int opts,
                     const char *root, int label) {
-  Options o;
+  Frameopts o;
   jobs_Out out;
   unsigned char *h;
   first = lua_absindex(L, first);
@@ -421,7 +409,7 @@ static size_t checkframe (lua_State *L, const unsigned char *s, size_t len,
 
 
 /* Whether a receiver with 'o' takes what the frame 's' carries. */
-static void checkcode (lua_State *L, const unsigned char *s, const Options *o,
+static void checkcode (lua_State *L, const unsigned char *s, const Frameopts *o,
                        int tagged) {
   int has = s[O_FLAGS] & JOBS_WCODE;
   if (o->key != NULL && !tagged)
@@ -444,7 +432,7 @@ static void checkcode (lua_State *L, const unsigned char *s, const Options *o,
 
 /* Whether the frame's id and expiry let it in. */
 static void checkfresh (lua_State *L, const unsigned char *s,
-                        const Options *o) {
+                        const Frameopts *o) {
   uint64_t expires = get(s + O_EXPIRES, 8);
   if (expires != 0) {  /* the clock may be a system call away */
     uint64_t now = (uint64_t)time(NULL);
@@ -452,8 +440,8 @@ static void checkfresh (lua_State *L, const unsigned char *s,
       luaL_error(L, "frame expired %I s ago: refused",
                  (LUAI_UACINT)(now - expires));
   }
-  if (o->replay != 0) {
-    lua_pushvalue(L, o->replay);
+  if (o->replay) {
+    lua_getfield(L, o->opts, "replay");
     lua_pushlstring(L, (const char *)s + O_ID, IDSIZE);
     if (expires != 0 && expires <= (uint64_t)LUA_MAXINTEGER)
       lua_pushinteger(L, (lua_Integer)expires);
@@ -471,7 +459,7 @@ static void checkfresh (lua_State *L, const unsigned char *s,
 /* Pushes the values of the frame 's' and returns how many. */
 static int decode (lua_State *L, const unsigned char *s, size_t len,
                    int opts) {
-  Options o;
+  Frameopts o;
   int tagged, top;
   size_t body;
   lua_Integer n;

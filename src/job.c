@@ -859,7 +859,7 @@ static void readoptions (lua_State *L, Job *j) {
                                       "on_done", "daemon", NULL};
   static const char *const outputs = "\"inherit\" or \"capture\"";
   int isint;
-  jobs_checkoptions(L, known, "spawn");
+  jobs_checkoptions(L, 1, known, "spawn");
   seconds(L, "timeout", &j->opt.timeout);
   seconds(L, "grace", &j->opt.grace);
   if (typed(L, "memory_limit", LUA_TNUMBER, "positive integer of bytes")) {
@@ -958,23 +958,6 @@ static void enlist (lua_State *L, int ud, Job *j) {
   lua_pushvalue(L, ud);
   lua_rawsetp(L, -2, j);
   lua_pop(L, 1);
-}
-
-
-void jobs_checkoptions (lua_State *L, const char *const known[],
-                        const char *fname) {
-  int k;
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {
-    lua_pop(L, 1);
-    for (k = 0; known[k] != NULL; k++)
-      if (lua_type(L, -1) == LUA_TSTRING &&
-          strcmp(lua_tostring(L, -1), known[k]) == 0)
-        break;
-    if (known[k] == NULL)
-      luaL_error(L, "unknown option '%s' to '%s'", luaL_tolstring(L, -1, NULL),
-                 fname);
-  }
 }
 
 

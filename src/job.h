@@ -21,11 +21,6 @@ void jobs_openjob (lua_State *L);
 ** made. Returns its record. */
 Job *jobs_newobject (lua_State *L, int base, int hub, int *died);
 
-/* Raises "unknown option 'x' to 'fname'" for a key of the options table
-** at 1 that is not one of 'known' (NULL-terminated). */
-void jobs_checkoptions (lua_State *L, const char *const known[],
-                        const char *fname);
-
 /* Pushes a job object for a pool's task (tasks.c) of the function or
 ** string at 'base': named by the string at 'name' (0: as a job would be),
 ** listed for jobs.poll, holding nothing yet, keeping the hub at 'hub'

@@ -368,7 +368,7 @@ static int newpool (lua_State *L) {
   }
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  jobs_checkoptions(L, known, "pool");
+  jobs_checkoptions(L, 1, known, "pool");
   size = readsize(L);
   if ((t = option(L, "init")) == LUA_TSTRING)
     jobs_compile(L, 2);

@@ -1,7 +1,7 @@
 /*
 ** record.c: the record of a job that its owner and its thread share, and
 ** its references; small values in it; lists of jobs; the clock and waits;
-** texts.
+** texts; the check of an options table.
 */
 
 #define _GNU_SOURCE  /* PTHREAD_MUTEX_ADAPTIVE_NP */
@@ -362,3 +362,20 @@ const char *jobs_traceback (lua_State *J, size_t *len) {
 }
 
 /* }====================================================== */
+
+
+void jobs_checkoptions (lua_State *L, int idx, const char *const known[],
+                        const char *fname) {
+  int k;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    for (k = 0; known[k] != NULL; k++)
+      if (lua_type(L, -1) == LUA_TSTRING &&
+          strcmp(lua_tostring(L, -1), known[k]) == 0)
+        break;
+    if (known[k] == NULL)
+      luaL_error(L, "unknown option '%s' to '%s'", luaL_tolstring(L, -1, NULL),
+                 fname);
+  }
+}

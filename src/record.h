@@ -199,4 +199,10 @@ const char *jobs_traceback (lua_State *J, size_t *len);
 void jobs_settext (Text *t, const char *s, size_t len);
 void jobs_pushtext (lua_State *L, Job *j, const Text *t);
 
+/* Raises "unknown option 'x' to 'fname'" for a key of the options table
+** at 'idx' that is not one of 'known' (NULL-terminated). */
+void jobs_checkoptions (lua_State *L, int idx, const char *const known[],
+                        const char *fname);
+
+
 #endif
