@@ -208,6 +208,23 @@ function TestValues.test_a_userdata_that_opts_in_goes_as_its_data()
   lu.assertEquals(n, 41)
 end
 
+-- Room for objects is made only for an array that holds them: a long array
+-- of numbers costs its own table, not a list of objects besides.
+function TestValues.test_an_array_of_numbers_costs_its_table_alone()
+  local n = 200000
+  local list = {}
+  for i = 1, n do list[i] = i end
+  local frame = jobs.encode(nil, list)
+  collectgarbage()
+  collectgarbage("stop")
+  local before = collectgarbage("count")
+  local back = jobs.decode(nil, frame)
+  local kib = collectgarbage("count") - before
+  collectgarbage("restart")
+  lu.assertEquals(#back, n)
+  lu.assertTrue(kib < 1.5 * n * 16 / 1024, ("%.0f KiB"):format(kib))
+end
+
 TestCode = {}
 
 function TestCode.test_source_mode_sends_chunks_as_text()

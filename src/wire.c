@@ -348,8 +348,9 @@ static void readtable (Reader *r) {
     bad(r, "a table of %I entries where %I bytes remain",
         (LUAI_UACINT)(narr + nrec), (LUAI_UACINT)(r->end - r->p));
   enter(r);
-  if (narr >= 16)  /* rows of tables, maybe: room for them as objects */
-    jobs_buildreserve(&r->b, (int)narr + 1);
+  if (narr >= 16 && r->end - r->p >= 3 && r->p[0] == W_INT &&
+      r->p[1] == 2 && r->p[2] == W_TABLE)  /* [1] is a table: rows, as */
+    jobs_buildreserve(&r->b, (int)narr + 1);  /* copy.c's reserve guesses */
   lua_createtable(L, (int)narr, (int)nrec);
   jobs_buildremember(&r->b);
   for (;;) {
