@@ -88,8 +88,6 @@ typedef struct Copier {
 static void copyvalue (Copier *c, int idx, const Step *at);
 
 
-
-
 /*
 ** {======================================================
 ** Error paths: "argument 2.conn", "result 1[3]<metatable>"
@@ -714,10 +712,10 @@ static void putkey (Copier *c, int idx) {
   const char *s = lua_tolstring(c->from, idx, &len);
   lua_Integer n = (c->mask == 0) ? 0 : slot(c, s)->n;
   if (n < 0)
-    jobs_putkey(c->out, NULL, 0, -n);
+    jobs_putkey(c->out, -n);
   else {
-    jobs_putkey(c->out, s, len, ++c->nkeys);
-    see(c, s, -c->nkeys);
+    jobs_putnewkey(c->out, s, len);
+    see(c, s, -(++c->nkeys));
   }
 }
 
@@ -1193,8 +1191,7 @@ static void walk (Copier *c, int first, int n, const char *root,
   c->depth = 0;
   c->stacklimit = 0;
   first = lua_absindex(from, first);
-  luaL_checkstack(to, n + 6, "too many values to copy");
-  if (!lua_checkstack(from, 4))
+  if (!lua_checkstack(from, 6))  /* and the map and 'keys', to bytes */
     luaL_error(to, "not enough stack space to copy");
   if (lua_rawgetp(from, LUA_REGISTRYINDEX, &nameskey) == LUA_TTABLE) {
     c->names = lua_gettop(from);

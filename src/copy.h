@@ -32,8 +32,6 @@ void jobs_copytobytes (lua_State *L, int first, int n, struct jobs_Out *out,
                        const char *root, int label);
 
 
-
-
 /* The 'root' that names a job's values as its caller knows them: given
 ** 'label' 0, the first is "function" and the rest "argument 1", "argument
 ** 2", ..., whatever came before them in the call that made the job. */

@@ -165,11 +165,13 @@ void jobs_putref (jobs_Out *o, lua_Integer n) {
 }
 
 
-void jobs_putkey (jobs_Out *o, const char *s, size_t len, lua_Integer n) {
-  if (s == NULL)
-    putstep(o, W_KEY, (uint64_t)n);
-  else
-    putstring(o, W_NEWKEY, s, len);  /* number n, by its order */
+void jobs_putnewkey (jobs_Out *o, const char *s, size_t len) {
+  putstring(o, W_NEWKEY, s, len);  /* its number: its place among them */
+}
+
+
+void jobs_putkey (jobs_Out *o, lua_Integer n) {
+  putstep(o, W_KEY, (uint64_t)n);
 }
 
 

@@ -45,7 +45,8 @@ unsigned char *jobs_outroom (jobs_Out *o, size_t more);
 /* The byte end of the walk: each writes one step of the value graph. */
 void jobs_putscalar (jobs_Out *o, lua_State *L, int idx);
 void jobs_putref (jobs_Out *o, lua_Integer n);
-void jobs_putkey (jobs_Out *o, const char *s, size_t len, lua_Integer n);
+void jobs_putnewkey (jobs_Out *o, const char *s, size_t len);  /* numbered */
+void jobs_putkey (jobs_Out *o, lua_Integer n);  /* the n-th new key again */
 void jobs_puttable (jobs_Out *o, lua_Unsigned narr, lua_Unsigned nrec);
 void jobs_putend (jobs_Out *o, int meta);
 void jobs_putname (jobs_Out *o, const char *mod, const char *field);
