@@ -17,13 +17,10 @@
 #include "lualib.h"
 
 #include "jobs.h"
+#include "frame.h"
+#include "wire.h"
 
 #define KEY	"fuzz key"  /* fuzz/seeds.lua tags with it too */
-#define HEADSIZE	64  /* src/frame.c's layout: its flags, its body's length */
-#define O_FLAGS	5
-#define O_BODY	60
-#define F_TAGGED	1
-#define F_BYTECODE	2
 
 static lua_State *L;
 
@@ -69,7 +66,7 @@ static void readtagged (const uint8_t *data, size_t size) {
     return;
   f = (unsigned char *)malloc(size + EVP_MAX_MD_SIZE);
   memcpy(f, data, size);
-  f[O_FLAGS] = (unsigned char)((f[O_FLAGS] | F_TAGGED) & ~F_BYTECODE);
+  f[O_FLAGS] = (unsigned char)((f[O_FLAGS] | F_TAGGED) & ~JOBS_WBYTECODE);
   body = size - HEADSIZE;
   for (i = 0; i < 4; i++)
     f[O_BODY + i] = (unsigned char)(body >> (8 * i));

@@ -14,7 +14,7 @@ mkdir -p "$out/corpus"
 lua_c=$(ls "$lua_src"/*.c | grep -v -e '/lua\.c$' -e '/luac\.c$')
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -DLUA_USE_LINUX -D_POSIX_C_SOURCE=200809L -I"$lua_src" -Isrc -w \
-  fuzz/frame.c src/frame.c src/wire.c src/copy.c src/build.c src/cstack.c src/record.c $lua_c \
+  fuzz/frame.c src/frame.c src/wire.c src/copy.c src/build.c src/cstack.c src/record.c src/alloc.c $lua_c \
   -lcrypto -lm -ldl -lpthread -o "$out/frame_fuzz"
 if [ -f build-plain/jobs.so ]; then
   LUA_CPATH="build-plain/?.so" lua5.4 fuzz/seeds.lua "$out/corpus"
