@@ -157,7 +157,7 @@ local function corerows()
   local counts = corecounts()
   -- spawn_nested: N jobs, each starting 5,000 / N jobs of its own and
   -- waiting for them: where the hub's lock would cap it.
-  local nested = {}
+  local nested, states = {}, 5000 / baseline.states(5000)
   for _, n in ipairs(counts) do
     nested[n] = best(3, function()
       local t0, list = now(), {}
@@ -173,12 +173,13 @@ local function corerows()
       return 5000 // n * n / (now() - t0)
     end)
     row(("spawn_nested %d"):format(n), ("%.0f jobs/s"):format(nested[n]),
-        ("%.0f jobs/s: N = 1"):format(nested[1]),
+        ("%.0f jobs/s: N = 1; %.0f states/s: newstate, openlibs, close (C)"):format(
+          nested[1], states),
         ("%.2f"):format(nested[n] / nested[1]), ">= 200k jobs/s at 16, rising")
   end
   -- chan_mpmc: N producers and N consumers, jobs all, on one channel of
   -- small tables.
-  local mpmc = {}
+  local mpmc, cqueue = {}, 200000 / baseline.queuethroughput(200000, 1, 1000)
   for _, n in ipairs(counts) do
     local total = 200000
     mpmc[n] = best(3, function()
@@ -195,7 +196,8 @@ local function corerows()
       return total // n * n / (now() - t0)
     end)
     row(("chan_mpmc %d+%d"):format(n, n), ("%.0fk msg/s"):format(mpmc[n] / 1e3),
-        ("%.0fk msg/s: 1+1"):format(mpmc[1] / 1e3),
+        ("%.0fk msg/s: 1+1; %.0fk msg/s: integers through a C queue, 1+1"):format(
+          mpmc[1] / 1e3, cqueue / 1e3),
         ("%.2f"):format(mpmc[n] / mpmc[1]), ">= 1M msg/s at 16+16, not falling")
   end
   -- parallel_alloc: N jobs of allocation-heavy Lua beside the caller doing
