@@ -95,4 +95,26 @@ function TestFork.test_a_forking_jobs_child_gets_the_hosts_signal_mask()
   lu.assertEquals(lines, { "true\t7" })
 end
 
+-- A frame's id is a random prefix drawn once a process and a count: a
+-- child draws its own, or its frames would repeat ids its parent's have.
+function TestFork.test_a_childs_frames_have_ids_of_their_own()
+  local lines = run([[
+    local function prefix()
+      return (jobs.encode(nil, 1):sub(33, 40):gsub(".", function(c)
+        return ("%02x"):format(c:byte())
+      end))
+    end
+    local mine = prefix()
+    io.stdout:flush()
+    local pid = process.fork()
+    if pid == 0 then
+      print("child", prefix() ~= mine, prefix() == prefix())
+      io.stdout:flush()
+      process.exit(0)
+    end
+    print("parent", process.wait(pid), prefix() == mine)
+  ]])
+  lu.assertEquals(lines, { "child\ttrue\ttrue", "parent\t0\ttrue" })
+end
+
 os.exit(lu.LuaUnit.run(), true)
