@@ -195,41 +195,36 @@ static uint64_t get (const unsigned char *p, int size) {
 ** share one and none is guessed; drawing 16 bytes a frame would cost more
 ** than the rest of a small frame.
 */
-static pthread_mutex_t idlock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned char idprefix[8];
-static int drawn;  /* idprefix holds this process's bytes */
+static uint64_t idprefix;  /* 0: not drawn in this process yet */
 static uint64_t idcount;
 
-/* No fork while a thread holds the lock: the child would find it held. */
-static void holdid (void) {
-  pthread_mutex_lock(&idlock);
-}
-
-static void releaseid (void) {
-  pthread_mutex_unlock(&idlock);
-}
-
-static void redraw (void) {  /* in a child, after fork */
-  drawn = 0;
-  pthread_mutex_unlock(&idlock);
+/* No lock is held across a fork (the child would find it held, and the
+** module's own fork handlers take the hubs' locks): the prefix is one
+** word, set at most once a process, and the child clears it. */
+static void redraw (void) {
+  __atomic_store_n(&idprefix, 0, __ATOMIC_RELAXED);
 }
 
 static void atfork (void) {
-  pthread_atfork(holdid, releaseid, redraw);
+  pthread_atfork(NULL, NULL, redraw);
 }
 
 static void newid (lua_State *L, unsigned char *id) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
-  int ok = 1;
+  uint64_t prefix;
   pthread_once(&once, atfork);
-  pthread_mutex_lock(&idlock);
-  if (!drawn)
-    ok = drawn = (RAND_bytes(idprefix, sizeof(idprefix)) == 1);
-  memcpy(id, idprefix, 8);
-  put(id + 8, ++idcount, 8);
-  pthread_mutex_unlock(&idlock);
-  if (!ok)
-    luaL_error(L, "libcrypto could not draw a frame's id");
+  prefix = __atomic_load_n(&idprefix, __ATOMIC_ACQUIRE);
+  if (prefix == 0) {  /* the first frame of this process */
+    uint64_t unset = 0;
+    if (RAND_bytes((unsigned char *)&prefix, sizeof(prefix)) != 1)
+      luaL_error(L, "libcrypto could not draw a frame's id");
+    prefix |= (prefix == 0);  /* 0 means undrawn */
+    if (!__atomic_compare_exchange_n(&idprefix, &unset, prefix, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      prefix = unset;  /* another thread drew it first */
+  }
+  put(id, prefix, 8);
+  put(id + 8, __atomic_add_fetch(&idcount, 1, __ATOMIC_RELAXED), 8);
 }
 
 
