@@ -6,7 +6,8 @@ packages=(gcc cmake make liblua5.4-dev lua5.4 lua-unit luarocks python3
           dpkg-dev libreadline-dev lua-luv lua-cqueues
           libssl-dev lua-messagepack  # frames: their tags, the bench
           clang libclang-rt-14-dev  # the fuzzer: libFuzzer (a recommends)
-          lighttpd lighttpd-modules-lua prosody)  # hosts the tests run
+          lighttpd lighttpd-modules-lua prosody  # hosts the tests run
+          redis-server libhiredis-dev socat)  # remote pools, their faults
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
 missing=()
