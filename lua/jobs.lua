@@ -283,7 +283,7 @@ function core.poolmethods.map(p, fn, list)
     error(format("bad argument #2 to 'map' (table expected, got %s)", type(list)), 2)
   end
   local n = #list
-  local per = math.max(1, n // (poolsize(p) * 8))
+  local per = math.max(1, n // ((type(p) == "table" and p.size or poolsize(p)) * 8))
   local function run(items)  -- one function for all the tasks of this map
     local out = {}
     for i = 1, #items do

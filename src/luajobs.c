@@ -758,11 +758,40 @@ static void openlibs (lua_State *L) {
 }
 
 
+/*
+** luajobs --worker URL [options]: a worker of remote pools (SPEC §13), its
+** loop in jobs.remote; a Ctrl-C ends it, its lease and name let go of.
+*/
+static int runworker (lua_State *L, int argc, char **argv) {
+  int i;
+  openlibs(L);
+  if (handle_luainit(L) != LUA_OK)
+    return 0;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "jobs.remote");
+  if (docall(L, 1, 1) != LUA_OK)
+    return report(L, LUA_ERRRUN), 0;
+  lua_getfield(L, -1, "main");
+  lua_createtable(L, argc, 0);
+  for (i = 2; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - 1);
+  }
+  if (docall(L, 1, 0) != LUA_OK)
+    return report(L, LUA_ERRRUN), 0;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+
 static int pmain (lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
   int script;
-  int args = collectargs(argv, &script);
+  int args;
+  if (argc > 1 && strcmp(argv[1], "--worker") == 0)
+    return runworker(L, argc, argv);
+  args = collectargs(argv, &script);
   int bare = (script == argc && !(args & (has_e | has_v)));  /* no work given */
   int prompting = (args & has_i) || (bare && isatty(0));
   luaL_checkversion(L);

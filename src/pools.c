@@ -352,6 +352,25 @@ static int initglobals (lua_State *L, int init, int string, int sets) {
 }
 
 
+/* jobs.pool{engine = URL, ...}: a remote pool (SPEC §13), which
+** jobs.remote makes, with the local pool's 'map'. */
+static int remotepool (lua_State *L) {
+  lua_settop(L, 1);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "jobs.remote");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "pool");
+  lua_pushvalue(L, 1);
+  luaL_getmetatable(L, JOBS_POOL);
+  lua_getfield(L, -1, "__index");
+  lua_getfield(L, -1, "map");
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
+
 /* jobs.pool{size, init, libs, memory_limit, timeout, grace, name} */
 static int newpool (lua_State *L) {
   Hub *h = jobs_checkhub(L, lua_upvalueindex(1));
@@ -368,6 +387,9 @@ static int newpool (lua_State *L) {
   }
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
+  if (lua_getfield(L, 1, "engine") != LUA_TNIL)
+    return remotepool(L);
+  lua_pop(L, 1);
   jobs_checkoptions(L, 1, known, "pool");
   size = readsize(L);
   if ((t = option(L, "init")) == LUA_TSTRING)

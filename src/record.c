@@ -351,6 +351,47 @@ void jobs_keeptraceback (lua_State *L, const char *msg, int level) {
 }
 
 
+/* Its address keys, in a state's registry, {error, traceback} of an error
+** raised with its traceback given (jobs_raisewith). */
+static const char presetkey = 0;
+
+
+/* Raises the value at 1 of L as an error whose traceback is the string at
+** 2: a remote task's, taken where it happened. The message handler of L's
+** job keeps that traceback instead of taking its own. */
+int jobs_raisewith (lua_State *L) {
+  luaL_checktype(L, 2, LUA_TSTRING);
+  lua_settop(L, 2);
+  lua_createtable(L, 2, 0);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, -2, 2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &presetkey);
+  lua_settop(L, 1);
+  return lua_error(L);
+}
+
+
+/* For the message handler, the error at 1: whether jobs_raisewith raised
+** it, its traceback then kept as the one of L's error. */
+int jobs_presettraceback (lua_State *L) {
+  int same = 0;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &presetkey) == LUA_TTABLE) {
+    lua_rawgeti(L, -1, 1);
+    if ((same = lua_rawequal(L, -1, 1))) {
+      lua_rawgeti(L, -2, 2);
+      lua_rawsetp(L, LUA_REGISTRYINDEX, &tracebackkey);
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &presetkey);
+  }
+  lua_pop(L, 1);
+  return same;
+}
+
+
 /* The traceback of a dead job's error, left on its state J; NULL if none
 ** was taken (as for out of memory). Only J's owner may call it, once the
 ** job is over (step 3); it never raises. */

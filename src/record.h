@@ -195,6 +195,8 @@ void jobs_detach (JobList *list, Job *j);
 
 void jobs_keeptraceback (lua_State *L, const char *msg, int level);
 const char *jobs_traceback (lua_State *J, size_t *len);
+int jobs_raisewith (lua_State *L);
+int jobs_presettraceback (lua_State *L);
 
 void jobs_settext (Text *t, const char *s, size_t len);
 void jobs_pushtext (lua_State *L, Job *j, const Text *t);

@@ -717,6 +717,7 @@ JOBS_API int luaopen_jobs_redis (lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"connect", connect},
     {"lease", newlease},
+    {"raise", jobs_raisewith},  /* a remote task's error, as it came */
     {NULL, NULL}
   };
   newclass(L, JOBS_REDIS, connmethods, closeconn);

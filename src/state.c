@@ -47,7 +47,7 @@ static int tostring (lua_State *L) {
 */
 int jobs_msghandler (lua_State *L) {
   int t = lua_type(L, 1), named = 0;
-  if (jobs_stopping(jobs_self(L)))
+  if (jobs_stopping(jobs_self(L)) || jobs_presettraceback(L))
     return 1;
   if (t == LUA_TSTRING || t == LUA_TNUMBER ||
       luaL_getmetafield(L, 1, "__tostring") != LUA_TNIL) {
