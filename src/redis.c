@@ -428,6 +428,17 @@ static int closeconn (lua_State *L) {
 }
 
 
+/* redis.check(url): raises if 'url' is no URL of a server. */
+static int checkurl (lua_State *L) {
+  const char *url = luaL_checkstring(L, 1);
+  Url u;
+  const char *why = parseurl(url, &u);
+  if (why != NULL)
+    return luaL_error(L, "bad engine URL '%s': %s", url, why);
+  return 0;
+}
+
+
 /* redis.connect(url): a connection, made at once (raising if it cannot
 ** be) and made again by the next command after it is lost. */
 static int connect (lua_State *L) {
@@ -715,6 +726,7 @@ static void newclass (lua_State *L, const char *name, const luaL_Reg *m,
 
 JOBS_API int luaopen_jobs_redis (lua_State *L) {
   static const luaL_Reg funcs[] = {
+    {"check", checkurl},
     {"connect", connect},
     {"lease", newlease},
     {"raise", jobs_raisewith},  /* a remote task's error, as it came */

@@ -36,14 +36,16 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1
 ]==]
 
--- The tasks of each worker of the queue whose lease is gone go to the
+-- The tasks of each consumer of the queue whose lease is gone go to the
 -- queue again as new entries, their client told; those delivered
 -- max_deliveries times (or once, at most once) go to the dead letters.
+-- The consumers are the group's own: a worker read by none is none.
 -- KEYS: stream, workers, dead; ARGV: max_deliveries, ttl
 local CLAIM = [==[
 local stream, workers, dead = KEYS[1], KEYS[2], KEYS[3]
 local max, ttl, moved = tonumber(ARGV[1]), ARGV[2], 0
-for _, w in ipairs(redis.call('SMEMBERS', workers)) do
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'workers')) do
+  local w = c[2]
   if redis.call('EXISTS', 'luajobs:lease:' .. w) == 0 then
     local pending = redis.call('XPENDING', stream, 'workers', '-', '+', 100, w)
     for _, p in ipairs(pending) do
@@ -126,6 +128,9 @@ local function group(conn, s)
   if not ok and not tostring(err):find("BUSYGROUP", 1, true) then error(err, 0) end
 end
 
+-- engine.check(url): raises if 'url' is no URL of this engine's.
+engine.check = redis.check
+
 -- engine.open(url): an engine on the server of 'url'; raises if none.
 function engine.open(url)
   return setmetatable({ url = url, conn = redis.connect(url) }, engine)
@@ -134,6 +139,11 @@ end
 -- For a client: a task's frame goes to queue 'q'; returns its handle.
 function engine:submit(q, frame, reply, atmostonce)
   local s = stream(q)
+  self.grouped = self.grouped or {}
+  if not self.grouped[s] then  -- so that a cancel finds it before a worker
+    group(self.conn, s)
+    self.grouped[s] = true
+  end
   local entry = self.conn:call("XADD", s, "*", "f", frame, "r", reply, "n", "1",
                                "m", atmostonce and "1" or "0")
   return { queue = q, entry = entry, reply = reply }

@@ -13,8 +13,12 @@ local M = {}
 
 local DEFAULTS = { lease = 5, max_deliveries = 3, size = 64, grace = 1 }
 
+-- The schemes of an engine's TLS URLs, which its module checks.
+local TLS = { rediss = "redis" }
+
 local function engineof(url)
-  local scheme = type(url) == "string" and url:match("^(%a+)s?://")
+  local scheme = type(url) == "string" and url:match("^(%a+)://")
+  scheme = TLS[scheme] or scheme
   if not scheme then
     error(string.format("bad option 'engine' to 'pool' (URL expected, got %s)",
                         type(url) == "string" and url or type(url)), 4)
@@ -121,7 +125,7 @@ function Pool:submit(fn, ...)
   end
   local ok, frame = pcall(jobs.encode, self.frameopts, fn, ...)
   if not ok then error((frame:gsub("argument (%d+)", function(n)
-                         return "argument " .. (tonumber(n) - 1) end)), 2) end
+                         return "argument " .. (tonumber(n) - 2) end)), 2) end
   return self.local_:submit(task, self.conf, frame)
 end
 
@@ -147,7 +151,7 @@ function M.pool(o, map)
   for k in pairs(o) do
     if not known[k] then error(string.format("unknown option '%s' to 'pool'", k), 3) end
   end
-  engineof(o.engine)
+  engineof(o.engine).check(o.engine)
   if type(o.queue) ~= "string" or o.queue == "" then
     error("bad option 'queue' to 'pool' (string expected, got " .. type(o.queue) .. ")", 3)
   end
@@ -283,6 +287,11 @@ function Worker:step(seconds)
   end
   if #ctl > 0 then self.engine:done(ctl) end
   self:flush()
+  local lerr = self.leaser and self.leaser:error()
+  if lerr ~= self.lerr then  -- said once, as it changes
+    self.lerr = lerr
+    if lerr then io.stderr:write("luajobs worker: lease: ", lerr, "\n") end
+  end
 end
 
 -- Sends what the engine holds for the server, and reads its answers.

@@ -1,0 +1,305 @@
+-- remote_spec.lua: remote pools (SPEC §13), against a real redis-server
+-- and real worker processes: values, errors, cancel, a worker killed,
+-- stopped or poisoned, frames refused, and the keys left behind.
+local lu = require "luaunit"
+local jobs = require "jobs"
+local server = require "remote.server"
+
+math.randomseed(os.time() ~ tonumber(tostring({}):match("0x(%x+)"), 16))
+
+local KEY = "a key the spec's clients and workers share"
+local LEASE = 0.6
+local S, keyfile
+
+local function pool(queue, options)
+  local o = { engine = S.url, queue = queue, key = KEY }
+  for k, v in pairs(options or {}) do o[k] = v end
+  return jobs.pool(o)
+end
+
+-- The pid of the process running the calling code (a worker's, in a task).
+local function pid()
+  local f = io.open("/proc/self/stat")
+  local n = f:read("n")
+  f:close()
+  return n
+end
+
+-- The keys of the server, but for the queues' own (streams, workers,
+-- leases, control streams), which live while workers serve them.
+local function leftover()
+  local out = {}
+  for _, k in ipairs(S:call("KEYS", "*")) do
+    if not (k:match("^luajobs:[^:]+$") or k:match(":workers$") or k:match("^luajobs:lease:")
+            or k:match("^luajobs:ctl:") or k:match(":dead$")) then
+      out[#out + 1] = k
+    end
+  end
+  table.sort(out)
+  return out
+end
+
+TestRemote = {}
+
+S = server.start()
+keyfile = S.dir .. "/key"
+do
+  local f = assert(io.open(keyfile, "w"))
+  f:write(KEY)
+  f:close()
+end
+
+function TestRemote:tearDown()
+  for _, w in ipairs(S.workers or {}) do if w:alive() then w:kill() end end
+  S.workers = {}
+end
+
+function TestRemote:test_values_round_trip()
+  S:worker("values", keyfile)
+  local p <close> = pool("values")
+  local shared = { 1, 2 }
+  local v = { n = 1.5, i = 7, s = "a\0b", t = { shared, shared }, neg = -0.0,
+              nested = { { { "deep" } } } }
+  local t = p:submit(function(x, k)
+    return x.n * 2, x.i // 2, #x.s, x.t[1] == x.t[2], 1 / x.neg, x.nested[1][1][1], k
+  end, v, "k")
+  lu.assertEquals({ t:wait(10) }, { true, 3.0, 3, 3, true, -math.huge, "deep", "k" })
+  local scale = 10
+  local f = p:submit(function() return function(x) return x * scale end end)
+  local ok, g = f:wait(10)
+  lu.assertTrue(ok)
+  lu.assertEquals(g(4), 40)
+  lu.assertEquals(p:submit("return 6 * 7"):wait(10), true)
+  lu.assertEquals(select(2, p:submit("return 6 * 7"):wait(10)), 42)
+end
+
+function TestRemote:test_uncopyable_fails_at_submit_with_its_path()
+  local p <close> = pool("nothing")
+  local ok, err = pcall(p.submit, p, function() end, { out = jobs.channel() })
+  lu.assertFalse(ok)
+  lu.assertStrContains(err, "at argument 1.out")
+  lu.assertEquals(#p, 0)
+end
+
+function TestRemote:test_errors_of_any_type_come_back_with_tracebacks()
+  S:worker("errors", keyfile)
+  local p <close> = pool("errors")
+  local t = p:submit(function() error({ code = 7 }) end)
+  local ok, err = t:wait(10)
+  lu.assertFalse(ok)
+  lu.assertEquals(err, { code = 7 })
+  lu.assertEquals(t.status, "dead")
+  lu.assertStrContains(t:traceback(), "remote_spec.lua")
+  local s = p:submit(function() local x = nil; return x.y end)
+  lu.assertFalse(s:wait(10))
+  lu.assertStrContains(s.error, "attempt to index a nil value")
+end
+
+function TestRemote:test_cancel_reaches_a_running_task()
+  S:worker("cancel", keyfile)
+  local p <close> = pool("cancel")
+  local mark = S.dir .. "/closed"
+  local started = S.dir .. "/spinning"
+  local t = p:submit(function(mark, started)
+    local guard <close> = setmetatable({}, { __close = function()
+      io.open(mark, "w"):close()
+    end })
+    io.open(started, "w"):close()
+    while true do end
+  end, mark, started)
+  server.until_(function() return io.open(started) end, 20, "the task to start")
+  t:cancel()
+  lu.assertEquals({ t:wait(10) }, { false, "cancelled" })
+  lu.assertEquals(t.status, "cancelled")
+  server.until_(function() return io.open(mark) end, 10, "the <close> handler")
+  lu.assertEquals(leftover(), {})
+end
+
+function TestRemote:test_cancel_of_a_queued_task_never_starts_it()
+  local p <close> = pool("queued")
+  local ran = S.dir .. "/queued-ran"
+  local t = p:submit(function(ran) io.open(ran, "w"):close() end, ran)
+  server.until_(function() return S:call("XLEN", "luajobs:queued") == 1 end, 10, "the task to be queued")
+  t:cancel()
+  lu.assertEquals({ t:wait(10) }, { false, "cancelled" })
+  S:worker("queued", keyfile)
+  lu.assertEquals(S:call("XLEN", "luajobs:queued"), 0)
+  lu.assertNil(io.open(ran))
+end
+
+-- A task that says where it runs and then waits for the gate.
+local function gated(started, gate)
+  local f = io.open("/proc/self/stat")
+  local me = f:read("n")
+  f:close()
+  local out = io.open(started .. "." .. me, "w")
+  out:close()
+  while not io.open(gate) do end
+  return me
+end
+
+local function started_on(started)
+  for _, w in ipairs(S.workers) do
+    local f = io.open(started .. "." .. w.pid)
+    if f then f:close() return w end
+  end
+end
+
+function TestRemote:test_a_killed_workers_task_finishes_on_another()
+  local a = S:worker("kill9", keyfile, "--lease", LEASE)
+  local b = S:worker("kill9", keyfile, "--lease", LEASE)
+  local p <close> = pool("kill9")
+  for round = 1, 5 do
+    local started, gate = S.dir .. "/k" .. round, S.dir .. "/gate" .. round
+    local t = p:submit(gated, started, gate)
+    server.until_(function() return started_on(started) end, 20, "the task to start")
+    local victim = started_on(started)
+    victim:kill()
+    os.remove(started .. "." .. victim.pid)
+    server.until_(function() return started_on(started) end, 20, "the task to start elsewhere")
+    io.open(gate, "w"):close()
+    local ok, where = t:wait(20)
+    lu.assertTrue(ok)
+    lu.assertNotEquals(where, victim.pid)
+    -- one worker left: start another for the next round
+    if victim == a then a = S:worker("kill9", keyfile, "--lease", LEASE)
+    else b = S:worker("kill9", keyfile, "--lease", LEASE) end
+  end
+  lu.assertEquals(leftover(), {})
+end
+
+function TestRemote:test_at_most_once_a_lost_task_is_dead()
+  S:worker("amo", keyfile, "--lease", LEASE)
+  local p <close> = pool("amo", { at_most_once = true })
+  local started, gate = S.dir .. "/amo", S.dir .. "/amo-gate"
+  local t = p:submit(gated, started, gate)
+  server.until_(function() return started_on(started) end, 20, "the task to start")
+  started_on(started):kill()
+  S:worker("amo", keyfile, "--lease", LEASE)
+  lu.assertEquals({ t:wait(20) }, { false, "worker lost (1 delivery)" })
+  lu.assertEquals(t.status, "dead")
+  io.open(gate, "w"):close()
+end
+
+function TestRemote:test_a_poison_task_is_dead_lettered()
+  S:worker("poison", keyfile, "--lease", LEASE, "--max-deliveries", 3)
+  local p <close> = pool("poison")
+  lu.assertEquals({ p:submit(function() return "fine" end):wait(20) }, { true, "fine" })
+  local t = p:submit(function()
+    local f = io.open("/proc/self/stat")
+    local me = f:read("n")
+    f:close()
+    os.execute("kill -9 " .. me)
+  end)
+  local workers = 1
+  while not t.done do  -- each new worker claims the task of the last one
+    local last = S.workers[#S.workers]
+    server.until_(function() return not last:alive() or t.done end, 20, "the poison")
+    if not t.done then
+      S:worker("poison", keyfile, "--lease", LEASE, "--max-deliveries", 3)
+      workers = workers + 1
+    end
+    lu.assertTrue(workers <= 4)
+  end
+  lu.assertEquals({ t:wait(20) }, { false, "worker lost (3 deliveries)" })
+  lu.assertEquals(S:call("XLEN", "luajobs:poison:dead"), 1)
+  lu.assertEquals({ p:submit(function() return "fine" end):wait(20) }, { true, "fine" })
+end
+
+function TestRemote:test_a_stopped_worker_gives_one_outcome()
+  local a = S:worker("stop", keyfile, "--lease", LEASE)
+  local p <close> = pool("stop")
+  local started, gate = S.dir .. "/st", S.dir .. "/st-gate"
+  local t = p:submit(gated, started, gate)
+  server.until_(function() return started_on(started) end, 20, "the task to start")
+  a:signal("STOP")
+  local b = S:worker("stop", keyfile, "--lease", LEASE)
+  server.until_(function() return started_on(started) ~= a or io.open(started .. "." .. b.pid) end,
+                20, "the task to start elsewhere")
+  io.open(gate, "w"):close()
+  local ok, where = t:wait(20)
+  lu.assertTrue(ok)
+  lu.assertEquals(where, b.pid)
+  a:signal("CONT")  -- it finishes the task too: its outcome is dropped
+  server.until_(function() return S:call("XPENDING", "luajobs:stop", "workers")[1] == 0 end, 20)
+  lu.assertEquals(leftover(), {})
+end
+
+function TestRemote:test_a_long_task_is_not_delivered_again()
+  S:worker("long", keyfile, "--lease", LEASE)
+  S:worker("long", keyfile, "--lease", LEASE)
+  local p <close> = pool("long")
+  local runs = S.dir .. "/runs"
+  local t = p:submit(function(runs, secs)
+    local f = io.open(runs, "a")
+    f:write("run\n")
+    f:close()
+    local until_ = os.clock() + secs
+    while os.clock() < until_ do end  -- CPU-bound, past many leases
+    return "done"
+  end, runs, 5 * LEASE)
+  lu.assertEquals({ t:wait(30) }, { true, "done" })
+  local n = 0
+  for _ in io.lines(runs) do n = n + 1 end
+  lu.assertEquals(n, 1)
+end
+
+function TestRemote:test_frames_refused_are_dead_lettered_never_loaded()
+  S:worker("tags", keyfile)
+  local engine = require("jobs.engine_redis").open(S.url)
+  local loaded = S.dir .. "/loaded"
+  local fn = function(path) io.open(path, "w"):close() end
+  local good = jobs.encode({ key = KEY }, fn, loaded)
+  local frames = {
+    wrong = jobs.encode({ key = "another key" }, fn, loaded),
+    truncated = good:sub(1, #good - 5),
+    untagged = jobs.encode(nil, "data only"),
+    expired = jobs.encode({ key = KEY, ttl = 1 }, fn, loaded),
+  }
+  local made = os.time()
+  server.until_(function() return os.time() > made + 1 end, 5, "the frame to expire")
+  local n = 0
+  for name, frame in pairs(frames) do
+    n = n + 1
+    local h = engine:submit("tags", frame, "luajobs:r:spec:" .. name)
+    local tag, why
+    server.until_(function()
+      tag, why = engine:await(h, 0.2)
+      return tag
+    end, 20, "the refusal of " .. name)
+    lu.assertEquals(tag, "D", name)
+    lu.assertStrContains(why, "frame refused", false)
+  end
+  lu.assertEquals(S:call("XLEN", "luajobs:tags:dead"), n)
+  lu.assertNil(io.open(loaded))
+end
+
+function TestRemote:test_keys_return_to_baseline_after_many_tasks()
+  S:worker("many", keyfile, "--size", 2)
+  local p <close> = pool("many")
+  lu.assertEquals(select(2, p:submit(function() return 1 end):wait(10)), 1)
+  local before = S:call("DBSIZE")
+  local ts = {}
+  for i = 1, 3000 do ts[i] = p:submit(function(i) return i * 2 end, i) end
+  for i = 1, #ts do
+    local ok, v = ts[i]:wait(30)
+    if v ~= i * 2 then lu.fail("task " .. i .. ": " .. tostring(ok) .. " " .. tostring(v)) end
+  end
+  lu.assertEquals(S:call("DBSIZE"), before)
+  lu.assertEquals(leftover(), {})
+  lu.assertEquals(S:call("XLEN", "luajobs:many"), 0)
+end
+
+function TestRemote:test_bad_options()
+  lu.assertErrorMsgContains("unknown option 'sise' to 'pool'", jobs.pool,
+                            { engine = S.url, queue = "q", sise = 1 })
+  lu.assertErrorMsgContains("no engine for nats:// URLs", jobs.pool,
+                            { engine = "nats://x", queue = "q" })
+  lu.assertErrorMsgContains("rediss:// needs hiredis with TLS", jobs.pool,
+                            { engine = "rediss://127.0.0.1:1", queue = "q" })
+end
+
+local status = lu.LuaUnit.run()
+S:stop()
+os.execute("rm -rf " .. S.dir)
+os.exit(status)
