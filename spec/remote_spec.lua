@@ -73,6 +73,26 @@ function TestRemote:test_values_round_trip()
   lu.assertEquals(select(2, p:submit("return 6 * 7"):wait(10)), 42)
 end
 
+-- The random tester of the remote route: generated graphs (spec/graphs.lua)
+-- to a worker and back, their chains of closures run there.
+function TestRemote:test_generated_values_survive_the_remote_route()
+  local graphs = require "graphs"
+  S:worker("graphs", keyfile)
+  local p <close> = pool("graphs")
+  local seed0 = tonumber(os.getenv("LUAJOBS_SEED")) or 20261207
+  GRAPH_STEP = 3
+  for i = 1, 40 do
+    local v = graphs.make(seed0 + i)
+    local ok, c, calls = p:submit(function(v)
+      GRAPH_STEP = 3
+      return v, require("graphs").calls(v)
+    end, v):wait(30)
+    lu.assertTrue(ok, ("seed %d: %s"):format(seed0 + i, tostring(c)))
+    lu.assertTrue(graphs.same(v, c), ("seed %d"):format(seed0 + i))
+    lu.assertEquals(calls, graphs.calls(v), ("seed %d"):format(seed0 + i))
+  end
+end
+
 function TestRemote:test_uncopyable_fails_at_submit_with_its_path()
   local p <close> = pool("nothing")
   local ok, err = pcall(p.submit, p, function() end, { out = jobs.channel() })
