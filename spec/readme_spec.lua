@@ -68,10 +68,26 @@ function TestReadme.test_every_fence_pairs_up()
   lu.assertTrue(lua >= 2)
 end
 
+-- A block of remote pools runs against a server and a worker of its own,
+-- named to it by LUAJOBS_REDIS.
+local remote
+local function wrapper(code)
+  if not code:find("LUAJOBS_REDIS", 1, true) then return nil end
+  if not remote then
+    remote = require("remote.server").start()
+    local key = remote.dir .. "/key"
+    local f = assert(io.open(key, "w"))
+    f:write("a secret both ends share")
+    f:close()
+    remote:worker("render", key)
+  end
+  return "env LUAJOBS_REDIS=" .. remote.url
+end
+
 function TestReadme.test_every_lua_block_runs_as_written()
   for _, b in ipairs(blocks(readme())) do
     if b.lang == "lua" then
-      local code, out = helpers.run(b.code)
+      local code, out = helpers.run(b.code, wrapper(b.code))
       lu.assertEquals(code, 0, ("README.md:%d: %s"):format(b.line, out))
       local lines, at = {}, 1
       for line in out:gmatch("[^\n]+") do lines[#lines + 1] = words(line) end
@@ -85,4 +101,9 @@ function TestReadme.test_every_lua_block_runs_as_written()
   end
 end
 
-os.exit(lu.LuaUnit.run(), true)
+local status = lu.LuaUnit.run()
+if remote then
+  remote:stop()
+  os.execute("rm -rf " .. remote.dir)
+end
+os.exit(status, true)

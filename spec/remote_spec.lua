@@ -41,6 +41,17 @@ end
 
 TestRemote = {}
 
+-- Runs fn against a server of its own, started with 'options'.
+local function alone(options, fn)
+  local saved = S
+  S = server.start(options)
+  local ok, err = pcall(fn)
+  S:stop()
+  os.execute("rm -rf " .. S.dir)
+  S = saved
+  if not ok then error(err, 0) end
+end
+
 S = server.start()
 keyfile = S.dir .. "/key"
 do
@@ -245,6 +256,79 @@ function TestRemote:test_a_stopped_worker_gives_one_outcome()
   lu.assertEquals(leftover(), {})
 end
 
+function TestRemote:test_a_restarted_server_with_appendonly_loses_nothing()
+  alone("--appendonly yes --appendfsync always", function()
+    S:worker("aof", keyfile, "--lease", LEASE)
+    local p <close> = pool("aof")
+    local started, gate = S.dir .. "/aof", S.dir .. "/aof-gate"
+    local running = p:submit(gated, started, gate)
+    local queued = {}
+    server.until_(function() return started_on(started) end, 20, "the task to start")
+    S:restart()
+    for i = 1, 20 do queued[i] = p:submit(function(i) return i * i end, i) end
+    io.open(gate, "w"):close()
+    lu.assertEquals(select(2, running:wait(30)), S.workers[1].pid)
+    for i = 1, 20 do lu.assertEquals({ queued[i]:wait(30) }, { true, i * i }) end
+  end)
+end
+
+function TestRemote:test_a_restarted_server_without_persistence_ends_tasks_dead()
+  alone(nil, function()
+    S:worker("lost", keyfile, "--lease", LEASE)
+    local p <close> = pool("lost")
+    local started, gate = S.dir .. "/lost", S.dir .. "/lost-gate"
+    local t = p:submit(gated, started, gate)
+    server.until_(function() return started_on(started) end, 20, "the task to start")
+    S:restart()
+    lu.assertEquals({ t:wait(30) }, { false, "queue lost" })
+    io.open(gate, "w"):close()
+    lu.assertEquals(select(2, p:submit(function() return "again" end):wait(30)), "again")
+  end)
+end
+
+-- A loopback proxy to the server, cut and healed by the spec.
+local function proxy(port)
+  local me = { port = math.random(20000, 60000) }
+  function me.start()
+    local p = io.popen(("setsid socat TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:%d " ..
+                        ">/dev/null 2>&1 & echo $!"):format(me.port, port))
+    me.pid = tonumber(p:read("a"))
+    p:close()
+    server.until_(function()
+      local c = io.popen("redis-cli -p " .. me.port .. " ping 2>/dev/null")
+      local out = c:read("a")
+      c:close()
+      return out:find("PONG")
+    end, 10, "socat")
+  end
+  function me.cut() os.execute("kill -9 -" .. me.pid .. " 2>/dev/null") end
+  return me
+end
+
+function TestRemote:test_a_partitioned_worker_gives_one_outcome()
+  local cut = proxy(S.port)
+  cut.start()
+  S.via = "redis://127.0.0.1:" .. cut.port
+  local a = S:worker("part", keyfile, "--lease", LEASE)
+  S.via = nil
+  local p <close> = pool("part")
+  local started, gate = S.dir .. "/part", S.dir .. "/part-gate"
+  local t = p:submit(gated, started, gate)
+  server.until_(function() return started_on(started) end, 20, "the task to start")
+  lu.assertEquals(started_on(started), a)
+  cut.cut()
+  local b = S:worker("part", keyfile, "--lease", LEASE)
+  server.until_(function() return io.open(started .. "." .. b.pid) end, 20, "the task on the other")
+  io.open(gate, "w"):close()
+  lu.assertEquals(select(2, t:wait(20)), b.pid)
+  cut.start()  -- healed: the cut worker's late outcome is dropped
+  server.until_(function() return S:call("SISMEMBER", "luajobs:part:workers", a.name) == 1 end,
+                20, "the cut worker to come back")
+  server.until_(function() return S:call("XPENDING", "luajobs:part", "workers")[1] == 0 end, 20)
+  lu.assertEquals(leftover(), {})
+  cut.cut()
+end
+
 function TestRemote:test_a_long_task_is_not_delivered_again()
   S:worker("long", keyfile, "--lease", LEASE)
   S:worker("long", keyfile, "--lease", LEASE)
@@ -294,20 +378,28 @@ function TestRemote:test_frames_refused_are_dead_lettered_never_loaded()
   lu.assertNil(io.open(loaded))
 end
 
-function TestRemote:test_keys_return_to_baseline_after_many_tasks()
-  S:worker("many", keyfile, "--size", 2)
-  local p <close> = pool("many")
-  lu.assertEquals(select(2, p:submit(function() return 1 end):wait(10)), 1)
-  local before = S:call("DBSIZE")
-  local ts = {}
-  for i = 1, 3000 do ts[i] = p:submit(function(i) return i * 2 end, i) end
-  for i = 1, #ts do
-    local ok, v = ts[i]:wait(30)
-    if v ~= i * 2 then lu.fail("task " .. i .. ": " .. tostring(ok) .. " " .. tostring(v)) end
-  end
-  lu.assertEquals(S:call("DBSIZE"), before)
-  lu.assertEquals(leftover(), {})
-  lu.assertEquals(S:call("XLEN", "luajobs:many"), 0)
+function TestRemote:test_keys_and_memory_return_to_baseline_after_many_tasks()
+  alone(nil, function()
+    S:worker("many", keyfile, "--size", 2)
+    local p <close> = pool("many")
+    local warm = {}  -- every small state of the pool connected: their
+    for i = 1, 500 do warm[i] = p:submit(function() return 1 end) end  -- buffers
+    for i = 1, 500 do lu.assertEquals(select(2, warm[i]:wait(30)), 1) end  -- are no data
+    local function used() return tonumber(S:call("INFO", "memory"):match("used_memory:(%d+)")) end
+    local before, memory = S:call("DBSIZE"), used()
+    for round = 1, 4 do
+      local ts = {}
+      for i = 1, 2000 do ts[i] = p:submit(function(i) return i * 2 end, i) end
+      for i = 1, #ts do
+        local ok, v = ts[i]:wait(30)
+        if v ~= i * 2 then lu.fail(("round %d, task %d: %s %s"):format(round, i, tostring(ok), tostring(v))) end
+      end
+      lu.assertEquals(S:call("DBSIZE"), before, "round " .. round)
+      lu.assertEquals(S:call("XLEN", "luajobs:many"), 0)
+    end
+    lu.assertEquals(leftover(), {})
+    lu.assertTrue(used() < memory + 256 * 1024, ("used_memory %d, was %d"):format(used(), memory))
+  end)
 end
 
 function TestRemote:test_bad_options()

@@ -186,8 +186,7 @@ end
 
 -- For a worker: joins queues 'qs' (and its control stream) as 'me'.
 function engine:join(me, qs)
-  self.me, self.qs = me, qs
-  sha[FINISH] = self.conn:call("SCRIPT", "LOAD", FINISH)
+  self.me, self.qs, self.unsent = me, qs, self.unsent or {}
   for _, q in ipairs(qs) do group(self.conn, stream(q)) end
   group(self.conn, PREFIX .. "ctl:" .. me)
 end
@@ -268,32 +267,39 @@ function engine:done(entries)
 end
 
 -- For a worker: the outcome of task 't' ('reply': a tag and payload), with
--- its frame kept in the dead letters if 'dead'; false if another worker's
--- came first. Several may be sent before their answers are read: 'flush'.
+-- its frame kept in the dead letters if 'dead'. Several may be sent
+-- before 'flush' reads their answers; the script goes in full each time
+-- (the server caches it), so that a server restarted, which forgot its
+-- scripts, takes it as well.
 function engine:result(t, reply, dead)
   local s = stream(t.queue)
-  if not sha[FINISH] then
-    self:flush()
-    sha[FINISH] = self.conn:call("SCRIPT", "LOAD", FINISH)
-  end
-  if dead then
-    self.conn:send("EVALSHA", sha[FINISH], "3", s, t.reply, s .. ":dead", t.entry,
-                   reply, tostring(REPLY_TTL), t.frame)
-  else
-    self.conn:send("EVALSHA", sha[FINISH], "3", s, t.reply, s .. ":dead", t.entry,
-                   reply, tostring(REPLY_TTL))
-  end
+  local args = { "EVAL", FINISH, "3", s, t.reply, s .. ":dead", t.entry, reply,
+                 tostring(REPLY_TTL), dead and t.frame or nil }
+  self.unsent[#self.unsent + 1] = args
+  self.conn:send(table.unpack(args))
 end
 
--- Reads the answers of what was sent; a server that lost the scripts is
--- given them again for the next.
+-- Reads the answers of the results sent; returns the first error. Those
+-- whose connection was lost go again at the next flush (a result is
+-- idempotent: a second acknowledges nothing); raises if the server
+-- cannot be reached for that.
 function engine:flush()
   local conn, err = self.conn, nil
+  if self.lost then
+    for _, args in ipairs(self.unsent) do conn:send(table.unpack(args)) end
+    self.lost = false
+  end
   while conn:waiting() > 0 do
     local ok, e = pcall(conn.recv, conn)
-    if not ok then err = err or e end
+    if not ok then
+      err = err or e
+      if tostring(e):find("connection lost", 1, true) then
+        self.lost = true
+        return err
+      end
+    end
   end
-  if err and tostring(err):find("NOSCRIPT", 1, true) then sha = {} end
+  self.unsent = {}
   return err
 end
 

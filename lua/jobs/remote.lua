@@ -307,12 +307,17 @@ function Worker:run()
   self.leaser = self.leaser or self.engine:lease(self.lease, self.max)
   self.running = true
   local ok, err = pcall(function()
+    local nap, said = 0.05, nil
     while self.running do
       local ok, e = pcall(self.step, self, 1)
-      if not ok then
+      if ok then
+        nap, said = 0.05, nil
+      else  -- the engine is unreachable: it is tried again, less often
         if tostring(e):find("interrupted", 1, true) then error(e, 0) end
-        io.stderr:write("luajobs worker: ", tostring(e), "\n")
-        jobs.sleep(0.2)  -- the engine is unreachable: it is tried again
+        if e ~= said then io.stderr:write("luajobs worker: ", tostring(e), "\n") end
+        said = e
+        jobs.sleep(nap)
+        nap = math.min(nap * 2, 1)
       end
     end
   end)
