@@ -3,11 +3,13 @@
 ** in the same run (bench/run.lua): a state's life, a thread's wake-up, a
 ** copy through Lua's C API at its plainest, luajobs' own copy between
 ** two states (copy.c, compiled in), an HMAC-SHA256 from libcrypto, two
-** threads counting, a queue of integers between threads, clocks.
+** threads counting, a queue of integers between threads, a task's round
+** trip through a Redis stream by hiredis, clocks.
 */
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "lua.h"
@@ -16,6 +18,8 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include <hiredis/hiredis.h>
 
 #include "copy.h"
 
@@ -384,12 +388,60 @@ static int l_hmac (lua_State *L) {
 }
 
 
+/* Runs a command, raising if it fails; returns its reply (to free). */
+static redisReply *command (lua_State *L, redisContext *c, const char *fmt,
+                            const char *arg, size_t len) {
+  redisReply *r = (redisReply *)redisCommand(c, fmt, arg, len);
+  if (r == NULL || r->type == REDIS_REPLY_ERROR)
+    luaL_error(L, "redis: %s", r != NULL ? r->str : c->errstr);
+  return r;
+}
+
+
+/*
+** baseline.redistrips(port, n): the seconds of each of n round trips of
+** a task through a Redis stream in plain C, one after the other: the
+** client's XADD, the worker's XREADGROUP, its reply (RPUSH) and XACK, and
+** the client's BLPOP of the reply; a table of them.
+*/
+static int l_redistrips (lua_State *L) {
+  int port = (int)luaL_checkinteger(L, 1);
+  lua_Integer i, n = luaL_checkinteger(L, 2);
+  redisContext *c = redisConnect("127.0.0.1", port);
+  redisContext *w = redisConnect("127.0.0.1", port);
+  const char task[] = "a trivial task's frame, about this long";
+  if (c == NULL || w == NULL || c->err || w->err)
+    return luaL_error(L, "cannot connect to redis on port %d", port);
+  freeReplyObject(command(L, w, "DEL bare:s %s", "bare:r", 6));
+  freeReplyObject(command(L, w, "XGROUP CREATE bare:s g $ %s", "MKSTREAM", 8));
+  lua_createtable(L, (int)n, 0);
+  for (i = 1; i <= n; i++) {
+    double t0 = now();
+    char id[64];
+    redisReply *r;
+    freeReplyObject(command(L, c, "XADD bare:s * f %b", task, sizeof(task)));
+    r = command(L, w, "XREADGROUP GROUP g w COUNT 1 STREAMS bare:s %s", ">", 1);
+    snprintf(id, sizeof(id), "%s", r->element[0]->element[1]->element[0]->element[0]->str);
+    freeReplyObject(r);
+    freeReplyObject(command(L, w, "RPUSH bare:r %b", task, sizeof(task)));
+    freeReplyObject(command(L, w, "XACK bare:s g %s", id, strlen(id)));
+    freeReplyObject(command(L, c, "BLPOP bare:r %s", "1", 1));
+    lua_pushnumber(L, now() - t0);
+    lua_rawseti(L, -2, i);
+  }
+  freeReplyObject(command(L, w, "DEL bare:s %s", "bare:r", 6));
+  redisFree(c);
+  redisFree(w);
+  return 1;
+}
+
+
 __attribute__((visibility("default")))
 int luaopen_baseline (lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"now", l_now}, {"cputime", l_cputime}, {"states", l_states}, {"pingpong", l_pingpong},
     {"copyrows", l_copyrows}, {"copy", l_copy}, {"hmac", l_hmac},
-    {"spin", l_spin},
+    {"spin", l_spin}, {"redistrips", l_redistrips},
     {"queuepingpong", l_queuepingpong}, {"queuethroughput", l_queuethroughput},
     {NULL, NULL}
   };
