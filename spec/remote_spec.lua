@@ -146,6 +146,26 @@ function TestRemote:test_cancel_reaches_a_running_task()
   lu.assertEquals(leftover(), {})
 end
 
+-- The worker's word on a cancel reaches the client's handler, never the
+-- wait the cancel cut short (its connection closed, the server may not
+-- know yet): with a grace of a minute, a lost word would hold each cancel
+-- for that minute.
+function TestRemote:test_each_cancel_hears_from_its_worker()
+  S:worker("cancels", keyfile)
+  local p <close> = pool("cancels", { grace = 60 })
+  for round = 1, 10 do
+    local started = S.dir .. "/spin" .. round
+    local t = p:submit(function(started)
+      io.open(started, "w"):close()
+      while true do end
+    end, started)
+    server.until_(function() return io.open(started) end, 20, "the task to start")
+    t:cancel()
+    lu.assertEquals({ t:wait(20) }, { false, "cancelled" }, "round " .. round)
+  end
+  lu.assertEquals(leftover(), {})
+end
+
 function TestRemote:test_cancel_of_a_queued_task_never_starts_it()
   local p <close> = pool("queued")
   local ran = S.dir .. "/queued-ran"

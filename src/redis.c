@@ -50,6 +50,9 @@ typedef struct Conn {
   redisContext *c;
   Url url;
   int waiting;
+  long long id;  /* the server's CLIENT ID of 'c' */
+  long long abandoned;  /* the id of the last connection dropped with a
+                           reply unread, or 0 (see c:abandoned()) */
 } Conn;
 
 
@@ -187,6 +190,8 @@ static Conn *checkconn (lua_State *L) {
 static void drop (Conn *k) {
   if (k->c != NULL)
     redisFree(k->c);
+  if (k->waiting > 0)
+    k->abandoned = k->id;
   k->c = NULL;
   k->waiting = 0;
 }
@@ -258,10 +263,15 @@ static int sendcommand (lua_State *L);
 /* Makes the connection of 'k' if it has none; raises if it cannot. */
 static void ensure (lua_State *L, Conn *k) {
   char err[300];
+  redisReply *r;
   if (k->c != NULL)
     return;
   if ((k->c = dial(&k->url, err, sizeof(err))) == NULL)
     luaL_error(L, "redis: %s", err);
+  r = (redisReply *)redisCommand(k->c, "CLIENT ID");
+  k->id = (r != NULL && r->type == REDIS_REPLY_INTEGER) ? r->integer : 0;
+  if (r != NULL)
+    freeReplyObject(r);
 }
 
 
@@ -412,6 +422,22 @@ static int call (lua_State *L) {
     lua_pop(L, 1);
   }
   return receive(L, k, -1, -1);
+}
+
+
+/*
+** c:abandoned(): the server's id of the last connection dropped with a
+** reply unread (a blocking command's, cut short by a cancel), once; or
+** nil. The server may not have seen it go yet, and may give it what the
+** command waited for: CLIENT KILL ID it first.
+*/
+static int abandoned (lua_State *L) {
+  Conn *k = checkconn(L);
+  if (k->abandoned == 0)
+    return 0;
+  lua_pushinteger(L, (lua_Integer)k->abandoned);
+  k->abandoned = 0;
+  return 1;
 }
 
 
@@ -699,6 +725,7 @@ static const luaL_Reg connmethods[] = {
   {"recv", recvreply},
   {"call", call},
   {"waiting", waiting},
+  {"abandoned", abandoned},
   {"close", closeconn},
   {NULL, NULL}
 };

@@ -174,6 +174,10 @@ end
 -- runs as a stop unwinds (jobs.remote).
 function engine:cancel(h)
   local s = stream(h.queue)
+  local old = self.conn:abandoned()  -- the wait the stop cut short goes
+  if old then  -- first, so that it takes no outcome
+    self.conn:send("CLIENT", "KILL", "ID", old, "SKIPME", "yes")
+  end
   return self.conn:call("EVAL", CANCEL, "2", s, s .. ":workers", h.entry, h.reply,
                         tostring(REPLY_TTL))
 end
@@ -223,13 +227,20 @@ function engine:fetch(count, seconds, fd, other)
                    "BLOCK", tostring(math.floor(seconds * 1000)), "STREAMS", PREFIX .. "ctl:" .. self.me }
     if count > 0 then for _, q in ipairs(self.qs) do args[#args + 1] = stream(q) end end
     for _ = 10, #args do args[#args + 1] = ">" end
-    conn:send("CLIENT", "ID")
-    conn:send(table.unpack(args))
-    self.id = conn:recv()
+    local ok, err = pcall(function()
+      if not self.id then conn:send("CLIENT", "ID") end  -- once a connection
+      conn:send(table.unpack(args))
+      self.id = self.id or conn:recv()
+    end)
+    if not ok then
+      self.id = nil  -- the next may be a new connection
+      error(err, 0)
+    end
     self.ctlonly = count == 0
   end
   local ok, r, why = pcall(conn.recv, conn, seconds + 1, fd)
   if not ok then
+    self.id = nil  -- the connection may be a new one next time
     if tostring(r):find("NOGROUP", 1, true) then  -- a server that lost them
       self:join(self.me, self.qs)
       return {}
