@@ -245,6 +245,12 @@ return {
       { name = "timeout", kind = "field", type = "number?", doc = "Seconds a task may run once it has a state." },
       { name = "grace", kind = "field", type = "number?", doc = "As for `jobs.spawn`." },
       { name = "name", kind = "field", type = "string?", doc = "Shown by `tostring(p)`." },
+      { name = "engine", kind = "field", type = "string?", doc = "A remote pool (§13): the server's URL, `redis://[user[:password]@]host[:port][/db]`; its tasks run in worker processes (`luajobs --worker`)." },
+      { name = "queue", kind = "field", type = "string?", doc = "A remote pool's queue." },
+      { name = "key", kind = "field", type = "string?", doc = "A remote pool's key, which tags its tasks' frames (needed for code)." },
+      { name = "at_most_once", kind = "field", type = "boolean?", doc = "A remote pool never runs a task twice: one whose worker is lost ends dead." },
+      { name = "patience", kind = "field", type = "number?", doc = "Seconds a remote pool keeps trying a server it cannot reach (default 30)." },
+      { name = "ttl", kind = "field", type = "number?", doc = "Seconds a remote task's frame is good for." },
     },
   },
   {

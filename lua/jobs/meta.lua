@@ -249,6 +249,12 @@ local jobs_FrameOptions = {}
 ---@field timeout number? Seconds a task may run once it has a state.
 ---@field grace number? As for `jobs.spawn`.
 ---@field name string? Shown by `tostring(p)`.
+---@field engine string? A remote pool (§13): the server's URL, `redis://[user[:password]@]host[:port][/db]`; its tasks run in worker processes (`luajobs --worker`).
+---@field queue string? A remote pool's queue.
+---@field key string? A remote pool's key, which tags its tasks' frames (needed for code).
+---@field at_most_once boolean? A remote pool never runs a task twice: one whose worker is lost ends dead.
+---@field patience number? Seconds a remote pool keeps trying a server it cannot reach (default 30).
+---@field ttl number? Seconds a remote task's frame is good for.
 local jobs_PoolOptions = {}
 
 ---The settings of `jobs.config`, for every manager and pool of the state.
