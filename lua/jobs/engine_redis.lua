@@ -136,23 +136,30 @@ function engine.open(url)
   return setmetatable({ url = url, conn = redis.connect(url) }, engine)
 end
 
--- For a client: a task's frame goes to queue 'q'; returns its handle.
+-- For a client: a task's frame goes to queue 'q'; returns its handle. The
+-- first wait for its reply goes with it (await reads it), a second of it.
 function engine:submit(q, frame, reply, atmostonce)
-  local s = stream(q)
+  local s, conn = stream(q), self.conn
   self.grouped = self.grouped or {}
   if not self.grouped[s] then  -- so that a cancel finds it before a worker
-    group(self.conn, s)
+    group(conn, s)
     self.grouped[s] = true
   end
-  local entry = self.conn:call("XADD", s, "*", "f", frame, "r", reply, "n", "1",
-                               "m", atmostonce and "1" or "0")
-  return { queue = q, entry = entry, reply = reply }
+  conn:send("XADD", s, "*", "f", frame, "r", reply, "n", "1", "m", atmostonce and "1" or "0")
+  conn:send("BLPOP", reply, "1")
+  return { queue = q, entry = conn:recv(), reply = reply, waiting = true }
 end
 
 -- For a client: the task's reply, waiting 'seconds'; nil if none came.
 -- A reply saying the task moved updates the handle, and the wait goes on.
 function engine:await(h, seconds)
-  local r = self.conn:call("BLPOP", h.reply, string.format("%.3f", seconds))
+  local r
+  if h.waiting then  -- the wait sent with the task
+    h.waiting = false
+    r = self.conn:recv()
+  else
+    r = self.conn:call("BLPOP", h.reply, string.format("%.3f", seconds))
+  end
   if not r then return nil end
   local tag, payload = r[2]:sub(1, 1), r[2]:sub(2)
   if tag == "R" then
