@@ -11,7 +11,7 @@
 local jobs = {}
 
 ---Makes a pool of warm states that run tasks.
----@param options jobs.PoolOptions its size, init and limits
+---@param options jobs.PoolOptions|jobs.RemotePoolOptions its size, init and limits; with `engine`, a remote pool
 ---@return jobs.Pool
 function jobs.pool(options) end
 
@@ -249,13 +249,21 @@ local jobs_FrameOptions = {}
 ---@field timeout number? Seconds a task may run once it has a state.
 ---@field grace number? As for `jobs.spawn`.
 ---@field name string? Shown by `tostring(p)`.
----@field engine string? A remote pool (§13): the server's URL, `redis://[user[:password]@]host[:port][/db]`; its tasks run in worker processes (`luajobs --worker`).
----@field queue string? A remote pool's queue.
----@field key string? A remote pool's key, which tags its tasks' frames (needed for code).
----@field at_most_once boolean? A remote pool never runs a task twice: one whose worker is lost ends dead.
----@field patience number? Seconds a remote pool keeps trying a server it cannot reach (default 30).
----@field ttl number? Seconds a remote task's frame is good for.
 local jobs_PoolOptions = {}
+
+---The options of `jobs.pool` for a remote pool (§13): its tasks run in worker processes (`luajobs --worker`), fed through the engine.
+---@class jobs.RemotePoolOptions
+---@field engine string The server's URL: `redis://[user[:password]@]host[:port][/db]`.
+---@field queue string The queue its workers read.
+---@field key string? Tags its tasks' frames (needed for code); the workers' key.
+---@field size integer? Tasks of this process in flight at once (default 64).
+---@field at_most_once boolean? Never run a task twice: one whose worker is lost ends dead.
+---@field timeout number? Seconds from sending a task until it is cancelled, there too.
+---@field grace number? Seconds a cancel waits for the worker's word.
+---@field patience number? Seconds to keep trying a server it cannot reach (default 30).
+---@field ttl number? Seconds a task's frame is good for.
+---@field name string? Shown by `tostring(p)`.
+local jobs_RemotePoolOptions = {}
 
 ---The settings of `jobs.config`, for every manager and pool of the state.
 ---@class jobs.Config

@@ -145,6 +145,8 @@ local known = { engine = true, queue = true, key = true, size = true, timeout = 
                 grace = true, name = true, at_most_once = true, patience = true,
                 ttl = true }
 
+M.options = known  -- for the spec of the reference
+
 -- jobs.pool{engine = URL, queue, key, size, at_most_once, patience, ttl,
 -- grace, name}: a remote pool; 'map' is the local pool's.
 function M.pool(o, map)
