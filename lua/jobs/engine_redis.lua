@@ -198,6 +198,7 @@ end
 -- For a worker: joins queues 'qs' (and its control stream) as 'me'.
 function engine:join(me, qs)
   self.me, self.qs, self.unsent = me, qs, self.unsent or {}
+  sha[FINISH] = self.conn:call("SCRIPT", "LOAD", FINISH)
   for _, q in ipairs(qs) do group(self.conn, stream(q)) end
   group(self.conn, PREFIX .. "ctl:" .. me)
 end
@@ -284,40 +285,47 @@ function engine:done(entries)
   end
 end
 
--- For a worker: the outcome of task 't' ('reply': a tag and payload), with
--- its frame kept in the dead letters if 'dead'. Several may be sent
--- before 'flush' reads their answers; the script goes in full each time
--- (the server caches it), so that a server restarted, which forgot its
--- scripts, takes it as well.
-function engine:result(t, reply, dead)
-  local s = stream(t.queue)
-  local args = { "EVAL", FINISH, "3", s, t.reply, s .. ":dead", t.entry, reply,
-                 tostring(REPLY_TTL), dead and t.frame or nil }
-  self.unsent[#self.unsent + 1] = args
+-- Sends the result script for the outcome 'r' ({t, reply, dead}).
+local function sendresult(self, r)
+  local s, t = stream(r.t.queue), r.t
+  local args = { "EVALSHA", sha[FINISH], "3", s, t.reply, s .. ":dead", t.entry,
+                 r.reply, tostring(REPLY_TTL) }
+  if r.dead then args[#args + 1] = t.frame end
   self.conn:send(table.unpack(args))
 end
 
+-- For a worker: the outcome of task 't' ('reply': a tag and payload), with
+-- its frame kept in the dead letters if 'dead'. Several may be sent
+-- before 'flush' reads their answers.
+function engine:result(t, reply, dead)
+  local r = { t = t, reply = reply, dead = dead }
+  self.unsent[#self.unsent + 1] = r
+  sendresult(self, r)
+end
+
 -- Reads the answers of the results sent; returns the first error. Those
--- whose connection was lost go again at the next flush (a result is
--- idempotent: a second acknowledges nothing); raises if the server
--- cannot be reached for that.
+-- whose connection was lost, or whose script the server forgot (it was
+-- restarted), go again at the next flush (a result is idempotent: a
+-- second acknowledges nothing); raises if the server cannot be reached.
 function engine:flush()
   local conn, err = self.conn, nil
-  if self.lost then
-    for _, args in ipairs(self.unsent) do conn:send(table.unpack(args)) end
-    self.lost = false
+  if self.again then  -- nothing is waiting for an answer now
+    sha[FINISH] = conn:call("SCRIPT", "LOAD", FINISH)
+    self.again = false
+    for _, r in ipairs(self.unsent) do sendresult(self, r) end
   end
   while conn:waiting() > 0 do
     local ok, e = pcall(conn.recv, conn)
     if not ok then
       err = err or e
       if tostring(e):find("connection lost", 1, true) then
-        self.lost = true
+        self.again = true
         return err
       end
+      self.again = self.again or tostring(e):find("NOSCRIPT", 1, true) ~= nil
     end
   end
-  self.unsent = {}
+  if not self.again then self.unsent = {} end
   return err
 end
 
