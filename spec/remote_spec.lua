@@ -11,8 +11,10 @@ local KEY = "a key the spec's clients and workers share"
 local LEASE = 0.6
 local S, keyfile
 
+-- A pool of the spec's; a task stuck by a test that failed is cancelled
+-- after a while, so that closing the pool cannot hang the run.
 local function pool(queue, options)
-  local o = { engine = S.url, queue = queue, key = KEY }
+  local o = { engine = S.url, queue = queue, key = KEY, timeout = 120 }
   for k, v in pairs(options or {}) do o[k] = v end
   return jobs.pool(o)
 end
@@ -347,6 +349,34 @@ function TestRemote:test_a_partitioned_worker_gives_one_outcome()
   server.until_(function() return S:call("XPENDING", "luajobs:part", "workers")[1] == 0 end, 20)
   lu.assertEquals(leftover(), {})
   cut.cut()
+end
+
+function TestRemote:test_queues_are_read_in_order()
+  local log = S.dir .. "/order"
+  local gate, started = S.dir .. "/order-gate", S.dir .. "/order-started"
+  local lo <close> = pool("lo")
+  local hi <close> = pool("hi")
+  -- two tasks fill the worker (one state, one more held): it takes no more
+  -- (the two may reach the queue in either order: each goes by a state
+  -- of its own)
+  local first = { lo:submit(gated, started, gate), lo:submit(gated, started, gate) }
+  S:worker({ "hi", "lo" }, keyfile, "--size", 1)
+  server.until_(function() return started_on(started) end, 20, "a first task")
+  server.until_(function() return S:call("XPENDING", "luajobs:lo", "workers")[1] == 2 end, 20)
+  local function note(log, what)
+    local f = io.open(log, "a")
+    f:write(what, "\n")
+    f:close()
+  end
+  local ts = { lo:submit(note, log, "lo"), hi:submit(note, log, "hi") }
+  server.until_(function() return S:call("XLEN", "luajobs:lo") + S:call("XLEN", "luajobs:hi") == 4 end, 20)
+  io.open(gate, "w"):close()
+  lu.assertTrue(first[1]:wait(20))
+  lu.assertTrue(first[2]:wait(20))
+  for _, t in ipairs(ts) do lu.assertTrue(t:wait(20)) end
+  local order = {}
+  for line in io.lines(log) do order[#order + 1] = line end
+  lu.assertEquals(order, { "hi", "lo" })
 end
 
 function TestRemote:test_a_long_task_is_not_delivered_again()

@@ -272,7 +272,11 @@ function engine:fetch(count, seconds, fd, other)
       end
     end
   end
-  table.sort(out, function(a, b) return (a.rank or 0) < (b.rank or 0) end)
+  for i, t in ipairs(out) do t.seq = i end  -- each queue's own order stays
+  table.sort(out, function(a, b)
+    local ra, rb = a.rank or 0, b.rank or 0
+    return ra < rb or (ra == rb and a.seq < b.seq)
+  end)
   return out
 end
 

@@ -74,17 +74,20 @@ end
 local Worker = {}
 Worker.__index = Worker
 
--- A worker process on queue 'queue' with the key in file 'keyfile',
--- reaching the server at 'self.via' if set (a proxy), else directly;
--- returns once it is registered.
+-- A worker process on queue 'queue' (or a list of them, read in order)
+-- with the key in file 'keyfile', reaching the server at 'self.via' if
+-- set (a proxy), else directly; returns once it is registered.
 function server:worker(queue, keyfile, ...)
+  local queues = type(queue) == "table" and queue or { queue }
+  queue = queues[1]
   local exe = assert(os.getenv("LUAJOBS_EXE"), "LUAJOBS_EXE not set")
   local n = #(self.workers or {}) + 1
   local name = "w" .. n .. "-" .. math.random(1e6)
   local log = self.dir .. "/" .. name .. ".log"
   local args = table.concat({ ... }, " ")
   local pid = tonumber(sh(string.format("%s --worker %s --queue %s --key-file %s --name %s %s > %s 2>&1 & echo $!",
-                                          exe, self.via or self.url, queue, keyfile, name, args, log)))
+                                          exe, self.via or self.url, table.concat(queues, " --queue "),
+                                          keyfile, name, args, log)))
   local w = setmetatable({ pid = pid, name = name, log = log, server = self }, Worker)
   self.workers = self.workers or {}
   self.workers[#self.workers + 1] = w
