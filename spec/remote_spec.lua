@@ -454,6 +454,31 @@ function TestRemote:test_keys_and_memory_return_to_baseline_after_many_tasks()
   end)
 end
 
+-- A process forked with a connection and a lease: the child's copies are
+-- not its own; it makes a connection of its own, and stops no thread.
+function TestRemote:test_a_forked_child_uses_connections_of_its_own()
+  local process = require "process"
+  local redis = require "jobs.redis"
+  local c = redis.connect(S.url)
+  local lease = redis.lease(S.url, 0.2, { { "SET", "luajobs:spec:lease", "1", "PX", "1000" } })
+  lu.assertEquals(c:call("PING"), "PONG")
+  local pid = process.fork()
+  if pid == 0 then
+    local ok = pcall(function()
+      assert(c:call("SET", "luajobs:spec:child", "yes") == "OK")
+      lease:stop()
+    end)
+    process.exit(ok and 0 or 1)
+  end
+  lu.assertEquals(process.wait(pid), 0)
+  lu.assertEquals(c:call("GET", "luajobs:spec:child"), "yes")
+  lu.assertEquals(c:call("PING"), "PONG")
+  lease:stop()
+  c:call("DEL", "luajobs:spec:child", "luajobs:spec:lease")
+  c:close()
+  lu.assertErrorMsgContains("the connection is closed", c.call, c, "PING")
+end
+
 function TestRemote:test_bad_options()
   lu.assertErrorMsgContains("unknown option 'sise' to 'pool'", jobs.pool,
                             { engine = S.url, queue = "q", sise = 1 })

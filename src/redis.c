@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -53,6 +54,9 @@ typedef struct Conn {
   long long id;  /* the server's CLIENT ID of 'c' */
   long long abandoned;  /* the id of the last connection dropped with a
                            reply unread, or 0 (see c:abandoned()) */
+  pid_t pid;  /* the process that made 'c': a child forked since has a
+                 copy of its socket, which is its parent's to use */
+  int closed;  /* c:close() or the finalizer ran: no new connection */
 } Conn;
 
 
@@ -264,8 +268,17 @@ static int sendcommand (lua_State *L);
 static void ensure (lua_State *L, Conn *k) {
   char err[300];
   redisReply *r;
+  if (k->c != NULL && k->pid != getpid()) {  /* forked: the socket is the
+                                               parent's; the copy goes */
+    redisFree(k->c);
+    k->c = NULL;
+    k->waiting = 0;
+  }
   if (k->c != NULL)
     return;
+  if (k->closed)
+    luaL_error(L, "redis: the connection is closed");
+  k->pid = getpid();
   if ((k->c = dial(&k->url, err, sizeof(err))) == NULL)
     luaL_error(L, "redis: %s", err);
   r = (redisReply *)redisCommand(k->c, "CLIENT ID");
@@ -373,7 +386,7 @@ static int receive (lua_State *L, Conn *k, double secs, int fd) {
   double until = secs < 0 ? -1 : jobs_now() + secs;
   double giveup = jobs_now() + IOTIMEOUT + (secs > 0 ? secs : 0);
   void *r = NULL;
-  if (k->c == NULL || k->waiting == 0)
+  if (k->c == NULL || k->waiting == 0 || k->pid != getpid())
     return luaL_error(L, "redis: no reply to wait for");
   luaL_checkstack(L, 2, "redis reply");
   flush(L, k);
@@ -449,7 +462,9 @@ static int waiting (lua_State *L) {
 
 
 static int closeconn (lua_State *L) {
-  drop(checkconn(L));
+  Conn *k = checkconn(L);
+  drop(k);
+  k->closed = 1;
   return 0;
 }
 
@@ -498,6 +513,8 @@ typedef struct Lease {
   int stop;
   double every;
   Url url;
+  pid_t pid;  /* the process whose thread it is: a child forked since has
+                 none to stop */
   int n;  /* commands */
   int *argc;
   char ***argv;
@@ -506,7 +523,7 @@ typedef struct Lease {
 } Lease;
 
 
-static void freelease (Lease *l) {
+static void freecommands (Lease *l) {
   int i, a;
   for (i = 0; i < l->n; i++) {
     for (a = 0; a < l->argc[i]; a++)
@@ -517,6 +534,11 @@ static void freelease (Lease *l) {
   free(l->argc);
   free(l->argv);
   free(l->len);
+}
+
+
+static void freelease (Lease *l) {
+  freecommands(l);
   pthread_mutex_destroy(&l->mu);
   pthread_cond_destroy(&l->cv);
   free(l);
@@ -593,6 +615,12 @@ static int stoplease (lua_State *L) {
   if (l == NULL)
     return 0;
   *b = NULL;
+  if (l->pid != getpid()) {  /* forked: the thread is the parent's, and so
+                               may be the lock; its memory is a copy */
+    freecommands(l);
+    free(l);
+    return 0;
+  }
   pthread_mutex_lock(&l->mu);
   l->stop = 1;
   pthread_cond_signal(&l->cv);
@@ -701,6 +729,7 @@ static int newlease (lua_State *L) {
   jobs_initcv(&l->cv);
   l->every = every;
   l->url = u;
+  l->pid = getpid();
   if (!takecommands(L, l)) {
     freelease(l);
     return luaL_error(L, "not enough memory");
