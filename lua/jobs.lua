@@ -337,6 +337,8 @@ end
 local jobs = manager()
 jobs.await = await
 jobs.pool = core.pool
+-- jobs.worker{...}: a worker of remote pools, from jobs.remote at first use.
+function jobs.worker(options) return require("jobs.remote").worker(options) end
 jobs.sleep = core.sleep
 jobs.cancelled = core.cancelled
 jobs.self = core.self

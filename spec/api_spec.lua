@@ -79,6 +79,8 @@ function TestApi.test_the_reference_names_everything_the_module_exports()
        "jobs.pool's options")
   same(keys(require("jobs.remote").options), documented("jobs.RemotePoolOptions"),
        "a remote pool's options")
+  same(keys(require("jobs.remote").workeroptions), documented("jobs.WorkerOptions"),
+       "a worker's options")
   same(keys(jobs.config()), documented("jobs.Config"), "jobs.config's settings")
   same(keys(require "jobs.luv"), documented("jobs.luv"), "jobs.luv")
   same(keys(require "jobs.cqueues"), documented("jobs.cqueues"), "jobs.cqueues")

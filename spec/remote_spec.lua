@@ -479,6 +479,17 @@ function TestRemote:test_a_forked_child_uses_connections_of_its_own()
   lu.assertErrorMsgContains("the connection is closed", c.call, c, "PING")
 end
 
+function TestRemote:test_a_worker_in_a_lua_process()
+  local w = jobs.new(function(url, key)
+    local jobs = require "jobs"
+    jobs.worker{ engine = url, queue = "inlua", key = key, size = 1, lease = 1 }:run()
+  end, S.url, KEY)
+  local p <close> = pool("inlua")
+  lu.assertEquals({ p:submit(function(x) return x + 1 end, 41):wait(30) }, { true, 42 })
+  w:cancel()  -- its lease thread stops as its state closes
+  lu.assertEquals({ w:wait(30) }, { false, "cancelled" })
+end
+
 function TestRemote:test_bad_options()
   lu.assertErrorMsgContains("unknown option 'sise' to 'pool'", jobs.pool,
                             { engine = S.url, queue = "q", sise = 1 })

@@ -15,6 +15,11 @@ local jobs = {}
 ---@return jobs.Pool
 function jobs.pool(options) end
 
+---Makes a worker of remote pools (§13) in this process: a local pool fed from the engine's queues. `luajobs --worker URL` is one.
+---@param options jobs.WorkerOptions the engine, its queues, its key and its states
+---@return jobs.Worker
+function jobs.worker(options) end
+
 ---Makes a queue of values that any job may push to and pop from.
 ---@param capacity integer? items it holds before push blocks (default: no bound)
 ---@return jobs.Channel
@@ -216,6 +221,35 @@ function jobs_Pool:map(fn, list) end
 
 ---Waits for the tasks submitted, then ends the states.
 function jobs_Pool:close() end
+
+---A worker of remote pools: serves its queues until stopped, then leaves (its lease and name go; what it was running goes to other workers).
+---@class jobs.Worker
+local jobs_Worker = {}
+
+---Serves until `w:stop()` (from a task's `on_done`, say) or a Ctrl-C, then closes.
+function jobs_Worker:run() end
+
+---Ends `run` after its current turn.
+function jobs_Worker:stop() end
+
+---Leaves at once: its running tasks are cancelled, their outcomes never sent.
+function jobs_Worker:close() end
+
+---The options of `jobs.worker`.
+---@class jobs.WorkerOptions
+---@field engine string The server's URL, as a remote pool's.
+---@field queue string|string[] Its queue, or its queues, read in that order.
+---@field key string? The key frames must be tagged with.
+---@field size integer? Its states, and tasks at once (default 4).
+---@field init function|string|nil As a pool's.
+---@field libs string[]? As a pool's.
+---@field memory_limit integer? As a pool's.
+---@field timeout number? As a pool's.
+---@field grace number? As a pool's.
+---@field lease number? Seconds its lease lasts unrenewed (default 5).
+---@field max_deliveries integer? Deliveries before a lost task is dead-lettered (default 3).
+---@field name string? Its name in the engine (default: host:random).
+local jobs_WorkerOptions = {}
 
 ---The options of `jobs.spawn`.
 ---@class jobs.SpawnOptions

@@ -212,6 +212,8 @@ local wopts = { queue = true, engine = true, key = true, size = true, init = tru
                 libs = true, memory_limit = true, timeout = true, grace = true,
                 lease = true, max_deliveries = true, name = true }
 
+M.workeroptions = wopts  -- for the spec of the reference
+
 local Worker = {}
 Worker.__index = Worker
 
