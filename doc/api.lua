@@ -289,7 +289,7 @@ return {
       { name = "engine", kind = "field", type = "string", doc = "The server's URL: `redis://[user[:password]@]host[:port][/db]`." },
       { name = "queue", kind = "field", type = "string", doc = "The queue its workers read." },
       { name = "key", kind = "field", type = "string?", doc = "Tags its tasks' frames (needed for code); the workers' key." },
-      { name = "size", kind = "field", type = "integer?", doc = "Tasks of this process in flight at once (default 64)." },
+      { name = "size", kind = "field", type = "integer?", doc = "Tasks of this process in flight at once (default 16)." },
       { name = "at_most_once", kind = "field", type = "boolean?", doc = "Never run a task twice: one whose worker is lost ends dead." },
       { name = "timeout", kind = "field", type = "number?", doc = "Seconds from sending a task until it is cancelled, there too." },
       { name = "grace", kind = "field", type = "number?", doc = "Seconds a cancel waits for the worker's word." },

@@ -290,7 +290,7 @@ local jobs_PoolOptions = {}
 ---@field engine string The server's URL: `redis://[user[:password]@]host[:port][/db]`.
 ---@field queue string The queue its workers read.
 ---@field key string? Tags its tasks' frames (needed for code); the workers' key.
----@field size integer? Tasks of this process in flight at once (default 64).
+---@field size integer? Tasks of this process in flight at once (default 16).
 ---@field at_most_once boolean? Never run a task twice: one whose worker is lost ends dead.
 ---@field timeout number? Seconds from sending a task until it is cancelled, there too.
 ---@field grace number? Seconds a cancel waits for the worker's word.

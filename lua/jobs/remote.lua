@@ -11,7 +11,7 @@ local jobs = require "jobs"
 
 local M = {}
 
-local DEFAULTS = { lease = 5, max_deliveries = 3, size = 64, grace = 1 }
+local DEFAULTS = { lease = 5, max_deliveries = 3, size = 16, grace = 1 }
 
 -- The schemes of an engine's TLS URLs, which its module checks.
 local TLS = { rediss = "redis" }
