@@ -23,7 +23,7 @@ end
 function server.start(options)
   local dir = sh("mktemp -d"):gsub("%s+$", "")
   for _ = 1, 20 do
-    local port = math.random(20000, 60000)
+    local port = math.random(20000, 32000)  -- below the ephemeral ports
     os.execute(string.format(
       "redis-server --port %d --bind 127.0.0.1 --dir %s --pidfile %s/redis.pid " ..
       "--daemonize yes --save '' --logfile %s/redis.log %s", port, dir, dir, dir, options or ""))
