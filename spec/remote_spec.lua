@@ -513,6 +513,21 @@ function TestRemote:test_a_worker_in_a_lua_process()
   lu.assertEquals({ w:wait(30) }, { false, "cancelled" })
 end
 
+function TestRemote:test_an_acl_user_in_the_url()
+  alone(nil, function()
+    S:call("ACL", "SETUSER", "alice", "on", ">s3cret", "~*", "&*", "+@all")
+    S:call("ACL", "SETUSER", "default", "off")
+    S.conn:close()
+    S.conn = nil
+    S.url = S.url:gsub("redis://", "redis://alice:s3cret@")
+    S:worker("acl", keyfile)
+    local p <close> = pool("acl")
+    lu.assertEquals({ p:submit(function() return "as alice" end):wait(30) }, { true, "as alice" })
+    local bad = S.url:gsub("s3cret", "wrong")
+    lu.assertErrorMsgContains("AUTH", require("jobs.redis").connect, bad)
+  end)
+end
+
 function TestRemote:test_bad_options()
   lu.assertErrorMsgContains("unknown option 'sise' to 'pool'", jobs.pool,
                             { engine = S.url, queue = "q", sise = 1 })
