@@ -164,7 +164,6 @@ function engine:await(h, seconds)
   local tag, payload = r[2]:sub(1, 1), r[2]:sub(2)
   if tag == "R" then
     h.entry = payload
-    h.attempts = (h.attempts or 1) + 1
     return nil
   end
   return tag, payload

@@ -235,7 +235,8 @@ function M.worker(o)
     name = o.name or hostname() .. ":" .. unique():sub(1, 8),
     pool = jobs.pool{ size = size, init = o.init, libs = o.libs, memory_limit = o.memory_limit,
                       timeout = o.timeout, grace = o.grace, name = "worker" },
-    held = {}, byreply = {}, cancels = {}, nheld = 0,
+    held = {}, byreply = {}, cancels = {}, oldcancels = {}, rotate = os.time() + 10,
+    nheld = 0,
   }, Worker)
   w.engine, w.feed = engine.open(o.engine), engine.open(o.engine)
   w.engine:join(w.name, qs)
@@ -245,8 +246,8 @@ end
 
 -- Starts task 't' fetched from the engine, unless cancelled already.
 function Worker:take(t)
-  if self.cancels[t.reply] then
-    self.cancels[t.reply] = nil
+  if self.cancels[t.reply] or self.oldcancels[t.reply] then
+    self.cancels[t.reply], self.oldcancels[t.reply] = nil, nil
     self.engine:result(t, "Ccancelled")
     return
   end
@@ -279,6 +280,12 @@ function Worker:step(seconds)
   self:flush()
   local room = 2 * self.size - self.nheld
   local got = self.feed:fetch(room > 0 and room or 0, seconds, jobs.fd(), self.engine)
+  -- Cancels of tasks it does not hold are kept 10 to 20 s, for a task
+  -- delivered after its cancel (one delivered again): most are other
+  -- workers', and would pile up.
+  if os.time() >= self.rotate then
+    self.oldcancels, self.cancels, self.rotate = self.cancels, {}, os.time() + 10
+  end
   local ctl = {}
   for _, t in ipairs(got or {}) do
     if t.ctl then
